@@ -1,0 +1,9 @@
+"""cae_mm: the Context Autoencoder (CAE) as an OpenMMLab plugin.
+
+Importing the package registers every module in cae_mm's registries (scope ``'cae_mm'``).
+"""
+from . import datasets, engine, models  # noqa: F401
+from .registry import DATASETS, HOOKS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, TRANSFORMS
+
+__version__ = '0.1.0'
+__all__ = ['DATASETS', 'HOOKS', 'MODELS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'TRANSFORMS', '__version__']

@@ -1,0 +1,90 @@
+"""One random resized crop, resized twice: the encoder's view and the tokenizer's view of the same region."""
+import math
+from typing import Literal, Optional
+
+import mmcv
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from cae_mm.registry import TRANSFORMS
+
+Interpolation = Literal['nearest', 'bilinear', 'bicubic', 'box', 'lanczos', 'hamming']
+
+
+@TRANSFORMS.register_module()
+class TwoViewRandomResizedCrop(BaseTransform):
+    """Random resized crop (Inception style) giving the model view and, optionally, a tokenizer view.
+
+    The crop area is drawn from ``scale`` of the image, its aspect ratio log-uniformly from ``ratio`` (10 tries, then
+    the largest centred crop within ``ratio``). The crop is resized with Pillow to ``size`` (``interpolation``) and, if
+    ``second_size`` is set, again to ``second_size`` (``second_interpolation``); then ``results['img']`` becomes the
+    list ``[view, second_view]``.
+
+    Args:
+        size: side of the model view (224).
+        second_size: side of the tokenizer view (112 for DALL-E); None for one view.
+        scale: crop area range, as fractions of the image.
+        ratio: crop aspect-ratio range.
+        interpolation: resize filter of the model view (bicubic in CAE).
+        second_interpolation: resize filter of the tokenizer view (lanczos in CAE).
+    """
+
+    def __init__(self,
+                 size: int = 224,
+                 second_size: Optional[int] = None,
+                 scale: tuple[float, float] = (0.08, 1.0),
+                 ratio: tuple[float, float] = (3 / 4, 4 / 3),
+                 interpolation: Interpolation = 'bicubic',
+                 second_interpolation: Interpolation = 'lanczos') -> None:
+        if not (0 < scale[0] <= scale[1] <= 1):
+            raise ValueError(f'scale must satisfy 0 < low <= high <= 1, got {scale}')
+        if not (0 < ratio[0] <= ratio[1]):
+            raise ValueError(f'ratio must satisfy 0 < low <= high, got {ratio}')
+        self.size = size
+        self.second_size = second_size
+        self.scale = scale
+        self.ratio = ratio
+        self.interpolation = interpolation
+        self.second_interpolation = second_interpolation
+
+    def crop_box(self, height: int, width: int) -> tuple[int, int, int, int]:
+        """Draw a crop ``(top, left, crop_height, crop_width)`` for an image of ``height x width``."""
+        area = height * width
+        log_ratio = (math.log(self.ratio[0]), math.log(self.ratio[1]))
+        for _ in range(10):
+            target_area = area * np.random.uniform(*self.scale)
+            aspect_ratio = math.exp(np.random.uniform(*log_ratio))
+            crop_width = int(round(math.sqrt(target_area * aspect_ratio)))
+            crop_height = int(round(math.sqrt(target_area / aspect_ratio)))
+            if 0 < crop_width <= width and 0 < crop_height <= height:
+                top = np.random.randint(0, height - crop_height + 1)
+                left = np.random.randint(0, width - crop_width + 1)
+                return top, left, crop_height, crop_width
+        in_ratio = width / height
+        if in_ratio < self.ratio[0]:
+            crop_width, crop_height = width, int(round(width / self.ratio[0]))
+        elif in_ratio > self.ratio[1]:
+            crop_height, crop_width = height, int(round(height * self.ratio[1]))
+        else:
+            crop_width, crop_height = width, height
+        return (height - crop_height) // 2, (width - crop_width) // 2, crop_height, crop_width
+
+    def transform(self, results: dict) -> dict:
+        """Replace ``results['img']`` (``(H, W, C)`` uint8) by the view or ``[view, second_view]``."""
+        image = results['img']
+        top, left, crop_height, crop_width = self.crop_box(*image.shape[:2])
+        crop = image[top:top + crop_height, left:left + crop_width]
+        view = mmcv.imresize(crop, (self.size, self.size), interpolation=self.interpolation, backend='pillow')
+        results['img_shape'] = view.shape[:2]
+        if self.second_size is None:
+            results['img'] = view
+        else:
+            second_view = mmcv.imresize(
+                crop, (self.second_size, self.second_size), interpolation=self.second_interpolation, backend='pillow')
+            results['img'] = [view, second_view]
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(size={self.size}, second_size={self.second_size}, scale={self.scale}, '
+                f'ratio={self.ratio}, interpolation={self.interpolation}, '
+                f'second_interpolation={self.second_interpolation})')

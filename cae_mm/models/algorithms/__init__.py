@@ -1,0 +1,3 @@
+from .cae import CAE
+
+__all__ = ['CAE']

@@ -1,0 +1,108 @@
+"""The Context Autoencoder (Chen et al.): mask -> encoder -> latent regressor -> decoder, plus latent alignment."""
+from typing import Optional, Union
+
+import torch
+from mmpretrain.models.selfsup import BaseSelfSupervisor
+from mmpretrain.structures import DataSample
+
+from cae_mm.registry import MODELS
+
+
+@MODELS.register_module()
+class CAE(BaseSelfSupervisor):
+    """CAE pretraining.
+
+    1. The encoder (``backbone``) sees the visible patches and cls only.
+    2. The regressor (``neck``) predicts the latents of the masked patches from the visible latents.
+    3. The decoder (``head``) maps the predicted latents to reconstruction targets (token ids or pixels).
+    4. The same encoder, with its current weights and under ``no_grad``, encodes the masked patches: these are the
+       alignment targets of the predicted latents (no EMA, no stale copy).
+
+    Masks come from the data pipeline (``data_sample.mask``, ``(h, w)`` bool, True = masked), so the number of masked
+    patches is set once, in the mask generator.
+
+    Inputs are either one tensor (the model view, which then also feeds the target generator) or a list of two
+    tensors: ``[model view, target view]`` (e.g. 224 px for the encoder and 112 px for a DALL-E tokenizer).
+
+    Args:
+        backbone: encoder config (``cae_mm.CAEVisionTransformer``).
+        neck: regressor config (``cae_mm.LatentContextRegressor``).
+        head: decoder and loss config (``cae_mm.CAEDecoderHead``).
+        target_generator: reconstruction target config (``cae_mm.NormalizedPixelTarget`` or a tokenizer).
+        data_preprocessor: mmpretrain data preprocessor config.
+        init_cfg: mmengine initialisation config.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: dict,
+                 target_generator: dict,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            target_generator=target_generator,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+
+    @staticmethod
+    def _split_views(inputs: Union[torch.Tensor, list[torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+        if isinstance(inputs, torch.Tensor):
+            return inputs, inputs
+        if len(inputs) == 1:
+            return inputs[0], inputs[0]
+        if len(inputs) == 2:
+            return inputs[0], inputs[1]
+        raise ValueError(f'CAE takes one view or [model view, target view], got {len(inputs)} views')
+
+    def extract_feat(self, inputs: Union[torch.Tensor, list[torch.Tensor]]) -> tuple[torch.Tensor, ...]:
+        """Backbone features of the model view, no mask (``forward(mode='tensor')``)."""
+        images, _ = self._split_views(inputs)
+        return self.backbone(images)
+
+    def masks_from(self, data_samples: list[DataSample], images: torch.Tensor) -> torch.Tensor:
+        """Stack and check the masks the pipeline drew.
+
+        Args:
+            data_samples: one per image, each with ``mask`` of shape ``(h, w)``.
+            images: the model view ``(B, 3, H, W)``.
+
+        Returns:
+            ``(B, h, w)`` bool, True = masked.
+
+        Raises:
+            ValueError: if masks are missing, do not match the patch grid, or differ in count within the batch.
+        """
+        if not data_samples or not all('mask' in sample for sample in data_samples):
+            raise ValueError('CAE needs a patch mask per image: add cae_mm.BlockwiseMaskGenerator to the pipeline '
+                             "and pack it with PackInputs (the 'mask' key)")
+        mask = torch.stack([sample.mask for sample in data_samples]).to(device=images.device, dtype=torch.bool)
+        grid = self.backbone.grid_size(images)
+        if mask.dim() != 3 or tuple(mask.shape[1:]) != grid:
+            raise ValueError(f'masks of shape {tuple(mask.shape[1:])} do not match the {grid[0]}x{grid[1]} patch grid '
+                             f'of {images.shape[-2]}x{images.shape[-1]} images')
+        return mask
+
+    def loss(self, inputs: Union[torch.Tensor, list[torch.Tensor]], data_samples: list[DataSample],
+             **kwargs) -> dict[str, torch.Tensor]:
+        """CAE's training losses for a batch.
+
+        Args:
+            inputs: the model view ``(B, 3, H, W)``, or ``[model view, target view]``.
+            data_samples: one per image, each carrying its ``mask``.
+
+        Returns:
+            ``loss_reconstruction`` and ``loss_alignment`` (weighted by λ).
+        """
+        images, target_images = self._split_views(inputs)
+        mask = self.masks_from(data_samples, images)  # (B, h, w)
+        visible_latents = self.backbone.forward_encoder(images, mask)[:, 1:]  # (B, Nv, C), cls dropped
+        latent_pred = self.neck(visible_latents, mask)  # (B, Nm, C')
+        with torch.no_grad():
+            # ~mask keeps exactly the masked patches, in the same row-major order as the regressor's queries.
+            latent_target = self.neck.project(self.backbone.forward_encoder(images, ~mask)[:, 1:])  # (B, Nm, C')
+            reconstruction_target = self.target_generator(target_images, mask)
+        return self.head.loss(latent_pred, latent_target, reconstruction_target, mask)

@@ -1,0 +1,3 @@
+from .vision_transformer import CAEVisionTransformer
+
+__all__ = ['CAEVisionTransformer']

@@ -1,0 +1,266 @@
+"""The CAE encoder: a ViT that runs on the visible patches (plus cls) only, with fixed 2-D sin-cos positions.
+
+One class serves pretraining (``forward_encoder(images, mask)``), probes and fine-tuning (``forward`` with
+``out_indices``/``out_type``), and mmdet/mmseg (``out_type='featmap'``).
+"""
+from typing import Literal, Optional, Sequence, Union
+
+import torch
+from mmengine.model import BaseModule
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from cae_mm.registry import MODELS
+from ..layers import (TransformerBlock, build_2d_sincos_position_embedding, cae_init_, gather_tokens,
+                      mask_to_indices, truncated_normal_)
+
+OutputType = Literal['raw', 'featmap', 'cls_token', 'avg_featmap']
+
+
+@MODELS.register_module()
+class CAEVisionTransformer(BaseModule):
+    """ViT encoder of CAE.
+
+    Patch embedding (conv ``p x p``), fixed sin-cos positions (zero for cls), pre-norm blocks with q/v bias and layer
+    scale, stochastic depth ``linspace(0, drop_path_rate)``, final LayerNorm; the official CAE initialisation.
+
+    Args:
+        arch: ``'test'`` (64 wide, 2 deep: unit tests), ``'tiny'``, ``'small'`` (official CAE small: 384 wide,
+            12 heads), ``'base'``, ``'large'``, ``'huge'``, or a dict with ``embed_dims``, ``num_layers``,
+            ``num_heads`` and optionally ``layer_scale_init_value``.
+        patch_size: patch side in pixels.
+        in_channels: image channels.
+        mlp_ratio: feed-forward width over ``embed_dims``.
+        qv_bias: query/value biases in attention.
+        drop_path_rate: stochastic depth of the last block.
+        dropout: dropout after positions, attention projections and in feed-forward layers.
+        attention_dropout: dropout on attention weights.
+        layer_scale_init_value: initial layer scale; None takes the arch's (0.1 up to base, 1e-5 for large/huge);
+            0 disables it.
+        norm_eps: LayerNorm epsilon.
+        out_indices: blocks whose outputs ``forward`` returns (negative counts from the end).
+        out_type: ``'raw'`` tokens ``(B, 1 + N, C)``, ``'featmap'`` ``(B, C, h, w)``, ``'cls_token'`` ``(B, C)`` or
+            ``'avg_featmap'`` (mean of patch tokens, ``(B, C)``).
+        final_norm: apply the final LayerNorm to the last block's output.
+        frozen_stages: freeze the patch embedding and the first ``frozen_stages`` blocks (-1: nothing; ``num_layers``
+            also freezes the final norm: the whole encoder, for linear/attentive probes).
+        with_checkpoint: recompute block activations in the backward pass (saves memory, costs one more forward).
+        init_std: standard deviation of the truncated-normal initialisation of the patch embedding and cls token.
+        init_cfg: mmengine initialisation config (e.g. ``dict(type='Pretrained', checkpoint=...)``).
+    """
+
+    arch_zoo = {
+        'test': dict(embed_dims=64, num_layers=2, num_heads=4, layer_scale_init_value=0.1),
+        'tiny': dict(embed_dims=192, num_layers=12, num_heads=12, layer_scale_init_value=0.1),
+        'small': dict(embed_dims=384, num_layers=12, num_heads=12, layer_scale_init_value=0.1),
+        'base': dict(embed_dims=768, num_layers=12, num_heads=12, layer_scale_init_value=0.1),
+        'large': dict(embed_dims=1024, num_layers=24, num_heads=16, layer_scale_init_value=1e-5),
+        'huge': dict(embed_dims=1280, num_layers=32, num_heads=16, layer_scale_init_value=1e-5),
+    }
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'base',
+                 patch_size: int = 16,
+                 in_channels: int = 3,
+                 mlp_ratio: float = 4.0,
+                 qv_bias: bool = True,
+                 drop_path_rate: float = 0.0,
+                 dropout: float = 0.0,
+                 attention_dropout: float = 0.0,
+                 layer_scale_init_value: Optional[float] = None,
+                 norm_eps: float = 1e-6,
+                 out_indices: Union[int, Sequence[int]] = -1,
+                 out_type: OutputType = 'raw',
+                 final_norm: bool = True,
+                 frozen_stages: int = -1,
+                 with_checkpoint: bool = False,
+                 init_std: float = 0.02,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        settings = self._arch_settings(arch)
+        self.embed_dims = settings['embed_dims']
+        self.num_layers = settings['num_layers']
+        self.num_heads = settings['num_heads']
+        if layer_scale_init_value is None:
+            layer_scale_init_value = settings.get('layer_scale_init_value', 0.0)
+        self.patch_size = patch_size
+        if out_type not in ('raw', 'featmap', 'cls_token', 'avg_featmap'):
+            raise ValueError(f"out_type must be 'raw', 'featmap', 'cls_token' or 'avg_featmap', got {out_type!r}")
+        self.out_type = out_type
+        self.out_indices = self._normalise_out_indices(out_indices)
+        self.final_norm = final_norm
+        self.with_checkpoint = with_checkpoint
+
+        self.patch_embed = nn.Conv2d(in_channels, self.embed_dims, kernel_size=patch_size, stride=patch_size)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, self.embed_dims))
+        self.drop_after_pos = nn.Dropout(dropout)
+        drop_path_rates = torch.linspace(0, drop_path_rate, self.num_layers).tolist()
+        self.layers = nn.ModuleList(
+            TransformerBlock(
+                self.embed_dims,
+                self.num_heads,
+                mlp_ratio=mlp_ratio,
+                qv_bias=qv_bias,
+                drop_path=rate,
+                layer_scale_init_value=layer_scale_init_value,
+                dropout=dropout,
+                attention_dropout=attention_dropout,
+                norm_eps=norm_eps) for rate in drop_path_rates)
+        self.norm = nn.LayerNorm(self.embed_dims, eps=norm_eps) if final_norm else nn.Identity()
+
+        cae_init_(self, init_std)
+        truncated_normal_(self.cls_token, init_std)
+        self.frozen_stages = frozen_stages
+        self._freeze_stages()
+
+    @classmethod
+    def _arch_settings(cls, arch: Union[str, dict]) -> dict:
+        if isinstance(arch, str):
+            if arch not in cls.arch_zoo:
+                raise ValueError(f'unknown arch {arch!r}; choose one of {sorted(cls.arch_zoo)} or pass a dict')
+            return cls.arch_zoo[arch]
+        missing = {'embed_dims', 'num_layers', 'num_heads'} - set(arch)
+        if missing:
+            raise ValueError(f'a custom arch dict needs {sorted(missing)}')
+        return arch
+
+    def _normalise_out_indices(self, out_indices: Union[int, Sequence[int]]) -> tuple[int, ...]:
+        indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
+        normalised = []
+        for index in indices:
+            if not -self.num_layers <= index < self.num_layers:
+                raise ValueError(f'out_indices entry {index} is out of range for {self.num_layers} blocks')
+            normalised.append(index % self.num_layers)
+        return tuple(sorted(set(normalised)))
+
+    def _freeze_stages(self) -> None:
+        if self.frozen_stages < 0:
+            return
+        frozen = [self.patch_embed, *self.layers[:self.frozen_stages]]
+        if self.frozen_stages >= self.num_layers:
+            frozen.append(self.norm)
+        for module in frozen:
+            module.eval()
+            for parameter in module.parameters():
+                parameter.requires_grad = False
+        self.cls_token.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'CAEVisionTransformer':
+        """Switch train/eval mode, keeping frozen blocks in eval mode (no dropout or drop path there)."""
+        super().train(mode)
+        self._freeze_stages()
+        return self
+
+    def grid_size(self, images: torch.Tensor) -> tuple[int, int]:
+        """Patch grid ``(h, w)`` of a ``(B, C, H, W)`` image batch.
+
+        Raises:
+            ValueError: if ``H`` or ``W`` is not a multiple of the patch size.
+        """
+        height, width = images.shape[-2:]
+        if height % self.patch_size or width % self.patch_size:
+            raise ValueError(f'image size {height}x{width} is not divisible by the patch size {self.patch_size}; '
+                             f'crop or resize the images to a multiple of {self.patch_size}')
+        return height // self.patch_size, width // self.patch_size
+
+    def position_embedding(self, grid_size: tuple[int, int], like: torch.Tensor) -> torch.Tensor:
+        """Fixed sin-cos positions of the patches (no cls slot), ``(1, h * w, C)``, on ``like``'s device/dtype."""
+        table = build_2d_sincos_position_embedding(grid_size, self.embed_dims, with_cls_token=False)
+        return table.to(device=like.device, dtype=like.dtype)
+
+    def _input_tokens(self, images: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
+        """Embed patches, add positions, drop masked patches, prepend cls: ``(B, 1 + N_kept, C)``."""
+        grid = self.grid_size(images)
+        patches = self.patch_embed(images).flatten(2).transpose(1, 2)  # (B, h*w, C)
+        patches = patches + self.position_embedding(grid, patches)
+        if mask is not None:
+            mask = mask.flatten(1)  # (B, h*w)
+            if mask.shape[1] != patches.shape[1]:
+                raise ValueError(f'mask covers {mask.shape[1]} patches but the {images.shape[-2]}x'
+                                 f'{images.shape[-1]} images have {grid[0]}x{grid[1]} = {patches.shape[1]}')
+            kept_index, _ = mask_to_indices(mask)
+            patches = gather_tokens(patches, kept_index)  # (B, N_kept, C)
+        cls = self.cls_token.expand(patches.shape[0], -1, -1)  # the cls position is zero
+        return self.drop_after_pos(torch.cat([cls, patches], dim=1))
+
+    def _run_block(self, block: nn.Module, tokens: torch.Tensor) -> torch.Tensor:
+        if self.with_checkpoint and self.training and tokens.requires_grad:
+            return checkpoint(block, tokens, use_reentrant=False)
+        return block(tokens)
+
+    def forward_encoder(self, images: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Encode the patches that ``mask`` keeps, plus cls (the pretraining path).
+
+        Args:
+            images: ``(B, 3, H, W)``; ``H`` and ``W`` multiples of the patch size.
+            mask: ``(B, h, w)`` or ``(B, h*w)`` bool, True = masked (left out); None keeps every patch.
+
+        Returns:
+            Final-normed tokens ``(B, 1 + N_kept, C)``: cls first, then the kept patches in row-major order.
+        """
+        tokens = self._input_tokens(images, mask)
+        for block in self.layers:
+            tokens = self._run_block(block, tokens)
+        return self.norm(tokens)
+
+    def forward(self, images: torch.Tensor, mask: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, ...]:
+        """OpenMMLab backbone forward: the outputs of the blocks in ``out_indices``.
+
+        Args:
+            images: ``(B, 3, H, W)``.
+            mask: optional ``(B, h, w)`` bool patch mask, True = left out (only ``out_type='raw'`` or
+                ``'cls_token'`` then, since the kept patches no longer form a grid).
+
+        Returns:
+            One tensor per out index, shaped by ``out_type`` (see the class docstring).
+        """
+        if mask is not None and self.out_type in ('featmap', 'avg_featmap'):
+            raise ValueError(f"out_type={self.out_type!r} needs every patch; call with mask=None")
+        grid = self.grid_size(images)
+        tokens = self._input_tokens(images, mask)
+        outputs = []
+        for index, block in enumerate(self.layers):
+            tokens = self._run_block(block, tokens)
+            if index == self.num_layers - 1:
+                tokens = self.norm(tokens)
+            if index in self.out_indices:
+                outputs.append(self._format_output(tokens, grid))
+        return tuple(outputs)
+
+    def _format_output(self, tokens: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+        if self.out_type == 'raw':
+            return tokens  # (B, 1 + N, C)
+        if self.out_type == 'cls_token':
+            return tokens[:, 0]  # (B, C)
+        patches = tokens[:, 1:]  # (B, h*w, C)
+        if self.out_type == 'avg_featmap':
+            return patches.mean(dim=1)  # (B, C)
+        batch, _, channels = patches.shape
+        return patches.transpose(1, 2).reshape(batch, channels, *grid)  # (B, C, h, w)
+
+    def get_layer_depth(self, param_name: str, prefix: str = '') -> tuple[int, int]:
+        """Layer id of a parameter for layer-wise learning-rate decay (mmpretrain's contract).
+
+        Patch embedding and cls token are layer 0, block ``i`` is ``i + 1``, everything after the blocks (final norm,
+        and parameters outside this backbone) is the last layer ``num_layers + 1``.
+
+        Args:
+            param_name: full parameter name, e.g. ``'backbone.layers.3.attn.qkv.weight'``.
+            prefix: the backbone's prefix in ``param_name``, e.g. ``'backbone.'``.
+
+        Returns:
+            ``(layer_id, num_layer_ids)`` with ``num_layer_ids = num_layers + 2``.
+        """
+        num_layer_ids = self.num_layers + 2
+        if not param_name.startswith(prefix):
+            return num_layer_ids - 1, num_layer_ids
+        name = param_name[len(prefix):]
+        if name in ('cls_token', 'pos_embed', 'mask_token') or name.startswith('patch_embed'):
+            return 0, num_layer_ids
+        if name.startswith('layers.'):
+            return int(name.split('.')[1]) + 1, num_layer_ids
+        return num_layer_ids - 1, num_layer_ids
+
+    def no_weight_decay(self) -> set[str]:
+        """Parameter names (relative to this module) that get no weight decay, besides every 1-D parameter."""
+        return {'cls_token'}

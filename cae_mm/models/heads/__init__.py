@@ -1,0 +1,3 @@
+from .cae_decoder_head import CAEDecoderHead
+
+__all__ = ['CAEDecoderHead']

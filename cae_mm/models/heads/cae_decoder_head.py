@@ -1,0 +1,117 @@
+"""CAE's decoder and losses: reconstruction of the masked patches plus alignment of the predicted latents."""
+from typing import Literal, Optional
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import nn
+
+from cae_mm.registry import MODELS
+from ..layers import TransformerBlock, build_2d_sincos_position_embedding, cae_init_, gather_tokens, mask_to_indices
+
+
+@MODELS.register_module()
+class CAEDecoderHead(BaseModule):
+    """Decoder over the predicted masked latents only, a prediction layer, and CAE's two losses.
+
+    ``prediction = Linear(LN(SelfAttnBlocks(latent_pred + pos_masked)))``; the decoder never sees a visible latent.
+    ``loss_reconstruction`` is cross-entropy against tokenizer ids or MSE against pixel targets;
+    ``loss_alignment = alignment_weight * MSE(latent_pred, latent_target)``. Both are computed in fp32.
+
+    Args:
+        embed_dims: width ``C`` of the predicted latents (the regressor's width).
+        out_dims: prediction size per patch: the tokenizer vocabulary (8192) or ``patch_size**2 * 3`` for pixels.
+        depth: decoder blocks (4 in the paper).
+        num_heads: attention heads.
+        mlp_ratio: feed-forward width over ``C``.
+        qv_bias: query/value biases.
+        drop_path_rate: stochastic depth of the last block (``linspace(0, rate, depth)``).
+        layer_scale_init_value: initial layer scale (0.1 in the official code); 0 disables it.
+        norm_eps: LayerNorm epsilon.
+        reconstruction_loss: ``'cross_entropy'`` for token ids, ``'mse'`` for pixel targets.
+        alignment_weight: λ, the weight of the alignment loss (2 in the paper).
+        init_std: kept for config symmetry with the encoder (Linear layers use Xavier init).
+        init_cfg: mmengine initialisation config.
+    """
+
+    def __init__(self,
+                 embed_dims: int = 768,
+                 out_dims: int = 8192,
+                 depth: int = 4,
+                 num_heads: int = 12,
+                 mlp_ratio: float = 4.0,
+                 qv_bias: bool = True,
+                 drop_path_rate: float = 0.0,
+                 layer_scale_init_value: float = 0.1,
+                 norm_eps: float = 1e-6,
+                 reconstruction_loss: Literal['cross_entropy', 'mse'] = 'cross_entropy',
+                 alignment_weight: float = 2.0,
+                 init_std: float = 0.02,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if reconstruction_loss not in ('cross_entropy', 'mse'):
+            raise ValueError(f"reconstruction_loss must be 'cross_entropy' or 'mse', got {reconstruction_loss!r}")
+        self.embed_dims = embed_dims
+        self.out_dims = out_dims
+        self.reconstruction_loss = reconstruction_loss
+        self.alignment_weight = alignment_weight
+        self.blocks = nn.ModuleList(
+            TransformerBlock(
+                embed_dims,
+                num_heads,
+                mlp_ratio=mlp_ratio,
+                qv_bias=qv_bias,
+                drop_path=rate,
+                layer_scale_init_value=layer_scale_init_value,
+                norm_eps=norm_eps) for rate in torch.linspace(0, drop_path_rate, depth).tolist())
+        self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.predictor = nn.Linear(embed_dims, out_dims)
+        cae_init_(self, init_std)
+
+    def forward(self, latent_pred: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Decode predicted latents into per-patch predictions.
+
+        Args:
+            latent_pred: predicted latents of the masked patches ``(B, Nm, C)``, row-major.
+            mask: ``(B, h, w)`` bool, True = masked.
+
+        Returns:
+            ``(B, Nm, out_dims)`` logits or pixel predictions.
+        """
+        _, masked_index = mask_to_indices(mask.flatten(1))
+        table = build_2d_sincos_position_embedding(mask.shape[-2:], self.embed_dims, with_cls_token=False)
+        x = latent_pred + gather_tokens(table.to(latent_pred), masked_index)  # (B, Nm, C)
+        for block in self.blocks:
+            x = block(x)
+        return self.predictor(self.norm(x))
+
+    def loss(self, latent_pred: torch.Tensor, latent_target: torch.Tensor, reconstruction_target: torch.Tensor,
+             mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        """CAE's losses.
+
+        Args:
+            latent_pred: regressor output ``(B, Nm, C)``.
+            latent_target: encoder output on the masked patches ``(B, Nm, C)`` (no gradient).
+            reconstruction_target: token ids ``(B, Nm)`` (int64) or pixel targets ``(B, Nm, out_dims)``.
+            mask: ``(B, h, w)`` bool, True = masked.
+
+        Returns:
+            ``loss_reconstruction`` and ``loss_alignment`` (already multiplied by ``alignment_weight``); mmengine sums
+            them into the training loss.
+        """
+        if latent_target.shape != latent_pred.shape:
+            raise ValueError(f'alignment target {tuple(latent_target.shape)} does not match the predicted latents '
+                             f'{tuple(latent_pred.shape)}')
+        prediction = self(latent_pred, mask).float()  # (B, Nm, out_dims)
+        if self.reconstruction_loss == 'cross_entropy':
+            if reconstruction_target.shape != prediction.shape[:2]:
+                raise ValueError(f'expected token ids of shape {tuple(prediction.shape[:2])}, got '
+                                 f'{tuple(reconstruction_target.shape)}')
+            loss_reconstruction = F.cross_entropy(prediction.flatten(0, 1), reconstruction_target.flatten())
+        else:
+            if reconstruction_target.shape != prediction.shape:
+                raise ValueError(f'expected pixel targets of shape {tuple(prediction.shape)}, got '
+                                 f'{tuple(reconstruction_target.shape)}; out_dims must be patch_size**2 * 3')
+            loss_reconstruction = F.mse_loss(prediction, reconstruction_target.float())
+        loss_alignment = F.mse_loss(latent_pred.float(), latent_target.detach().float())
+        return dict(loss_reconstruction=loss_reconstruction, loss_alignment=self.alignment_weight * loss_alignment)

@@ -1,0 +1,10 @@
+from .attention import CrossAttention, SelfAttention
+from .initialization import cae_init_, truncated_normal_
+from .position_embedding import build_2d_sincos_position_embedding
+from .token_gather import gather_tokens, mask_to_indices
+from .transformer_blocks import FeedForward, RegressorBlock, TransformerBlock
+
+__all__ = [
+    'CrossAttention', 'SelfAttention', 'cae_init_', 'truncated_normal_', 'build_2d_sincos_position_embedding', 'gather_tokens', 'mask_to_indices',
+    'FeedForward', 'RegressorBlock', 'TransformerBlock'
+]

@@ -1,0 +1,50 @@
+"""Patch-mask bookkeeping shared by the encoder, the regressor and the decoder.
+
+Mask convention, used everywhere in cae_mm: a boolean tensor over the patch grid in row-major order, **True = masked**
+(hidden from the encoder, predicted by the regressor).
+"""
+import torch
+
+
+def mask_to_indices(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split a patch mask into the row-major indices of its visible and masked patches.
+
+    Every sample must mask the same number of patches, at least one and not all: a batch is one tensor of queries.
+
+    Args:
+        mask: ``(B, L)`` bool, True = masked.
+
+    Returns:
+        ``(visible_index, masked_index)`` of shapes ``(B, Nv)`` and ``(B, Nm)``, ascending patch order.
+
+    Raises:
+        ValueError: if the mask is not 2-D boolean, or the per-sample counts differ, or are 0 or ``L``.
+    """
+    if mask.dtype != torch.bool or mask.dim() != 2:
+        raise ValueError(f'expected a (B, L) bool patch mask, got {tuple(mask.shape)} {mask.dtype}')
+    counts = mask.sum(dim=1)  # (B,)
+    num_masked = int(counts[0])
+    if not bool((counts == num_masked).all()):
+        raise ValueError(f'every image in a batch must mask the same number of patches, got counts '
+                         f'{counts.tolist()}; use one mask generator setting for the whole dataset')
+    num_patches = mask.shape[1]
+    if not 0 < num_masked < num_patches:
+        raise ValueError(f'masks must hide between 1 and {num_patches - 1} of the {num_patches} patches, '
+                         f'got {num_masked}')
+    # A stable sort of 0/1 keys lists visible patches first, then masked ones, each in ascending position.
+    order = torch.argsort(mask.to(torch.uint8), dim=1, stable=True)  # (B, L)
+    return order[:, :num_patches - num_masked], order[:, num_patches - num_masked:]
+
+
+def gather_tokens(tokens: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Pick tokens by patch index.
+
+    Args:
+        tokens: ``(B, L, C)`` or ``(1, L, C)`` (broadcast over the batch, e.g. a position table).
+        index: ``(B, N)`` patch indices.
+
+    Returns:
+        ``(B, N, C)``.
+    """
+    tokens = tokens.expand(index.shape[0], -1, -1)  # (B, L, C)
+    return torch.gather(tokens, 1, index[:, :, None].expand(-1, -1, tokens.shape[-1]))  # (B, N, C)

@@ -1,0 +1,132 @@
+"""The two transformer blocks CAE is made of: a pre-norm self-attention block and the regressor's cross-attention block."""
+from typing import Optional
+
+import torch
+from mmcv.cnn.bricks import DropPath
+from torch import nn
+
+from .attention import CrossAttention, SelfAttention
+
+
+class FeedForward(nn.Module):
+    """Linear -> GELU -> Linear, hidden width ``mlp_ratio * C``."""
+
+    def __init__(self, embed_dims: int, mlp_ratio: float = 4.0, dropout: float = 0.0) -> None:
+        super().__init__()
+        hidden_dims = int(embed_dims * mlp_ratio)
+        self.fc1 = nn.Linear(embed_dims, hidden_dims)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden_dims, embed_dims)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, N, C) -> (B, N, C)."""
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+
+
+def _layer_scale(embed_dims: int, init_value: float) -> Optional[nn.Parameter]:
+    """A learnable per-channel residual scale, or None when ``init_value`` is 0 (no layer scale)."""
+    return nn.Parameter(init_value * torch.ones(embed_dims)) if init_value > 0 else None
+
+
+def _scaled(gamma: Optional[nn.Parameter], x: torch.Tensor) -> torch.Tensor:
+    return x if gamma is None else gamma * x
+
+
+class TransformerBlock(nn.Module):
+    """Pre-norm ViT block: ``x += DP(γ1·Attn(LN(x)))``; ``x += DP(γ2·MLP(LN(x)))``.
+
+    Args:
+        embed_dims: channels ``C``.
+        num_heads: attention heads.
+        mlp_ratio: hidden width of the feed-forward layer over ``C``.
+        qv_bias: query/value biases in attention.
+        drop_path: stochastic-depth probability of this block.
+        layer_scale_init_value: initial layer scale ``γ``; 0 disables layer scale.
+        dropout: dropout after attention projection and in the feed-forward layer.
+        attention_dropout: dropout on attention weights.
+        norm_eps: LayerNorm epsilon.
+    """
+
+    def __init__(self,
+                 embed_dims: int,
+                 num_heads: int,
+                 mlp_ratio: float = 4.0,
+                 qv_bias: bool = True,
+                 drop_path: float = 0.0,
+                 layer_scale_init_value: float = 0.0,
+                 dropout: float = 0.0,
+                 attention_dropout: float = 0.0,
+                 norm_eps: float = 1e-6) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.attn = SelfAttention(embed_dims, num_heads, qv_bias, attention_dropout, dropout)
+        self.norm2 = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.mlp = FeedForward(embed_dims, mlp_ratio, dropout)
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        self.gamma_1 = _layer_scale(embed_dims, layer_scale_init_value)
+        self.gamma_2 = _layer_scale(embed_dims, layer_scale_init_value)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, N, C) -> (B, N, C)."""
+        x = x + self.drop_path(_scaled(self.gamma_1, self.attn(self.norm1(x))))
+        return x + self.drop_path(_scaled(self.gamma_2, self.mlp(self.norm2(x))))
+
+
+class RegressorBlock(nn.Module):
+    """CAE's latent-regressor block: the masked queries cross-attend to ``[visible latents; queries]``.
+
+    ``x = q + DP(γ1·CrossAttn(LN_q(q + pos_q), LN_k(kv + pos_kv), LN_v(kv)))``, then ``x = LN(x)`` and
+    ``x += DP(γ2·MLP(x))``. Values carry no position. Only the queries are updated; the visible latents pass
+    through untouched (the caller concatenates the current queries to them before each block).
+
+    Args:
+        embed_dims: channels ``C``.
+        num_heads: attention heads.
+        mlp_ratio: hidden width of the feed-forward layer over ``C``.
+        qv_bias: query/value biases in attention.
+        drop_path: stochastic-depth probability of this block.
+        layer_scale_init_value: initial layer scale ``γ``; 0 disables layer scale.
+        dropout: dropout after attention projection and in the feed-forward layer.
+        attention_dropout: dropout on attention weights.
+        norm_eps: LayerNorm epsilon.
+    """
+
+    def __init__(self,
+                 embed_dims: int,
+                 num_heads: int,
+                 mlp_ratio: float = 4.0,
+                 qv_bias: bool = True,
+                 drop_path: float = 0.0,
+                 layer_scale_init_value: float = 0.0,
+                 dropout: float = 0.0,
+                 attention_dropout: float = 0.0,
+                 norm_eps: float = 1e-6) -> None:
+        super().__init__()
+        self.norm1_q = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.norm1_k = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.norm1_v = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.cross_attn = CrossAttention(embed_dims, num_heads, qv_bias, attention_dropout, dropout)
+        self.norm2 = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.mlp = FeedForward(embed_dims, mlp_ratio, dropout)
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        self.gamma_1 = _layer_scale(embed_dims, layer_scale_init_value)
+        self.gamma_2 = _layer_scale(embed_dims, layer_scale_init_value)
+
+    def forward(self, queries: torch.Tensor, context: torch.Tensor, query_pos: torch.Tensor,
+                context_pos: torch.Tensor) -> torch.Tensor:
+        """Update the queries.
+
+        Args:
+            queries: current masked-patch queries ``(B, Nm, C)``.
+            context: ``[visible latents; queries]`` ``(B, Nv + Nm, C)``.
+            query_pos: positions of the masked patches ``(B, Nm, C)``.
+            context_pos: positions of ``context`` ``(B, Nv + Nm, C)``.
+
+        Returns:
+            Updated queries ``(B, Nm, C)``.
+        """
+        attended = self.cross_attn(
+            self.norm1_q(queries + query_pos), self.norm1_k(context + context_pos), self.norm1_v(context))
+        x = self.norm2(queries + self.drop_path(_scaled(self.gamma_1, attended)))
+        return x + self.drop_path(_scaled(self.gamma_2, self.mlp(x)))

@@ -1,0 +1,3 @@
+from .latent_context_regressor import LatentContextRegressor
+
+__all__ = ['LatentContextRegressor']

@@ -1,0 +1,99 @@
+"""CAE's latent contextual regressor: predicts the latents of masked patches from the visible ones."""
+from typing import Optional
+
+import torch
+from mmengine.model import BaseModule
+from torch import nn
+
+from cae_mm.registry import MODELS
+from ..layers import (RegressorBlock, build_2d_sincos_position_embedding, cae_init_, gather_tokens,
+                      mask_to_indices, truncated_normal_)
+
+
+@MODELS.register_module()
+class LatentContextRegressor(BaseModule):
+    """Cross-attention regressor: one learned mask token per masked patch queries ``[visible latents; queries]``.
+
+    The visible latents are keys/values only and are never updated. Positions are fixed sin-cos at this module's width,
+    so a regressor narrower or wider than the encoder works: then the encoder output (and the alignment target, through
+    :meth:`project`) first goes through ``Linear + LayerNorm``.
+
+    Args:
+        embed_dims: regressor width ``C``.
+        in_dims: encoder width; None means ``embed_dims`` (no projection).
+        depth: number of regressor blocks (4 in the paper).
+        num_heads: attention heads.
+        mlp_ratio: feed-forward width over ``C``.
+        qv_bias: query/value biases.
+        drop_path_rate: stochastic depth of the last block (``linspace(0, rate, depth)``, as the encoder).
+        layer_scale_init_value: initial layer scale (0.1 in the official code); 0 disables it.
+        norm_eps: LayerNorm epsilon.
+        init_std: standard deviation of the mask token's truncated-normal initialisation.
+        init_cfg: mmengine initialisation config.
+    """
+
+    def __init__(self,
+                 embed_dims: int = 768,
+                 in_dims: Optional[int] = None,
+                 depth: int = 4,
+                 num_heads: int = 12,
+                 mlp_ratio: float = 4.0,
+                 qv_bias: bool = True,
+                 drop_path_rate: float = 0.0,
+                 layer_scale_init_value: float = 0.1,
+                 norm_eps: float = 1e-6,
+                 init_std: float = 0.02,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.embed_dims = embed_dims
+        in_dims = embed_dims if in_dims is None else in_dims
+        if in_dims != embed_dims:
+            self.projection = nn.Sequential(nn.Linear(in_dims, embed_dims), nn.LayerNorm(embed_dims, eps=norm_eps))
+        else:
+            self.projection = nn.Identity()
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
+        self.blocks = nn.ModuleList(
+            RegressorBlock(
+                embed_dims,
+                num_heads,
+                mlp_ratio=mlp_ratio,
+                qv_bias=qv_bias,
+                drop_path=rate,
+                layer_scale_init_value=layer_scale_init_value,
+                norm_eps=norm_eps) for rate in torch.linspace(0, drop_path_rate, depth).tolist())
+        self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
+        cae_init_(self, init_std)
+        truncated_normal_(self.mask_token, init_std)
+
+    def project(self, latents: torch.Tensor) -> torch.Tensor:
+        """Map encoder latents ``(B, N, C_enc)`` to the regressor width ``(B, N, C)`` (identity if equal)."""
+        return self.projection(latents)
+
+    def forward(self, visible_latents: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Predict the latents of the masked patches.
+
+        Args:
+            visible_latents: encoder output for the visible patches, cls excluded, ``(B, Nv, C_enc)``, row-major.
+            mask: ``(B, h, w)`` bool, True = masked.
+
+        Returns:
+            Predicted latents of the masked patches ``(B, Nm, C)``, row-major, after the final LayerNorm.
+        """
+        visible_index, masked_index = mask_to_indices(mask.flatten(1))
+        if visible_index.shape[1] != visible_latents.shape[1]:
+            raise ValueError(f'the mask keeps {visible_index.shape[1]} patches but {visible_latents.shape[1]} '
+                             'visible latents were given')
+        visible = self.project(visible_latents)  # (B, Nv, C)
+        table = build_2d_sincos_position_embedding(mask.shape[-2:], self.embed_dims, with_cls_token=False)
+        table = table.to(device=visible.device, dtype=visible.dtype)  # (1, h*w, C)
+        visible_pos = gather_tokens(table, visible_index)  # (B, Nv, C)
+        masked_pos = gather_tokens(table, masked_index)  # (B, Nm, C)
+        queries = self.mask_token.to(visible.dtype).expand(masked_index.shape[0], masked_index.shape[1], -1)
+        context_pos = torch.cat([visible_pos, masked_pos], dim=1)  # (B, Nv + Nm, C)
+        for block in self.blocks:
+            queries = block(queries, torch.cat([visible, queries], dim=1), masked_pos, context_pos)
+        return self.norm(queries)
+
+    def no_weight_decay(self) -> set[str]:
+        """Parameter names (relative to this module) that get no weight decay, besides every 1-D parameter."""
+        return {'mask_token'}

@@ -1,0 +1,3 @@
+from .pixel_target import NormalizedPixelTarget, patchify
+
+__all__ = ['NormalizedPixelTarget', 'patchify']

@@ -1,0 +1,65 @@
+"""Pixel reconstruction target: the per-patch normalised pixels of the masked patches."""
+import torch
+from mmengine.model import BaseModule
+
+from cae_mm.registry import MODELS
+from ..layers import gather_tokens, mask_to_indices
+
+
+def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:
+    """Cut images into flattened patches.
+
+    Args:
+        images: ``(B, 3, H, W)``, ``H`` and ``W`` multiples of ``patch_size``.
+        patch_size: patch side ``p``.
+
+    Returns:
+        ``(B, h*w, p*p*3)``, patches row-major, pixels ordered ``(row, col, channel)`` within a patch.
+    """
+    batch, channels, height, width = images.shape
+    if height % patch_size or width % patch_size:
+        raise ValueError(f'image size {height}x{width} is not divisible by the patch size {patch_size}')
+    rows, cols = height // patch_size, width // patch_size
+    patches = images.reshape(batch, channels, rows, patch_size, cols, patch_size)  # (B, c, h, p, w, p)
+    patches = patches.permute(0, 2, 4, 3, 5, 1)  # (B, h, w, p, p, c)
+    return patches.reshape(batch, rows * cols, patch_size * patch_size * channels)
+
+
+@MODELS.register_module()
+class NormalizedPixelTarget(BaseModule):
+    """Targets for pixel reconstruction of the masked patches.
+
+    Args:
+        patch_size: the encoder's patch size.
+        normalize_per_patch: subtract each patch's mean and divide by its standard deviation (MAE's ``norm_pix``,
+            with the unbiased variance).
+        eps: added to the variance before the square root.
+    """
+
+    def __init__(self, patch_size: int = 16, normalize_per_patch: bool = True, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.patch_size = patch_size
+        self.normalize_per_patch = normalize_per_patch
+        self.eps = eps
+
+    @torch.no_grad()
+    def forward(self, images: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Targets of the masked patches.
+
+        Args:
+            images: the model view ``(B, 3, H, W)`` after the data preprocessor's normalisation.
+            mask: ``(B, h, w)`` bool, True = masked.
+
+        Returns:
+            ``(B, Nm, p*p*3)``, float32, masked patches in row-major order.
+        """
+        patches = patchify(images.float(), self.patch_size)  # (B, h*w, p*p*3)
+        if patches.shape[1] != mask[0].numel():
+            raise ValueError(f'mask covers {mask[0].numel()} patches, the images have {patches.shape[1]}')
+        _, masked_index = mask_to_indices(mask.flatten(1))
+        targets = gather_tokens(patches, masked_index)  # (B, Nm, p*p*3)
+        if self.normalize_per_patch:
+            mean = targets.mean(dim=-1, keepdim=True)
+            variance = targets.var(dim=-1, keepdim=True)
+            targets = (targets - mean) / (variance + self.eps).sqrt()
+        return targets

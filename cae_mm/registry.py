@@ -1,0 +1,22 @@
+"""cae_mm's registries: direct children of mmengine's roots, scope ``'cae_mm'``.
+
+Configs name our classes ``cae_mm.Name`` (for example ``type='cae_mm.CAE'``) while the host library (mmpretrain, mmdet or
+mmseg) stays the ``default_scope``: mmengine resolves the ``cae_mm.`` prefix by searching the root's children, so our
+classes are reachable from any host scope. ``locations`` lets a registry import the modules that fill it on first use.
+"""
+from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import Registry
+
+MODELS = Registry('model', parent=MMENGINE_MODELS, scope='cae_mm', locations=['cae_mm.models'])
+DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, scope='cae_mm', locations=['cae_mm.datasets'])
+TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope='cae_mm', locations=['cae_mm.datasets.transforms'])
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='cae_mm', locations=['cae_mm.engine'])
+OPTIM_WRAPPER_CONSTRUCTORS = Registry(
+    'optimizer wrapper constructor',
+    parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
+    scope='cae_mm',
+    locations=['cae_mm.engine.optimizers'])
