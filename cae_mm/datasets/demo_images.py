@@ -3,14 +3,13 @@
 Nothing is downloaded. ``prepare_demo_dataset`` copies the photographs into an ordinary OpenMMLab image-folder layout::
 
     data/cae_demo/
-        images/<source>_<name>.<ext>   the photographs, unchanged bytes
+        images/<source>_<name>.png     the photographs, pixel for pixel (re-encoded as PNG without colour profiles)
         meta/train.txt                 one file name per line (mmpretrain ``CustomDataset`` with ``with_label=False``)
         SOURCES.md                     where each photograph comes from
 
 Run ``python -m cae_mm.datasets.demo_images [--root DIR]``; ``tools/install.sh`` does it for you.
 """
 import argparse
-import shutil
 from pathlib import Path
 
 DEFAULT_ROOT = Path('data/cae_demo')
@@ -49,6 +48,18 @@ def find_source_photographs() -> list[tuple[str, Path]]:
     return found
 
 
+def _copy_as_png(source: Path, destination: Path) -> None:
+    """Write the photograph's pixels as a PNG (lossless; drops ICC profiles that make libpng warn on every read)."""
+    from PIL import Image
+
+    with Image.open(source) as image:
+        image.load()
+        image.info.pop('icc_profile', None)
+        temporary = destination.with_suffix('.tmp.png')
+        image.save(temporary, format='PNG')
+    temporary.replace(destination)
+
+
 def prepare_demo_dataset(root: Path | str = DEFAULT_ROOT) -> Path:
     """Lay out the demo dataset under ``root`` (idempotent).
 
@@ -63,16 +74,18 @@ def prepare_demo_dataset(root: Path | str = DEFAULT_ROOT) -> Path:
     images.mkdir(parents=True, exist_ok=True)
     meta.mkdir(parents=True, exist_ok=True)
     photographs = find_source_photographs()
+    names = []
     for name, source in photographs:
-        destination = images / name
-        if not destination.is_file() or destination.stat().st_size != source.stat().st_size:
-            shutil.copyfile(source, destination)
+        destination = images / (Path(name).stem + '.png')
+        names.append(destination.name)
+        if not destination.is_file():
+            _copy_as_png(source, destination)
     annotation = meta / 'train.txt'
     temporary = annotation.with_suffix('.tmp')
-    temporary.write_text(''.join(f'{name}\n' for name, _ in photographs))
+    temporary.write_text(''.join(f'{name}\n' for name in names))
     temporary.replace(annotation)
     (root / 'SOURCES.md').write_text(
-        '# Sources\n\nEvery image is a real photograph copied unchanged from an installed wheel:\n'
+        '# Sources\n\nEvery image is a real photograph from an installed wheel, re-encoded losslessly as PNG:\n'
         '`skimage_*` from scikit-image (`skimage/data/`, see its README.txt for credits and licences) and '
         '`sklearn_*` from scikit-learn (`sklearn/datasets/images/`, see its README.txt).\n')
     return root

@@ -1,0 +1,152 @@
+"""Checkpoint files that survive a kill mid-write, and that load without trusting arbitrary pickles.
+
+Importing cae_mm installs both into mmengine:
+
+* Writing: mmengine's local file backend is replaced by one whose ``put``/``put_text`` write a temporary file in the
+  same folder, fsync it and rename it over the target, so a checkpoint is either complete or absent.
+* Reading: local checkpoints load with ``torch.load(weights_only=True)`` when they are plain tensors; a checkpoint
+  written by mmengine's Runner also holds numpy arrays and mmengine ``HistoryBuffer`` objects, which
+  ``weights_only`` refuses (torch >= 2.6). Those go through an unpickler that resolves only a fixed list of classes
+  and never runs anything else. Unreadable or truncated files raise :class:`CheckpointReadError` naming the file.
+"""
+import builtins
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Union
+
+import mmengine.fileio.io
+import torch
+from mmengine.fileio import LocalBackend, register_backend
+from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+
+
+class CheckpointReadError(RuntimeError):
+    """A checkpoint file that cannot be read: missing, truncated, corrupt, or holding objects we refuse to load."""
+
+
+def _atomic_write(data: Union[bytes, str], filepath: Union[str, Path], mode: str, encoding: str | None) -> None:
+    filepath = Path(filepath)
+    filepath.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f'.{filepath.name}.', suffix='.tmp', dir=filepath.parent)
+    try:
+        with os.fdopen(handle, mode, encoding=encoding) as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, filepath)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class AtomicLocalBackend(LocalBackend):
+    """mmengine's local backend, writing by temporary file and rename."""
+
+    def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
+        """Write ``obj`` to ``filepath`` atomically."""
+        _atomic_write(obj, filepath, 'wb', None)
+
+    def put_text(self, obj: str, filepath: Union[str, Path], encoding: str = 'utf-8') -> None:
+        """Write text to ``filepath`` atomically."""
+        _atomic_write(obj, filepath, 'w', encoding)
+
+
+_HISTORY_BUFFER_ATTRIBUTES = frozenset({'min', 'max', 'mean', 'current'})
+
+
+def _history_buffer_getattr(owner: Any, name: str) -> Any:
+    """The one ``getattr`` a Runner checkpoint needs: HistoryBuffer's statistics methods (its method registry)."""
+    if owner is HistoryBuffer and name in _HISTORY_BUFFER_ATTRIBUTES:
+        return getattr(owner, name)
+    raise pickle.UnpicklingError(f'refusing getattr({owner!r}, {name!r}) while loading a checkpoint')
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """Resolves only the globals that mmengine Runner checkpoints are made of."""
+
+    allowed = {
+        ('collections', 'OrderedDict'): __import__('collections').OrderedDict,
+        ('torch._utils', '_rebuild_tensor_v2'): torch._utils._rebuild_tensor_v2,
+        ('torch._utils', '_rebuild_parameter'): torch._utils._rebuild_parameter,
+        ('torch', 'Size'): torch.Size,
+        ('torch', 'device'): torch.device,
+        ('numpy', 'ndarray'): __import__('numpy').ndarray,
+        ('numpy', 'dtype'): __import__('numpy').dtype,
+        ('numpy.core.multiarray', '_reconstruct'): __import__('numpy').core.multiarray._reconstruct,
+        ('numpy.core.multiarray', 'scalar'): __import__('numpy').core.multiarray.scalar,
+        ('_codecs', 'encode'): __import__('codecs').encode,
+        ('mmengine.logging.history_buffer', 'HistoryBuffer'): HistoryBuffer,
+        ('__builtin__', 'getattr'): _history_buffer_getattr,
+        ('builtins', 'getattr'): _history_buffer_getattr,
+        ('builtins', 'set'): builtins.set,
+        ('builtins', 'slice'): builtins.slice,
+    }
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in self.allowed:
+            return self.allowed[(module, name)]
+        if module == 'torch' and isinstance(getattr(torch, name, None), torch.dtype):
+            return getattr(torch, name)
+        raise pickle.UnpicklingError(f'checkpoint refers to {module}.{name}, which cae_mm does not load '
+                                     '(only tensors, numpy arrays and mmengine log buffers are allowed)')
+
+
+class _RestrictedPickleModule:
+    """A ``pickle_module`` for ``torch.load`` whose Unpickler is restricted."""
+
+    Unpickler = _RestrictedUnpickler
+    UnpicklingError = pickle.UnpicklingError
+    __name__ = 'cae_mm_restricted_pickle'
+
+    @staticmethod
+    def load(file: Any, **kwargs: Any) -> Any:
+        return _RestrictedUnpickler(file, **kwargs).load()
+
+
+def load_checkpoint_file(filename: Union[str, Path], map_location: Any = 'cpu') -> Any:
+    """Load a local checkpoint safely.
+
+    Args:
+        filename: path of a file written by ``torch.save`` (a state dict or an mmengine Runner checkpoint).
+        map_location: as for ``torch.load``.
+
+    Returns:
+        The loaded object.
+
+    Raises:
+        CheckpointReadError: the file is missing, truncated or corrupt, or refers to classes outside the allowed list.
+    """
+    path = Path(filename)
+    if not path.is_file():
+        raise CheckpointReadError(f'checkpoint {path} does not exist')
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError:
+        pass
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as error:
+        raise CheckpointReadError(f'cannot read checkpoint {path}: the file is truncated, corrupt or not a PyTorch '
+                                  f'checkpoint ({type(error).__name__}: {error})') from error
+    try:
+        return torch.load(path, map_location=map_location, weights_only=False, pickle_module=_RestrictedPickleModule)
+    except pickle.UnpicklingError as error:
+        raise CheckpointReadError(f'refusing to load checkpoint {path}: {error}') from error
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as error:
+        raise CheckpointReadError(f'cannot read checkpoint {path}: {type(error).__name__}: {error}') from error
+
+
+def install() -> None:
+    """Make mmengine write local files atomically and load local checkpoints with :func:`load_checkpoint_file`."""
+    register_backend('local', AtomicLocalBackend, force=True, prefixes='')
+    for key, backend in list(mmengine.fileio.io.backend_instances.items()):
+        if type(backend) is LocalBackend:
+            del mmengine.fileio.io.backend_instances[key]
+
+    def load_from_local(filename: str, map_location: Any = 'cpu') -> Any:
+        # mmengine logs the loader's name after 'load_from_': this reads "by local backend".
+        return load_checkpoint_file(filename, map_location)
+
+    CheckpointLoader.register_scheme(prefixes='', force=True)(load_from_local)

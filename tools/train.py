@@ -1,0 +1,78 @@
+"""Train any cae_mm config (CAE pretraining, and mmpretrain/mmdet/mmseg configs that use cae_mm) with mmengine's Runner.
+
+Examples:
+    python tools/train.py configs/cae/cae_vit-tiny-p16_1xb16-pixel-300i_demo.py
+    python tools/train.py CONFIG --work-dir work_dirs/run1 --resume            # continue from the newest checkpoint
+    python tools/train.py CONFIG --cfg-options train_dataloader.dataset.data_root=/my/images
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+import cae_mm  # noqa: F401  (registers cae_mm's modules, checkpoint I/O)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--work-dir', help='where logs and checkpoints go (default: work_dirs/<config name>)')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        const='auto',
+        help='resume training: from the newest checkpoint in the work dir, or from the given checkpoint file')
+    parser.add_argument('--amp', action='store_true', help='mixed precision (fp16 with loss scaling on GPU, bf16 on CPU)')
+    parser.add_argument('--auto-scale-lr', action='store_true', help='scale the lr linearly with the total batch size')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries, key=value')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local-rank', '--local_rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def build_config(args: argparse.Namespace) -> Config:
+    """Load the config and apply the command-line options."""
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        if torch.cuda.is_available():
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        else:
+            cfg.optim_wrapper.dtype = 'bfloat16'
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg:
+            raise ValueError(f'{args.config} has no auto_scale_lr.base_batch_size: cannot scale the learning rate')
+        cfg.auto_scale_lr.enable = True
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume:
+        cfg.resume, cfg.load_from = True, args.resume
+    if not torch.cuda.is_available() and 'env_cfg' in cfg:
+        cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    cfg = build_config(args)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    if runner.rank == 0:
+        work_dir = osp.abspath(runner.work_dir)
+        last = osp.join(work_dir, 'last_checkpoint')
+        checkpoint = open(last).read().strip() if osp.exists(last) else '(none written)'
+        print(f'\nTraining finished.\n  checkpoint: {checkpoint}\n  logs:       {osp.join(work_dir, runner.timestamp)}')
+
+
+if __name__ == '__main__':
+    main()
