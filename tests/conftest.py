@@ -1,0 +1,50 @@
+"""Shared fixtures: the bundled photographs laid out once per session, and tiny CAE model configs."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import cae_mm  # noqa: F401  (registers cae_mm's modules)
+from cae_mm.datasets.demo_images import prepare_demo_dataset
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_ROOT = REPO_ROOT / 'configs'
+TEST_CONFIG = CONFIG_ROOT / 'cae' / 'cae_vit-test-p8_1xb4-pixel-8i_test.py'
+
+
+@pytest.fixture(scope='session')
+def demo_data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo dataset (22 real photographs) in a session-wide temporary folder."""
+    return prepare_demo_dataset(tmp_path_factory.mktemp('cae_demo'))
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
+    np.random.seed(0)
+
+
+def tiny_cae_config(neck_dims: int = 64, drop_path_rate: float = 0.0, patch_size: int = 8) -> dict:
+    """A CAE small enough for unit tests: 64 px images, 8 px patches, 64-wide encoder, 2 blocks, 1+1 head blocks."""
+    return dict(
+        type='cae_mm.CAE',
+        backbone=dict(
+            type='cae_mm.CAEVisionTransformer', arch='test', patch_size=patch_size, drop_path_rate=drop_path_rate),
+        neck=dict(
+            type='cae_mm.LatentContextRegressor',
+            embed_dims=neck_dims,
+            in_dims=64,
+            depth=2,
+            num_heads=4,
+            drop_path_rate=drop_path_rate),
+        head=dict(
+            type='cae_mm.CAEDecoderHead',
+            embed_dims=neck_dims,
+            out_dims=patch_size * patch_size * 3,
+            depth=1,
+            num_heads=4,
+            drop_path_rate=drop_path_rate,
+            reconstruction_loss='mse',
+            alignment_weight=2.0),
+        target_generator=dict(type='cae_mm.NormalizedPixelTarget', patch_size=patch_size))
