@@ -43,12 +43,11 @@ def build_config(args: argparse.Namespace) -> Config:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
-    if args.amp:
+    if args.amp and torch.cuda.is_available():
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        if torch.cuda.is_available():
-            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-        else:
-            cfg.optim_wrapper.dtype = 'bfloat16'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    elif args.amp:
+        cfg.optim_wrapper.type = 'cae_mm.BFloat16AutocastOptimWrapper'
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg:
             raise ValueError(f'{args.config} has no auto_scale_lr.base_batch_size: cannot scale the learning rate')

@@ -10,7 +10,7 @@ import torch
 from cae_mm.engine import load_checkpoint_file
 from tests.conftest import REPO_ROOT, TEST_CONFIG
 
-pytestmark = pytest.mark.slow
+
 NO_DROP_PATH = [
     'model.backbone.drop_path_rate=0.0', 'model.neck.drop_path_rate=0.0', 'model.head.drop_path_rate=0.0'
 ]
@@ -32,6 +32,7 @@ def logged_losses(work_dir: Path) -> list[float]:
     return [json.loads(line)['loss'] for line in scalars.read_text().splitlines() if 'loss' in line]
 
 
+@pytest.mark.slow
 def test_tiny_config_trains_and_its_loss_falls(tmp_path, demo_data_root):
     """8 iterations on real photographs: the loss falls, a checkpoint is written and its path printed."""
     output = train(tmp_path, demo_data_root)
@@ -44,6 +45,7 @@ def test_tiny_config_trains_and_its_loss_falls(tmp_path, demo_data_root):
     assert {key.split('.')[0] for key in checkpoint['state_dict']} == {'backbone', 'neck', 'head'}
 
 
+@pytest.mark.slow
 def test_resume_continues_the_same_run(tmp_path, demo_data_root):
     """Stopping at iteration 4 and resuming ends with the same weights as an uninterrupted 8-iteration run."""
     uninterrupted, interrupted = tmp_path / 'uninterrupted', tmp_path / 'interrupted'
@@ -57,3 +59,30 @@ def test_resume_continues_the_same_run(tmp_path, demo_data_root):
     assert resumed['meta']['iter'] == 8
     for key, value in expected['state_dict'].items():
         torch.testing.assert_close(resumed['state_dict'][key], value, rtol=0, atol=0, msg=key)
+
+
+def load_train_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('train_tool', REPO_ROOT / 'tools' / 'train.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize('flags,expected', [([], 'OptimWrapper'), (['--amp'], 'cae_mm.BFloat16AutocastOptimWrapper')])
+def test_amp_flag_picks_bf16_autocast_on_cpu(flags, expected):
+    """Without a GPU, --amp means bf16 autocast (mmengine's AmpOptimWrapper refuses CPUs)."""
+    train_tool = load_train_module()
+    cfg = train_tool.build_config(train_tool.parse_args([str(TEST_CONFIG), *flags]))
+    if not torch.cuda.is_available():
+        assert cfg.optim_wrapper.type == expected
+
+
+def test_resume_and_work_dir_flags():
+    """--resume alone resumes from the newest checkpoint; with a path, from that file; --work-dir wins."""
+    train_tool = load_train_module()
+    auto = train_tool.build_config(train_tool.parse_args([str(TEST_CONFIG), '--resume', '--work-dir', 'w']))
+    assert auto.resume is True and auto.load_from is None and auto.work_dir == 'w'
+    explicit = train_tool.build_config(train_tool.parse_args([str(TEST_CONFIG), '--resume', 'x.pth']))
+    assert explicit.resume is True and explicit.load_from == 'x.pth'
+    assert explicit.work_dir.endswith('cae_vit-test-p8_1xb4-pixel-8i_test')

@@ -1,3 +1,4 @@
+from .bfloat16_autocast_optim_wrapper import BFloat16AutocastOptimWrapper
 from .layer_decay_optim_wrapper_constructor import LayerDecayOptimWrapperConstructor
 
-__all__ = ['LayerDecayOptimWrapperConstructor']
+__all__ = ['BFloat16AutocastOptimWrapper', 'LayerDecayOptimWrapperConstructor']
