@@ -52,12 +52,16 @@ def _copy_as_png(source: Path, destination: Path) -> None:
     """Write the photograph's pixels as a PNG (lossless; drops ICC profiles that make libpng warn on every read)."""
     from PIL import Image
 
-    with Image.open(source) as image:
-        image.load()
-        image.info.pop('icc_profile', None)
-        temporary = destination.with_suffix('.tmp.png')
-        image.save(temporary, format='PNG')
-    temporary.replace(destination)
+    # The temporary name does not end in an image extension, so a folder scan never picks up a half-written file.
+    temporary = destination.with_name(destination.name + '.partial')
+    try:
+        with Image.open(source) as image:
+            image.load()
+            image.info.pop('icc_profile', None)
+            image.save(temporary, format='PNG')
+        temporary.replace(destination)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def prepare_demo_dataset(root: Path | str = DEFAULT_ROOT) -> Path:

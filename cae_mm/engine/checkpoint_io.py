@@ -13,7 +13,6 @@ import builtins
 import os
 import pickle
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any, Union
 
@@ -26,6 +25,10 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 class CheckpointReadError(RuntimeError):
     """A checkpoint file that cannot be read: missing, truncated, corrupt, or holding objects we refuse to load."""
+
+
+class _RefusedGlobal(pickle.UnpicklingError):
+    """The restricted unpickler met a global outside its allow-list."""
 
 
 def _atomic_write(data: Union[bytes, str], filepath: Union[str, Path], mode: str, encoding: str | None) -> None:
@@ -62,7 +65,7 @@ def _history_buffer_getattr(owner: Any, name: str) -> Any:
     """The one ``getattr`` a Runner checkpoint needs: HistoryBuffer's statistics methods (its method registry)."""
     if owner is HistoryBuffer and name in _HISTORY_BUFFER_ATTRIBUTES:
         return getattr(owner, name)
-    raise pickle.UnpicklingError(f'refusing getattr({owner!r}, {name!r}) while loading a checkpoint')
+    raise _RefusedGlobal(f'refusing getattr({owner!r}, {name!r}) while loading a checkpoint')
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
@@ -80,18 +83,19 @@ class _RestrictedUnpickler(pickle.Unpickler):
         ('numpy.core.multiarray', 'scalar'): __import__('numpy').core.multiarray.scalar,
         ('_codecs', 'encode'): __import__('codecs').encode,
         ('mmengine.logging.history_buffer', 'HistoryBuffer'): HistoryBuffer,
-        ('__builtin__', 'getattr'): _history_buffer_getattr,
         ('builtins', 'getattr'): _history_buffer_getattr,
         ('builtins', 'set'): builtins.set,
         ('builtins', 'slice'): builtins.slice,
     }
 
     def find_class(self, module: str, name: str) -> Any:
+        # Protocol-2 pickles (torch.save's default) name the builtins module '__builtin__'.
+        module = 'builtins' if module == '__builtin__' else module
         if (module, name) in self.allowed:
             return self.allowed[(module, name)]
         if module == 'torch' and isinstance(getattr(torch, name, None), torch.dtype):
             return getattr(torch, name)
-        raise pickle.UnpicklingError(f'checkpoint refers to {module}.{name}, which cae_mm does not load '
+        raise _RefusedGlobal(f'checkpoint refers to {module}.{name}, which cae_mm does not load '
                                      '(only tensors, numpy arrays and mmengine log buffers are allowed)')
 
 
@@ -123,19 +127,25 @@ def load_checkpoint_file(filename: Union[str, Path], map_location: Any = 'cpu') 
     path = Path(filename)
     if not path.is_file():
         raise CheckpointReadError(f'checkpoint {path} does not exist')
+    # A damaged file can fail anywhere in the unpickler or the zip reader, with almost any exception type: every
+    # failure becomes one error that names the file.
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError:
-        pass
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as error:
-        raise CheckpointReadError(f'cannot read checkpoint {path}: the file is truncated, corrupt or not a PyTorch '
-                                  f'checkpoint ({type(error).__name__}: {error})') from error
+        pass  # not plain tensors (or damaged): the restricted unpickler below tells which
+    except Exception as error:
+        raise _damaged(path, error) from error
     try:
         return torch.load(path, map_location=map_location, weights_only=False, pickle_module=_RestrictedPickleModule)
-    except pickle.UnpicklingError as error:
+    except _RefusedGlobal as error:
         raise CheckpointReadError(f'refusing to load checkpoint {path}: {error}') from error
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as error:
-        raise CheckpointReadError(f'cannot read checkpoint {path}: {type(error).__name__}: {error}') from error
+    except Exception as error:
+        raise _damaged(path, error) from error
+
+
+def _damaged(path: Path, error: BaseException) -> CheckpointReadError:
+    return CheckpointReadError(f'cannot read checkpoint {path}: the file is truncated, corrupt or not a PyTorch '
+                               f'checkpoint ({type(error).__name__}: {error})')
 
 
 def install() -> None:

@@ -49,7 +49,8 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                              f'got unknown keys {sorted(paramwise_cfg)}')
         if not 0 < self.layer_decay_rate <= 1:
             raise ValueError(f'layer_decay_rate must be in (0, 1], got {self.layer_decay_rate}')
-        super().__init__(optim_wrapper_cfg, None)
+        # A non-empty paramwise_cfg is what makes mmengine's __call__ route through add_params.
+        super().__init__(optim_wrapper_cfg, dict(layer_decay_rate=self.layer_decay_rate))
 
     def add_params(self, params: list[dict], module: nn.Module, prefix: str = '', **kwargs) -> None:
         """Fill ``params`` with one group per (layer id, decay or not).
