@@ -45,6 +45,11 @@ class CAEVisionTransformer(BaseModule):
         frozen_stages: freeze the patch embedding and the first ``frozen_stages`` blocks (-1: nothing; ``num_layers``
             also freezes the final norm: the whole encoder, for linear/attentive probes).
         with_checkpoint: recompute block activations in the backward pass (saves memory, costs one more forward).
+        window_size: ViTDet window attention: blocks attend within ``window_size x window_size`` windows of the patch
+            grid (cls attends globally), except the blocks in ``global_attention_indices``; 0 (default) keeps global
+            attention everywhere. Needs every patch (no ``mask``).
+        global_attention_indices: blocks that keep global attention when ``window_size > 0`` (negative counts from
+            the end), e.g. ``(2, 5, 8, 11)`` for ViTDet-B.
         init_std: standard deviation of the truncated-normal initialisation of the patch embedding and cls token.
         init_cfg: mmengine initialisation config (e.g. ``dict(type='Pretrained', checkpoint=...)``).
     """
@@ -74,6 +79,8 @@ class CAEVisionTransformer(BaseModule):
                  final_norm: bool = True,
                  frozen_stages: int = -1,
                  with_checkpoint: bool = False,
+                 window_size: int = 0,
+                 global_attention_indices: Sequence[int] = (),
                  init_std: float = 0.02,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -90,6 +97,13 @@ class CAEVisionTransformer(BaseModule):
         self.out_indices = self._normalise_out_indices(out_indices)
         self.final_norm = final_norm
         self.with_checkpoint = with_checkpoint
+        if window_size < 0:
+            raise ValueError(f'window_size must be >= 0 (0: global attention everywhere), got {window_size}')
+        if global_attention_indices and window_size == 0:
+            raise ValueError('global_attention_indices only apply with window attention: set window_size > 0')
+        self.window_size = window_size
+        self.global_attention_indices = self._normalise_block_indices(global_attention_indices,
+                                                                      'global_attention_indices')
 
         self.patch_embed = nn.Conv2d(in_channels, self.embed_dims, kernel_size=patch_size, stride=patch_size)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, self.embed_dims))
@@ -105,7 +119,9 @@ class CAEVisionTransformer(BaseModule):
                 layer_scale_init_value=layer_scale_init_value,
                 dropout=dropout,
                 attention_dropout=attention_dropout,
-                norm_eps=norm_eps) for rate in drop_path_rates)
+                norm_eps=norm_eps,
+                window_size=0 if index in self.global_attention_indices else window_size)
+            for index, rate in enumerate(drop_path_rates))
         self.norm = nn.LayerNorm(self.embed_dims, eps=norm_eps) if final_norm else nn.Identity()
 
         cae_init_(self, init_std)
@@ -126,10 +142,13 @@ class CAEVisionTransformer(BaseModule):
 
     def _normalise_out_indices(self, out_indices: Union[int, Sequence[int]]) -> tuple[int, ...]:
         indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
+        return self._normalise_block_indices(indices, 'out_indices')
+
+    def _normalise_block_indices(self, indices: Sequence[int], name: str) -> tuple[int, ...]:
         normalised = []
         for index in indices:
             if not -self.num_layers <= index < self.num_layers:
-                raise ValueError(f'out_indices entry {index} is out of range for {self.num_layers} blocks')
+                raise ValueError(f'{name} entry {index} is out of range for {self.num_layers} blocks')
             normalised.append(index % self.num_layers)
         return tuple(sorted(set(normalised)))
 
@@ -171,6 +190,8 @@ class CAEVisionTransformer(BaseModule):
     def _input_tokens(self, images: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
         """Embed patches, add positions, drop masked patches, prepend cls: ``(B, 1 + N_kept, C)``."""
         grid = self.grid_size(images)
+        if mask is not None and self.window_size > 0:
+            raise ValueError('window attention needs every patch of the grid; it cannot run on masked inputs')
         patches = self.patch_embed(images).flatten(2).transpose(1, 2)  # (B, h*w, C)
         patches = patches + self.position_embedding(grid, patches)
         if mask is not None:
@@ -183,10 +204,10 @@ class CAEVisionTransformer(BaseModule):
         cls = self.cls_token.expand(patches.shape[0], -1, -1)  # the cls position is zero
         return self.drop_after_pos(torch.cat([cls, patches], dim=1))
 
-    def _run_block(self, block: nn.Module, tokens: torch.Tensor) -> torch.Tensor:
+    def _run_block(self, block: nn.Module, tokens: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
         if self.with_checkpoint and self.training and tokens.requires_grad:
-            return checkpoint(block, tokens, use_reentrant=False)
-        return block(tokens)
+            return checkpoint(block, tokens, grid, use_reentrant=False)
+        return block(tokens, grid)
 
     def forward_encoder(self, images: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Encode the patches that ``mask`` keeps, plus cls (the pretraining path).
@@ -198,9 +219,10 @@ class CAEVisionTransformer(BaseModule):
         Returns:
             Final-normed tokens ``(B, 1 + N_kept, C)``: cls first, then the kept patches in row-major order.
         """
+        grid = self.grid_size(images)
         tokens = self._input_tokens(images, mask)
         for block in self.layers:
-            tokens = self._run_block(block, tokens)
+            tokens = self._run_block(block, tokens, grid)
         return self.norm(tokens)
 
     def forward(self, images: torch.Tensor, mask: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, ...]:
@@ -220,7 +242,7 @@ class CAEVisionTransformer(BaseModule):
         tokens = self._input_tokens(images, mask)
         outputs = []
         for index, block in enumerate(self.layers):
-            tokens = self._run_block(block, tokens)
+            tokens = self._run_block(block, tokens, grid)
             if index == self.num_layers - 1:
                 tokens = self.norm(tokens)
             if index in self.out_indices:

@@ -1,4 +1,8 @@
-"""Multi-head self- and cross-attention with BEiT/CAE q/v biases, on torch's fused attention kernel."""
+"""Multi-head self- and cross-attention with BEiT/CAE q/v biases, on torch's fused attention kernel.
+
+Self-attention can also run inside non-overlapping windows of the patch grid (ViTDet's window attention, for detection
+at high resolution).
+"""
 from typing import Optional
 
 import torch
@@ -18,8 +22,50 @@ def _merge_heads(x: torch.Tensor) -> torch.Tensor:
     return x.transpose(1, 2).reshape(batch, tokens, heads * head_dims)
 
 
+def _padded_grid(grid_size: tuple[int, int], window_size: int) -> tuple[int, int]:
+    """The grid rounded up to whole windows."""
+    rows, cols = grid_size
+    return -(-rows // window_size) * window_size, -(-cols // window_size) * window_size
+
+
+def grid_to_windows(patches: torch.Tensor, grid_size: tuple[int, int], window_size: int) -> torch.Tensor:
+    """Cut row-major patch tokens into non-overlapping square windows, zero-padding the grid's bottom/right edge.
+
+    Args:
+        patches: ``(B, h * w, C)``.
+        grid_size: ``(h, w)``.
+        window_size: window side ``s`` in patches.
+
+    Returns:
+        ``(B * n_windows, s * s, C)``, windows in row-major order within each image, images one after another.
+    """
+    batch, _, channels = patches.shape
+    rows, cols = grid_size
+    padded_rows, padded_cols = _padded_grid(grid_size, window_size)
+    grid = F.pad(patches.reshape(batch, rows, cols, channels), (0, 0, 0, padded_cols - cols, 0, padded_rows - rows))
+    grid = grid.reshape(batch, padded_rows // window_size, window_size, padded_cols // window_size, window_size,
+                        channels)  # (B, R, s, W, s, C)
+    return grid.transpose(2, 3).reshape(-1, window_size * window_size, channels)  # (B*R*W, s*s, C)
+
+
+def windows_to_grid(windows: torch.Tensor, grid_size: tuple[int, int], window_size: int) -> torch.Tensor:
+    """Inverse of :func:`grid_to_windows`: ``(B * n_windows, s * s, C)`` -> ``(B, h * w, C)``, padding removed."""
+    rows, cols = grid_size
+    padded_rows, padded_cols = _padded_grid(grid_size, window_size)
+    window_rows, window_cols = padded_rows // window_size, padded_cols // window_size
+    channels = windows.shape[-1]
+    grid = windows.reshape(-1, window_rows, window_cols, window_size, window_size, channels)  # (B, R, W, s, s, C)
+    grid = grid.transpose(2, 3).reshape(-1, padded_rows, padded_cols, channels)[:, :rows, :cols]  # (B, h, w, C)
+    return grid.reshape(-1, rows * cols, channels)
+
+
 class SelfAttention(nn.Module):
     """Multi-head self-attention; the key projection has no bias (BEiT's ``qv_bias``).
+
+    With ``window_size > 0`` the input must be ``[cls; patches of an h x w grid]``: each patch attends only to the
+    patches of its ``s x s`` window and to the cls token (the grid is zero-padded to whole windows and the padding is
+    never attended to), while the cls token still attends to every token. Same parameters either way, so a
+    checkpoint trained with global attention loads unchanged.
 
     Args:
         embed_dims: channels ``C``.
@@ -27,6 +73,7 @@ class SelfAttention(nn.Module):
         qv_bias: learn biases for queries and values (keys never get one: softmax is invariant to it).
         attention_dropout: dropout on the attention weights (training only).
         projection_dropout: dropout after the output projection.
+        window_size: window side in patches; 0 means global attention.
     """
 
     def __init__(self,
@@ -34,11 +81,15 @@ class SelfAttention(nn.Module):
                  num_heads: int,
                  qv_bias: bool = True,
                  attention_dropout: float = 0.0,
-                 projection_dropout: float = 0.0) -> None:
+                 projection_dropout: float = 0.0,
+                 window_size: int = 0) -> None:
         super().__init__()
         if embed_dims % num_heads != 0:
             raise ValueError(f'embed_dims {embed_dims} is not divisible by num_heads {num_heads}')
+        if window_size < 0:
+            raise ValueError(f'window_size must be >= 0 (0: global attention), got {window_size}')
         self.num_heads = num_heads
+        self.window_size = window_size
         self.attention_dropout = attention_dropout
         self.qkv = nn.Linear(embed_dims, embed_dims * 3, bias=False)
         self.q_bias = nn.Parameter(torch.zeros(embed_dims)) if qv_bias else None
@@ -52,21 +103,60 @@ class SelfAttention(nn.Module):
             return None
         return torch.cat([self.q_bias, torch.zeros_like(self.q_bias), self.v_bias])
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Attend every token to every token.
+    def forward(self, x: torch.Tensor, grid_size: Optional[tuple[int, int]] = None) -> torch.Tensor:
+        """Attend every token to every token (or, with windows, within windows).
 
         Args:
-            x: tokens ``(B, N, C)``.
+            x: tokens ``(B, N, C)``; with windows ``N = 1 + h * w`` (cls first, patches row-major).
+            grid_size: the patch grid ``(h, w)``; needed only with ``window_size > 0``.
 
         Returns:
             ``(B, N, C)``.
         """
         query, key, value = F.linear(x, self.qkv.weight, self.qkv_bias()).chunk(3, dim=-1)  # 3 x (B, N, C)
+        if self.window_size > 0:
+            attended = self._windowed_attention(query, key, value, grid_size)
+        else:
+            attended = self._attend(query, key, value)
+        return self.proj_drop(self.proj(attended))
+
+    def _attend(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                key_allowed: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Softmax attention of ``(B, Nq, C)`` queries over ``(B, Nk, C)`` keys/values; ``key_allowed`` ``(B, Nk)``."""
+        attention_mask = None if key_allowed is None else key_allowed[:, None, None, :]  # (B, 1, 1, Nk)
         attended = F.scaled_dot_product_attention(
             _split_heads(query, self.num_heads), _split_heads(key, self.num_heads),
             _split_heads(value, self.num_heads),
-            dropout_p=self.attention_dropout if self.training else 0.0)  # (B, heads, N, C / heads)
-        return self.proj_drop(self.proj(_merge_heads(attended)))
+            attn_mask=attention_mask,
+            dropout_p=self.attention_dropout if self.training else 0.0)  # (B, heads, Nq, C / heads)
+        return _merge_heads(attended)
+
+    def _windowed_attention(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                            grid_size: Optional[tuple[int, int]]) -> torch.Tensor:
+        """Window attention for the patches, global attention for cls; all inputs ``(B, 1 + h * w, C)``."""
+        if grid_size is None:
+            raise ValueError('window attention needs the patch grid size: call with grid_size=(h, w)')
+        rows, cols = grid_size
+        if query.shape[1] != 1 + rows * cols:
+            raise ValueError(f'window attention expects cls + {rows}x{cols} patches = {1 + rows * cols} tokens, '
+                             f'got {query.shape[1]}')
+        batch = query.shape[0]
+        cls_attended = self._attend(query[:, :1], key, value)  # (B, 1, C)
+
+        size = self.window_size
+        window_query = grid_to_windows(query[:, 1:], grid_size, size)  # (B*nW, s*s, C)
+        windows_per_image = window_query.shape[0] // batch
+        # Every window also sees the cls token, as every patch did in pretraining.
+        window_key = torch.cat([key[:, :1].repeat_interleave(windows_per_image, dim=0),
+                                grid_to_windows(key[:, 1:], grid_size, size)], dim=1)  # (B*nW, 1 + s*s, C)
+        window_value = torch.cat([value[:, :1].repeat_interleave(windows_per_image, dim=0),
+                                  grid_to_windows(value[:, 1:], grid_size, size)], dim=1)  # (B*nW, 1 + s*s, C)
+        key_allowed = None
+        if _padded_grid(grid_size, size) != (rows, cols):
+            real_patch = grid_to_windows(query.new_ones(1, rows * cols, 1), grid_size, size)[..., 0] > 0  # (nW, s*s)
+            key_allowed = F.pad(real_patch, (1, 0), value=True).repeat(batch, 1)  # (B*nW, 1 + s*s)
+        window_attended = self._attend(window_query, window_key, window_value, key_allowed)  # (B*nW, s*s, C)
+        return torch.cat([cls_attended, windows_to_grid(window_attended, grid_size, size)], dim=1)  # (B, 1+h*w, C)
 
 
 class CrossAttention(nn.Module):

@@ -46,6 +46,8 @@ class TransformerBlock(nn.Module):
         dropout: dropout after attention projection and in the feed-forward layer.
         attention_dropout: dropout on attention weights.
         norm_eps: LayerNorm epsilon.
+        window_size: attend within ``s x s`` windows of the patch grid (0: global attention); see
+            :class:`SelfAttention`.
     """
 
     def __init__(self,
@@ -57,19 +59,20 @@ class TransformerBlock(nn.Module):
                  layer_scale_init_value: float = 0.0,
                  dropout: float = 0.0,
                  attention_dropout: float = 0.0,
-                 norm_eps: float = 1e-6) -> None:
+                 norm_eps: float = 1e-6,
+                 window_size: int = 0) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(embed_dims, eps=norm_eps)
-        self.attn = SelfAttention(embed_dims, num_heads, qv_bias, attention_dropout, dropout)
+        self.attn = SelfAttention(embed_dims, num_heads, qv_bias, attention_dropout, dropout, window_size)
         self.norm2 = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.mlp = FeedForward(embed_dims, mlp_ratio, dropout)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.gamma_1 = _layer_scale(embed_dims, layer_scale_init_value)
         self.gamma_2 = _layer_scale(embed_dims, layer_scale_init_value)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, N, C) -> (B, N, C)."""
-        x = x + self.drop_path(_scaled(self.gamma_1, self.attn(self.norm1(x))))
+    def forward(self, x: torch.Tensor, grid_size: Optional[tuple[int, int]] = None) -> torch.Tensor:
+        """(B, N, C) -> (B, N, C); ``grid_size`` ``(h, w)`` is needed only with window attention."""
+        x = x + self.drop_path(_scaled(self.gamma_1, self.attn(self.norm1(x), grid_size)))
         return x + self.drop_path(_scaled(self.gamma_2, self.mlp(self.norm2(x))))
 
 
