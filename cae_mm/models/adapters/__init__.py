@@ -1,0 +1,4 @@
+from .multi_scale_adapter import MultiScaleAdapter
+from .simple_feature_pyramid import LayerNorm2d, SimpleFeaturePyramid
+
+__all__ = ['LayerNorm2d', 'MultiScaleAdapter', 'SimpleFeaturePyramid']
