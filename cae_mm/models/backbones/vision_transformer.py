@@ -11,8 +11,9 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from cae_mm.registry import MODELS
-from ..layers import (TransformerBlock, build_2d_sincos_position_embedding, cae_init_, gather_tokens,
-                      mask_to_indices, truncated_normal_)
+from ..layers import (RelativePositionBias, TransformerBlock, build_2d_sincos_position_embedding, cae_init_,
+                      gather_tokens, mask_to_indices, truncated_normal_)
+from .pretrained_weights import load_pretrained_weights
 
 OutputType = Literal['raw', 'featmap', 'cls_token', 'avg_featmap']
 
@@ -50,8 +51,15 @@ class CAEVisionTransformer(BaseModule):
             attention everywhere. Needs every patch (no ``mask``).
         global_attention_indices: blocks that keep global attention when ``window_size > 0`` (negative counts from
             the end), e.g. ``(2, 5, 8, 11)`` for ViTDet-B.
+        relative_position_bias_grid: patch grid ``(h, w)`` of a learned relative position bias in every block
+            (BEiT/CAE fine-tuning: zero-initialised, one table per block, on top of the sin-cos positions), e.g.
+            ``(14, 14)`` for 224 px images and 16 px patches; inputs must then have exactly this grid. None
+            (default): no bias.
         init_std: standard deviation of the truncated-normal initialisation of the patch embedding and cls token.
-        init_cfg: mmengine initialisation config (e.g. ``dict(type='Pretrained', checkpoint=...)``).
+        init_cfg: mmengine initialisation config. ``dict(type='Pretrained', checkpoint=PATH, prefix='backbone.')``
+            loads a CAE checkpoint (keys under ``prefix``) or a backbone-only one, requiring every key to match
+            (see :func:`load_pretrained_weights`); the relative position bias may be absent (it starts at zero)
+            and, without ``final_norm``, the checkpoint's final norm is left unused.
     """
 
     arch_zoo = {
@@ -81,6 +89,7 @@ class CAEVisionTransformer(BaseModule):
                  with_checkpoint: bool = False,
                  window_size: int = 0,
                  global_attention_indices: Sequence[int] = (),
+                 relative_position_bias_grid: Optional[Sequence[int]] = None,
                  init_std: float = 0.02,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -123,6 +132,14 @@ class CAEVisionTransformer(BaseModule):
                 window_size=0 if index in self.global_attention_indices else window_size)
             for index, rate in enumerate(drop_path_rates))
         self.norm = nn.LayerNorm(self.embed_dims, eps=norm_eps) if final_norm else nn.Identity()
+        self.relative_position_bias: Optional[nn.ModuleList] = None
+        if relative_position_bias_grid is not None:
+            if window_size > 0:
+                raise ValueError('relative_position_bias_grid needs global attention: it cannot be combined with '
+                                 'window_size > 0')
+            grid = tuple(int(side) for side in relative_position_bias_grid)
+            self.relative_position_bias = nn.ModuleList(
+                RelativePositionBias(grid, self.num_heads) for _ in range(self.num_layers))
 
         cae_init_(self, init_std)
         truncated_normal_(self.cls_token, init_std)
@@ -156,6 +173,8 @@ class CAEVisionTransformer(BaseModule):
         if self.frozen_stages < 0:
             return
         frozen = [self.patch_embed, *self.layers[:self.frozen_stages]]
+        if self.relative_position_bias is not None:
+            frozen.extend(self.relative_position_bias[:self.frozen_stages])
         if self.frozen_stages >= self.num_layers:
             frozen.append(self.norm)
         for module in frozen:
@@ -192,6 +211,8 @@ class CAEVisionTransformer(BaseModule):
         grid = self.grid_size(images)
         if mask is not None and self.window_size > 0:
             raise ValueError('window attention needs every patch of the grid; it cannot run on masked inputs')
+        if mask is not None and self.relative_position_bias is not None:
+            raise ValueError('the relative position bias needs every patch of the grid; it cannot run on masked inputs')
         patches = self.patch_embed(images).flatten(2).transpose(1, 2)  # (B, h*w, C)
         patches = patches + self.position_embedding(grid, patches)
         if mask is not None:
@@ -204,10 +225,23 @@ class CAEVisionTransformer(BaseModule):
         cls = self.cls_token.expand(patches.shape[0], -1, -1)  # the cls position is zero
         return self.drop_after_pos(torch.cat([cls, patches], dim=1))
 
-    def _run_block(self, block: nn.Module, tokens: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+    def _attention_bias(self, index: int, grid: tuple[int, int]) -> Optional[torch.Tensor]:
+        """Block ``index``'s relative position bias ``(heads, 1 + h*w, 1 + h*w)``, or None without one."""
+        if self.relative_position_bias is None:
+            return None
+        bias = self.relative_position_bias[index]
+        if grid != bias.grid_size:
+            raise ValueError(f'the relative position bias is for a {bias.grid_size[0]}x{bias.grid_size[1]} patch grid '
+                             f'but the images give {grid[0]}x{grid[1]}; resize the images to '
+                             f'{bias.grid_size[0] * self.patch_size}x{bias.grid_size[1] * self.patch_size} or change '
+                             'relative_position_bias_grid')
+        return bias()
+
+    def _run_block(self, index: int, tokens: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+        block, bias = self.layers[index], self._attention_bias(index, grid)
         if self.with_checkpoint and self.training and tokens.requires_grad:
-            return checkpoint(block, tokens, grid, use_reentrant=False)
-        return block(tokens, grid)
+            return checkpoint(block, tokens, grid, bias, use_reentrant=False)
+        return block(tokens, grid, bias)
 
     def forward_encoder(self, images: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Encode the patches that ``mask`` keeps, plus cls (the pretraining path).
@@ -221,8 +255,8 @@ class CAEVisionTransformer(BaseModule):
         """
         grid = self.grid_size(images)
         tokens = self._input_tokens(images, mask)
-        for block in self.layers:
-            tokens = self._run_block(block, tokens, grid)
+        for index in range(self.num_layers):
+            tokens = self._run_block(index, tokens, grid)
         return self.norm(tokens)
 
     def forward(self, images: torch.Tensor, mask: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, ...]:
@@ -241,8 +275,8 @@ class CAEVisionTransformer(BaseModule):
         grid = self.grid_size(images)
         tokens = self._input_tokens(images, mask)
         outputs = []
-        for index, block in enumerate(self.layers):
-            tokens = self._run_block(block, tokens, grid)
+        for index in range(self.num_layers):
+            tokens = self._run_block(index, tokens, grid)
             if index == self.num_layers - 1:
                 tokens = self.norm(tokens)
             if index in self.out_indices:
@@ -263,8 +297,9 @@ class CAEVisionTransformer(BaseModule):
     def get_layer_depth(self, param_name: str, prefix: str = '') -> tuple[int, int]:
         """Layer id of a parameter for layer-wise learning-rate decay (mmpretrain's contract).
 
-        Patch embedding and cls token are layer 0, block ``i`` is ``i + 1``, everything after the blocks (final norm,
-        and parameters outside this backbone) is the last layer ``num_layers + 1``.
+        Patch embedding and cls token are layer 0, block ``i`` (and its relative position bias) is ``i + 1``,
+        everything after the blocks (final norm, and parameters outside this backbone) is the last layer
+        ``num_layers + 1``.
 
         Args:
             param_name: full parameter name, e.g. ``'backbone.layers.3.attn.qkv.weight'``.
@@ -279,9 +314,23 @@ class CAEVisionTransformer(BaseModule):
         name = param_name[len(prefix):]
         if name in ('cls_token', 'pos_embed', 'mask_token') or name.startswith('patch_embed'):
             return 0, num_layer_ids
-        if name.startswith('layers.'):
+        if name.startswith(('layers.', 'relative_position_bias.')):
             return int(name.split('.')[1]) + 1, num_layer_ids
         return num_layer_ids - 1, num_layer_ids
+
+    def init_weights(self) -> None:
+        """Load ``init_cfg``'s ``Pretrained`` checkpoint with every key checked; other init configs go to mmengine."""
+        if not (isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained'):
+            super().init_weights()
+            return
+        if self.is_init:
+            return
+        new_keys = [name for name, _ in self.named_parameters() if name.startswith('relative_position_bias.')]
+        unused_keys = () if self.final_norm else ('norm.weight', 'norm.bias')
+        load_pretrained_weights(
+            self, self.init_cfg.get('checkpoint'), self.init_cfg.get('prefix', ''), new_keys=new_keys,
+            unused_keys=unused_keys)
+        self.is_init = True
 
     def no_weight_decay(self) -> set[str]:
         """Parameter names (relative to this module) that get no weight decay, besides every 1-D parameter."""

@@ -103,27 +103,44 @@ class SelfAttention(nn.Module):
             return None
         return torch.cat([self.q_bias, torch.zeros_like(self.q_bias), self.v_bias])
 
-    def forward(self, x: torch.Tensor, grid_size: Optional[tuple[int, int]] = None) -> torch.Tensor:
+    def forward(self,
+                x: torch.Tensor,
+                grid_size: Optional[tuple[int, int]] = None,
+                attention_bias: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Attend every token to every token (or, with windows, within windows).
 
         Args:
             x: tokens ``(B, N, C)``; with windows ``N = 1 + h * w`` (cls first, patches row-major).
             grid_size: the patch grid ``(h, w)``; needed only with ``window_size > 0``.
+            attention_bias: optional ``(heads, N, N)`` added to the attention logits (relative position bias);
+                global attention only.
 
         Returns:
             ``(B, N, C)``.
         """
         query, key, value = F.linear(x, self.qkv.weight, self.qkv_bias()).chunk(3, dim=-1)  # 3 x (B, N, C)
         if self.window_size > 0:
+            if attention_bias is not None:
+                raise ValueError('an attention bias (relative position bias) needs global attention, not windows')
             attended = self._windowed_attention(query, key, value, grid_size)
         else:
-            attended = self._attend(query, key, value)
+            attended = self._attend(query, key, value, attention_bias=attention_bias)
         return self.proj_drop(self.proj(attended))
 
-    def _attend(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
-                key_allowed: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Softmax attention of ``(B, Nq, C)`` queries over ``(B, Nk, C)`` keys/values; ``key_allowed`` ``(B, Nk)``."""
-        attention_mask = None if key_allowed is None else key_allowed[:, None, None, :]  # (B, 1, 1, Nk)
+    def _attend(self,
+                query: torch.Tensor,
+                key: torch.Tensor,
+                value: torch.Tensor,
+                key_allowed: Optional[torch.Tensor] = None,
+                attention_bias: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Softmax attention of ``(B, Nq, C)`` queries over ``(B, Nk, C)`` keys/values; ``key_allowed`` ``(B, Nk)``
+        or an additive ``attention_bias`` ``(heads, Nq, Nk)``."""
+        if key_allowed is not None:
+            attention_mask = key_allowed[:, None, None, :]  # (B, 1, 1, Nk)
+        elif attention_bias is not None:
+            attention_mask = attention_bias.to(query.dtype)  # (heads, Nq, Nk), broadcast over the batch
+        else:
+            attention_mask = None
         attended = F.scaled_dot_product_attention(
             _split_heads(query, self.num_heads), _split_heads(key, self.num_heads),
             _split_heads(value, self.num_heads),

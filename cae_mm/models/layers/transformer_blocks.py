@@ -70,9 +70,13 @@ class TransformerBlock(nn.Module):
         self.gamma_1 = _layer_scale(embed_dims, layer_scale_init_value)
         self.gamma_2 = _layer_scale(embed_dims, layer_scale_init_value)
 
-    def forward(self, x: torch.Tensor, grid_size: Optional[tuple[int, int]] = None) -> torch.Tensor:
-        """(B, N, C) -> (B, N, C); ``grid_size`` ``(h, w)`` is needed only with window attention."""
-        x = x + self.drop_path(_scaled(self.gamma_1, self.attn(self.norm1(x), grid_size)))
+    def forward(self,
+                x: torch.Tensor,
+                grid_size: Optional[tuple[int, int]] = None,
+                attention_bias: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """(B, N, C) -> (B, N, C); ``grid_size`` ``(h, w)`` is needed only with window attention;
+        ``attention_bias`` ``(heads, N, N)`` is added to the attention logits (relative position bias)."""
+        x = x + self.drop_path(_scaled(self.gamma_1, self.attn(self.norm1(x), grid_size, attention_bias)))
         return x + self.drop_path(_scaled(self.gamma_2, self.mlp(self.norm2(x))))
 
 

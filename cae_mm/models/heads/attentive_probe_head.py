@@ -1,0 +1,98 @@
+"""The attentive probe: one learned query cross-attends to all tokens of a frozen encoder, then a linear classifier.
+
+The CAE paper proposes it for masked-image-modelling encoders, whose patch tokens hold information the cls token
+does not gather. Unlike the official release, the BatchNorm here evaluates with its running statistics, so a
+prediction does not depend on the evaluation batch size.
+"""
+from typing import Optional, Sequence
+
+import torch
+from mmpretrain.models.heads import ClsHead
+from torch import nn
+
+from cae_mm.registry import MODELS
+from ..layers import CrossAttention
+from .classification_labels import check_labels
+
+
+@MODELS.register_module()
+class AttentiveProbeHead(ClsHead):
+    """``q = CrossAttn(LN_q(query), LN_k(tokens), LN_v(tokens))`` -> ``BatchNorm1d(affine=False)`` -> ``Linear``.
+
+    The query is one zero-initialised token with no position; keys and values are every encoder token (cls and
+    patches) without positions; the attention has q/v biases and an output projection, no residual and no MLP.
+
+    Args:
+        num_classes: classes ``K``.
+        in_channels: token channels ``C`` (the encoder width).
+        num_heads: attention heads; must divide ``C``.
+        loss: mmpretrain loss config.
+        topk: top-k accuracies reported by ``loss`` when ``cal_acc``.
+        cal_acc: report training accuracy.
+        norm_eps: epsilon of the query/key/value LayerNorms.
+        init_std: standard deviation of the truncated-normal classifier weight (the bias starts at 0).
+        init_cfg: mmengine initialisation config.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 num_heads: int,
+                 loss: Optional[dict] = None,
+                 topk: Sequence[int] = (1, ),
+                 cal_acc: bool = False,
+                 norm_eps: float = 1e-6,
+                 init_std: float = 0.01,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(
+            loss=loss or dict(type='CrossEntropyLoss', loss_weight=1.0), topk=topk, cal_acc=cal_acc,
+            init_cfg=init_cfg)
+        if num_classes <= 0:
+            raise ValueError(f'num_classes must be positive, got {num_classes}')
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.query_token = nn.Parameter(torch.zeros(1, 1, in_channels))
+        self.norm_query = nn.LayerNorm(in_channels, eps=norm_eps)
+        self.norm_key = nn.LayerNorm(in_channels, eps=norm_eps)
+        self.norm_value = nn.LayerNorm(in_channels, eps=norm_eps)
+        self.cross_attention = CrossAttention(in_channels, num_heads, qv_bias=True)
+        self.norm = nn.BatchNorm1d(in_channels, affine=False)
+        self.fc = nn.Linear(in_channels, num_classes)
+        for linear in (self.cross_attention.q, self.cross_attention.k, self.cross_attention.v,
+                       self.cross_attention.proj):
+            nn.init.trunc_normal_(linear.weight, std=0.02)
+        nn.init.zeros_(self.cross_attention.proj.bias)
+        nn.init.trunc_normal_(self.fc.weight, std=init_std)
+        nn.init.zeros_(self.fc.bias)
+
+    def pre_logits(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Pool the last output's tokens with the learned query and normalise: ``(B, N, C) -> (B, C)``.
+
+        Raises:
+            ValueError: the feature is not a token sequence ``(B, N, C)`` (use the backbone's ``out_type='raw'``).
+        """
+        tokens = feats[-1]
+        if tokens.ndim != 3 or tokens.shape[-1] != self.in_channels:
+            raise ValueError(f'AttentiveProbeHead expects tokens (B, N, {self.in_channels}), got '
+                             f'{tuple(tokens.shape)}; set the backbone\'s out_type=\'raw\'')
+        query = self.query_token.expand(tokens.shape[0], -1, -1)  # (B, 1, C)
+        pooled = self.cross_attention(self.norm_query(query), self.norm_key(tokens), self.norm_value(tokens))
+        return self.norm(pooled[:, 0])  # (B, C)
+
+    def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Class logits ``(B, K)`` from the backbone outputs (the last is used)."""
+        return self.fc(self.pre_logits(feats))
+
+    def loss(self, feats: Sequence[torch.Tensor], data_samples: list, **kwargs) -> dict:
+        """Classification loss; labels outside the head's classes are an error."""
+        check_labels(data_samples, self.num_classes)
+        return super().loss(feats, data_samples, **kwargs)
+
+    def predict(self, feats: Sequence[torch.Tensor], data_samples: Optional[list] = None) -> list:
+        """Predictions (``pred_score``, ``pred_label``); given labels outside the head's classes are an error."""
+        check_labels(data_samples, self.num_classes)
+        return super().predict(feats, data_samples)
+
+    def no_weight_decay(self) -> set[str]:
+        """The query token gets no weight decay (like the encoder's cls token)."""
+        return {'query_token'}

@@ -1,0 +1,77 @@
+"""The fine-tuning classifier of BEiT/CAE: LayerNorm on the mean-pooled patch tokens, then a Linear layer."""
+from typing import Optional, Sequence
+
+import torch
+from mmpretrain.models.heads import ClsHead
+from torch import nn
+
+from cae_mm.registry import MODELS
+from .classification_labels import check_labels
+
+
+@MODELS.register_module()
+class FineTuningHead(ClsHead):
+    """``LayerNorm -> Linear`` on pooled features, the Linear weight started tiny (truncated normal .02 × 0.001).
+
+    Use it with ``CAEVisionTransformer(out_type='avg_featmap', final_norm=False)``: the official fine-tuning model
+    replaces the encoder's final norm by this norm after mean pooling.
+
+    Args:
+        num_classes: classes ``K``.
+        in_channels: feature channels ``C``.
+        loss: mmpretrain loss config (default: label smoothing 0.1, the official recipe).
+        topk: top-k accuracies reported by ``loss`` when ``cal_acc``.
+        cal_acc: report training accuracy (meaningless with Mixup/CutMix).
+        norm_eps: LayerNorm epsilon.
+        init_scale: factor on the initial Linear weight and bias.
+        init_cfg: mmengine initialisation config.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 loss: Optional[dict] = None,
+                 topk: Sequence[int] = (1, ),
+                 cal_acc: bool = False,
+                 norm_eps: float = 1e-6,
+                 init_scale: float = 0.001,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(
+            loss=loss or dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'), topk=topk,
+            cal_acc=cal_acc, init_cfg=init_cfg)
+        if num_classes <= 0:
+            raise ValueError(f'num_classes must be positive, got {num_classes}')
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.norm = nn.LayerNorm(in_channels, eps=norm_eps)
+        self.fc = nn.Linear(in_channels, num_classes)
+        nn.init.trunc_normal_(self.fc.weight, std=0.02)
+        nn.init.zeros_(self.fc.bias)
+        with torch.no_grad():
+            self.fc.weight.mul_(init_scale)
+
+    def pre_logits(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Normalise the last pooled feature, ``(B, C) -> (B, C)``.
+
+        Raises:
+            ValueError: the feature is not ``(B, C)`` (use the backbone's ``out_type='avg_featmap'``).
+        """
+        features = feats[-1]
+        if features.ndim != 2 or features.shape[1] != self.in_channels:
+            raise ValueError(f'FineTuningHead expects ({self.in_channels},)-wide pooled features (B, C), got '
+                             f'{tuple(features.shape)}; set the backbone\'s out_type=\'avg_featmap\'')
+        return self.norm(features)
+
+    def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Class logits ``(B, K)`` from the backbone outputs (the last is used)."""
+        return self.fc(self.pre_logits(feats))
+
+    def loss(self, feats: Sequence[torch.Tensor], data_samples: list, **kwargs) -> dict:
+        """Classification loss; labels outside the head's classes are an error."""
+        check_labels(data_samples, self.num_classes)
+        return super().loss(feats, data_samples, **kwargs)
+
+    def predict(self, feats: Sequence[torch.Tensor], data_samples: Optional[list] = None) -> list:
+        """Predictions (``pred_score``, ``pred_label``); given labels outside the head's classes are an error."""
+        check_labels(data_samples, self.num_classes)
+        return super().predict(feats, data_samples)
