@@ -15,6 +15,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import cae_mm  # noqa: F401  (registers cae_mm's modules, checkpoint I/O)
+from cae_mm.engine import find_resume_checkpoint, remove_partial_checkpoint_writes
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -61,9 +62,23 @@ def build_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
+def choose_resume_checkpoint(cfg: Config) -> None:
+    """For ``--resume`` without a file: resume from the newest complete checkpoint in the work dir.
+
+    Temporary files of writes that a kill interrupted are removed first. Raises ``CheckpointReadError`` if the work
+    dir holds checkpoints but none is complete (see ``cae_mm.engine.resume``).
+    """
+    if not cfg.get('resume') or cfg.get('load_from'):
+        return
+    remove_partial_checkpoint_writes(cfg.work_dir)
+    checkpoint = find_resume_checkpoint(cfg.work_dir)
+    cfg.load_from = str(checkpoint) if checkpoint is not None else None
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     cfg = build_config(args)
+    choose_resume_checkpoint(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
     if runner.rank == 0:

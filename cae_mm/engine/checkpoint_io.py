@@ -3,20 +3,24 @@
 Importing cae_mm installs both into mmengine:
 
 * Writing: mmengine's local file backend is replaced by one whose ``put``/``put_text`` write a temporary file in the
-  same folder, fsync it and rename it over the target, so a checkpoint is either complete or absent.
+  same folder, fsync it and rename it over the target, so a checkpoint is either complete or absent. mmengine's
+  ``CheckpointHook`` writes the ``last_checkpoint`` pointer with a plain ``open(..., 'w')``, which a kill can leave
+  empty; that module's ``open`` is pointed at :func:`atomic_open` for writes, so the pointer is replaced atomically too.
 * Reading: local checkpoints load with ``torch.load(weights_only=True)`` when they are plain tensors; a checkpoint
   written by mmengine's Runner also holds numpy arrays and mmengine ``HistoryBuffer`` objects, which
   ``weights_only`` refuses (torch >= 2.6). Those go through an unpickler that resolves only a fixed list of classes
   and never runs anything else. Unreadable or truncated files raise :class:`CheckpointReadError` naming the file.
 """
 import builtins
+import contextlib
 import os
 import pickle
 import tempfile
 from pathlib import Path
-from typing import Any, Union
+from typing import IO, Any, Iterator, Union
 
 import mmengine.fileio.io
+import mmengine.hooks.checkpoint_hook
 import torch
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.logging.history_buffer import HistoryBuffer
@@ -31,19 +35,51 @@ class _RefusedGlobal(pickle.UnpicklingError):
     """The restricted unpickler met a global outside its allow-list."""
 
 
-def _atomic_write(data: Union[bytes, str], filepath: Union[str, Path], mode: str, encoding: str | None) -> None:
+TEMPORARY_SUFFIX = '.tmp'
+
+
+def temporary_name_prefix(filepath: Union[str, Path]) -> str:
+    """The prefix of the temporary files an atomic write of ``filepath`` goes through (``.NAME.`` + random + ``.tmp``)."""
+    return f'.{Path(filepath).name}.'
+
+
+@contextlib.contextmanager
+def atomic_open(filepath: Union[str, Path], mode: str = 'w', encoding: str | None = None) -> Iterator[IO]:
+    """Open a temporary file next to ``filepath``; on a clean exit, fsync it and rename it over ``filepath``.
+
+    Args:
+        filepath: the file to (re)write.
+        mode: ``'w'`` or ``'wb'``.
+        encoding: text encoding for ``'w'``.
+
+    Yields:
+        The open temporary file. If the block raises (or the process dies), ``filepath`` keeps its old content.
+    """
     filepath = Path(filepath)
     filepath.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f'.{filepath.name}.', suffix='.tmp', dir=filepath.parent)
+    handle, temporary = tempfile.mkstemp(
+        prefix=temporary_name_prefix(filepath), suffix=TEMPORARY_SUFFIX, dir=filepath.parent)
     try:
         with os.fdopen(handle, mode, encoding=encoding) as file:
-            file.write(data)
+            yield file
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, filepath)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _atomic_write(data: Union[bytes, str], filepath: Union[str, Path], mode: str, encoding: str | None) -> None:
+    with atomic_open(filepath, mode, encoding) as file:
+        file.write(data)
+
+
+def _open_writing_atomically(file: Any, mode: str = 'r', *args: Any, **kwargs: Any) -> Any:
+    """``open`` for mmengine's checkpoint hook module: whole-file writes of a path go through :func:`atomic_open`."""
+    if mode in ('w', 'wb') and isinstance(file, (str, os.PathLike)) and not args:
+        return atomic_open(file, mode, kwargs.get('encoding'))
+    return builtins.open(file, mode, *args, **kwargs)
 
 
 class AtomicLocalBackend(LocalBackend):
@@ -149,8 +185,11 @@ def _damaged(path: Path, error: BaseException) -> CheckpointReadError:
 
 
 def install() -> None:
-    """Make mmengine write local files atomically and load local checkpoints with :func:`load_checkpoint_file`."""
+    """Make mmengine write local files (checkpoints and the ``last_checkpoint`` pointer) atomically, and load local
+    checkpoints with :func:`load_checkpoint_file`."""
     register_backend('local', AtomicLocalBackend, force=True, prefixes='')
+    # A module global shadows the builtin for that module only: the hook's one `open` writes the pointer file.
+    mmengine.hooks.checkpoint_hook.open = _open_writing_atomically
     for key, backend in list(mmengine.fileio.io.backend_instances.items()):
         if type(backend) is LocalBackend:
             del mmengine.fileio.io.backend_instances[key]

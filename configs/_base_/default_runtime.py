@@ -10,6 +10,8 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
+# Exact resume (generator states in every checkpoint) and a clear stop at the first NaN/inf loss: docs/troubleshooting.md
+custom_hooks = [dict(type='cae_mm.RandomStateHook'), dict(type='cae_mm.StopOnNonFiniteHook')]
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

@@ -1,0 +1,174 @@
+"""Save the random number generators with every checkpoint and restore them on resume, so that resuming is exact."""
+import logging
+import random
+from typing import Any, Callable, Iterator, Optional
+
+import numpy as np
+import torch
+from mmengine.dist import all_gather_object, get_rank, get_world_size
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.runner import IterBasedTrainLoop
+
+from cae_mm.registry import HOOKS
+
+CHECKPOINT_KEY = 'random_states'
+
+RandomStates = dict[str, Any]
+
+
+def capture_random_states() -> RandomStates:
+    """The states of Python's, numpy's and torch's global generators, as tensors and plain lists.
+
+    Plain types keep the checkpoint loadable with ``torch.load(weights_only=True)`` semantics (no numpy pickles).
+
+    Returns:
+        ``python``, ``numpy``, ``torch`` (and ``cuda``, one state per device, when CUDA is initialised).
+    """
+    python_version, python_internal, python_gauss = random.getstate()
+    numpy_algorithm, numpy_keys, numpy_position, numpy_has_gauss, numpy_cached_gaussian = np.random.get_state()
+    states = dict(
+        python=dict(version=python_version, internal=list(python_internal), gauss_next=python_gauss),
+        numpy=dict(
+            algorithm=numpy_algorithm,
+            keys=numpy_keys.tolist(),
+            position=int(numpy_position),
+            has_gauss=int(numpy_has_gauss),
+            cached_gaussian=float(numpy_cached_gaussian)),
+        torch=torch.get_rng_state(),
+    )
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states['cuda'] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def restore_random_states(states: RandomStates) -> None:
+    """Set Python's, numpy's and torch's global generators to states from :func:`capture_random_states`.
+
+    Args:
+        states: as returned by :func:`capture_random_states`.
+    """
+    python = states['python']
+    random.setstate((python['version'], tuple(python['internal']), python['gauss_next']))
+    numpy = states['numpy']
+    np.random.set_state((numpy['algorithm'], np.asarray(numpy['keys'], dtype=np.uint32), numpy['position'],
+                         numpy['has_gauss'], numpy['cached_gaussian']))
+    torch.set_rng_state(states['torch'].cpu())
+    if 'cuda' in states and torch.cuda.is_available():
+        if len(states['cuda']) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all([state.cpu() for state in states['cuda']])
+        else:
+            print_log(f'the checkpoint holds CUDA generator states for {len(states["cuda"])} devices, this process sees '
+                      f'{torch.cuda.device_count()}: CUDA randomness is not restored', logger='current',
+                      level=logging.WARNING)
+
+
+class _RestoreAfterSkippedBatches:
+    """Wraps a dataloader iterator: lets ``batches_to_skip`` batches through, then calls ``restore`` before the next."""
+
+    def __init__(self, iterator: Iterator, batches_to_skip: int, restore: Callable[[], None]) -> None:
+        self.iterator = iterator
+        self.batches_to_skip = batches_to_skip
+        self.restore: Optional[Callable[[], None]] = restore
+
+    def __iter__(self) -> '_RestoreAfterSkippedBatches':
+        return self
+
+    def __next__(self) -> Any:
+        if self.batches_to_skip > 0:
+            self.batches_to_skip -= 1
+        elif self.restore is not None:
+            self.restore()
+            self.restore = None
+        return next(self.iterator)
+
+
+@HOOKS.register_module()
+class RandomStateHook(Hook):
+    """Checkpoint the random generators; on resume, put them back exactly where the interrupted run had them.
+
+    mmengine's Runner saves model, optimizer (with AMP's loss scaler), parameter schedulers, message hub and seed, but
+    not the generators' states. Without them a resumed run draws different drop-path masks (torch) and, with
+    ``num_workers=0``, different crops, flips and patch masks (numpy in the main process) than the uninterrupted run.
+
+    What each random stream depends on, and how this hook makes it continue exactly:
+
+    * **Sampler order** (``InfiniteSampler``/``DefaultSampler``): a private ``torch.Generator`` seeded from the run's
+      seed (and the epoch). mmengine's ``IterBasedTrainLoop`` resumes by fetching and discarding the batches already
+      trained, which replays the sampler exactly.
+    * **Data augmentation with** ``num_workers > 0`` (crop, flip, ``BlockwiseMaskGenerator``'s numpy draws): each worker
+      is a fresh process seeded by mmengine's ``worker_init_fn`` with ``seed + worker_id`` (+ rank offset) and is sent
+      the batches ``worker_id, worker_id + num_workers, ...`` in order, so its stream depends only on the seed and on
+      how many batches it has made. The same discarded-batch replay recreates every worker's state exactly.
+    * **Data augmentation with** ``num_workers == 0`` and **everything the model draws** (drop path, dropout): the main
+      process's global generators. Their states are saved with every checkpoint (``before_save_checkpoint``, all ranks
+      gathered, one entry per rank) and restored *after* mmengine's batch replay, right before the first new batch
+      is fetched: the replay runs the transforms in the main process when ``num_workers == 0`` and would otherwise
+      advance numpy past the saved state. The restore happens by wrapping the loop's dataloader iterator. Loops
+      without that replay (epoch-based) are restored in ``before_train``.
+    * **Validation** draws from the main process's generators too (the validation dataloader's base seed). This hook
+      saves the states before validation and puts them back after it, so whether validation ran right after a
+      checkpoint, or was skipped by resuming, does not change training.
+
+    Resuming is bit-identical when the seed is fixed (``randomness=dict(seed=...)``; with ``seed=None`` the sampler
+    and the workers draw a new seed at start-up), the world size and ``num_workers`` are unchanged, nothing after
+    ``CheckpointHook`` in ``after_train_iter`` draws random numbers, and the kernels are deterministic (always on CPU;
+    on GPU set ``randomness.deterministic=True``). A checkpoint without saved states (written without this hook)
+    resumes with a warning and without the guarantee.
+    """
+
+    priority = 'VERY_LOW'
+
+    def __init__(self) -> None:
+        self._loaded_states: Optional[list[RandomStates]] = None
+        self._loaded_position: Optional[tuple[int, int]] = None
+        self._states_before_validation: Optional[RandomStates] = None
+
+    def before_save_checkpoint(self, runner: Any, checkpoint: dict) -> None:
+        """Store every rank's generator states in ``checkpoint['random_states']`` (a list indexed by rank)."""
+        checkpoint[CHECKPOINT_KEY] = all_gather_object(capture_random_states())
+
+    def after_load_checkpoint(self, runner: Any, checkpoint: dict) -> None:
+        """Keep the loaded states until training starts (a checkpoint loaded for fine-tuning is never applied)."""
+        meta = checkpoint.get('meta', {})
+        self._loaded_states = checkpoint.get(CHECKPOINT_KEY)
+        self._loaded_position = (meta.get('epoch', 0), meta.get('iter', 0))
+
+    def _states_of_this_rank(self) -> Optional[RandomStates]:
+        if self._loaded_states is None:
+            print_log('the resumed checkpoint holds no random generator states (it was written without '
+                      'cae_mm.RandomStateHook): training continues, but not bit-identically', logger='current',
+                      level=logging.WARNING)
+            return None
+        if len(self._loaded_states) != get_world_size():
+            print_log(f'the checkpoint was written by {len(self._loaded_states)} processes, this run has '
+                      f'{get_world_size()}: random generator states are not restored', logger='current',
+                      level=logging.WARNING)
+            return None
+        return self._loaded_states[get_rank()]
+
+    def before_train(self, runner: Any) -> None:
+        """On resume, restore the generators: after the dataloader replay for iteration loops, else now."""
+        resumed = (runner.epoch, runner.iter) != (0, 0) and (runner.epoch, runner.iter) == self._loaded_position
+        if not resumed:
+            return
+        states = self._states_of_this_rank()
+        self._loaded_states, self._loaded_position = None, None
+        if states is None:
+            return
+        loop = runner.train_loop
+        if isinstance(loop, IterBasedTrainLoop):
+            loop.dataloader_iterator = _RestoreAfterSkippedBatches(loop.dataloader_iterator, loop.iter,
+                                                                   lambda: restore_random_states(states))
+        else:
+            restore_random_states(states)
+
+    def before_val(self, runner: Any) -> None:
+        """Remember the generators so that validation does not shift training's random streams."""
+        self._states_before_validation = capture_random_states()
+
+    def after_val(self, runner: Any) -> None:
+        """Put back the generators as they were before validation."""
+        if self._states_before_validation is not None:
+            restore_random_states(self._states_before_validation)
+            self._states_before_validation = None
