@@ -1,3 +1,4 @@
+from .multiscale_vision_transformer import MultiScaleVisionTransformer
 from .vision_transformer import CAEVisionTransformer
 
-__all__ = ['CAEVisionTransformer']
+__all__ = ['CAEVisionTransformer', 'MultiScaleVisionTransformer']

@@ -1,0 +1,93 @@
+"""The CAE encoder as an mmdet/mmseg backbone: pad the images, tap blocks, adapt the taps to a feature pyramid.
+
+The encoder is the one :class:`CAEVisionTransformer` that pretraining trains (same parameter names under
+``encoder.``), so a pretraining checkpoint loads with ``init_cfg=dict(type='Pretrained', checkpoint=...,
+prefix='backbone.')`` and every key is checked.
+"""
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+
+from cae_mm.registry import MODELS
+from .vision_transformer import CAEVisionTransformer
+
+
+@MODELS.register_module()
+class MultiScaleVisionTransformer(BaseModule):
+    """A :class:`CAEVisionTransformer` followed by a multi-scale adapter.
+
+    Images whose sides are not multiples of the patch size are zero-padded at the bottom/right (the last patch row
+    and column then cover image and padding), so any input size runs; positions are the sin-cos table of the
+    resulting grid, whatever its shape.
+
+    Args:
+        encoder: keyword arguments of :class:`CAEVisionTransformer` (``arch``, ``patch_size``, ``out_indices``,
+            ``drop_path_rate``, ``with_checkpoint``, ``window_size``, ...); ``out_type`` is always ``'featmap'``.
+        adapter: config of the adapter that turns the taps into the pyramid, e.g.
+            ``dict(type='cae_mm.MultiScaleAdapter')`` (the paper's) or ``dict(type='cae_mm.SimpleFeaturePyramid')``
+            (ViTDet's); its ``in_channels`` is the encoder width. None returns the stride-``p`` taps as they are.
+        init_cfg: ``dict(type='Pretrained', checkpoint=FILE, prefix='backbone.')`` loads the encoder from a CAE
+            pretraining checkpoint (or a backbone-only one) with every key and shape checked: it is handed to the
+            encoder (see :meth:`CAEVisionTransformer.init_weights`). Other init configs go to mmengine.
+    """
+
+    def __init__(self, encoder: dict, adapter: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
+        pretrained = init_cfg if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained' else None
+        super().__init__(init_cfg=None if pretrained else init_cfg)
+        if pretrained is not None:
+            unknown = set(pretrained) - {'type', 'checkpoint', 'prefix'}
+            if unknown:
+                raise ValueError(f'the Pretrained init_cfg takes checkpoint and prefix; got unknown keys {sorted(unknown)}')
+            if not pretrained.get('checkpoint'):
+                raise ValueError("the Pretrained init_cfg needs checkpoint=PATH (or set init_cfg=None to start from "
+                                 "random weights)")
+        encoder = dict(encoder)
+        for key, why in (('type', 'the encoder is always cae_mm.CAEVisionTransformer'),
+                         ('init_cfg', 'put the Pretrained init_cfg on this backbone, where its keys are checked')):
+            if key in encoder:
+                raise ValueError(f'encoder must not set {key!r}: {why}')
+        if encoder.setdefault('out_type', 'featmap') != 'featmap':
+            raise ValueError(f"a detection/segmentation backbone needs out_type='featmap', got {encoder['out_type']!r}")
+        self.encoder = CAEVisionTransformer(**encoder, init_cfg=pretrained)
+        self.adapter = None
+        if adapter is not None:
+            adapter = dict(adapter)
+            adapter.setdefault('in_channels', self.encoder.embed_dims)
+            self.adapter = MODELS.build(adapter)
+            taps = len(self.encoder.out_indices)
+            if taps != self.adapter.num_inputs:
+                raise ValueError(f'{type(self.adapter).__name__} takes {self.adapter.num_inputs} feature maps but the '
+                                 f'encoder taps {taps} blocks (out_indices={self.encoder.out_indices})')
+
+    def pad_to_patch_multiple(self, images: torch.Tensor) -> torch.Tensor:
+        """Zero-pad ``(B, C, H, W)`` at the bottom/right up to multiples of the patch size."""
+        patch = self.encoder.patch_size
+        height, width = images.shape[-2:]
+        return F.pad(images, (0, -width % patch, 0, -height % patch))
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Feature pyramid of an image batch.
+
+        Args:
+            images: ``(B, 3, H, W)``, any ``H`` and ``W``.
+
+        Returns:
+            The adapter's maps (``(B, C, 4h, 4w)``, ``(B, C, 2h, 2w)``, ``(B, C, h, w)``, ``(B, C, h // 2, w // 2)``
+            for the paper's adapter, with ``h = ceil(H / p)``), or the encoder's ``(B, C, h, w)`` taps without one.
+        """
+        features = self.encoder(self.pad_to_patch_multiple(images))
+        return features if self.adapter is None else self.adapter(features)
+
+    def get_layer_depth(self, param_name: str, prefix: str = '') -> tuple[int, int]:
+        """Layer id for layer-wise lr decay: the encoder's ids; the adapter counts as the last layer.
+
+        Args:
+            param_name: full parameter name, e.g. ``'backbone.encoder.layers.3.mlp.fc1.weight'``.
+            prefix: this backbone's prefix in ``param_name``, e.g. ``'backbone.'``.
+
+        Returns:
+            ``(layer_id, num_layer_ids)``, ``num_layer_ids = num_layers + 2``.
+        """
+        return self.encoder.get_layer_depth(param_name, prefix + 'encoder.')
