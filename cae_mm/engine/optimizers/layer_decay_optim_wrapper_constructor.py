@@ -61,7 +61,7 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             prefix: unused; kept for mmengine's signature.
         """
         excluded = no_weight_decay_names(module)
-        depth_of = layer_depth_function(module)
+        depth_of = layer_depth_function(module) if self.layer_decay_rate < 1 else None
         if depth_of is None and self.layer_decay_rate < 1:
             raise ValueError('layer_decay_rate < 1 needs a backbone with get_layer_depth(param_name, prefix)')
         groups: dict[tuple[int, bool], dict] = {}
