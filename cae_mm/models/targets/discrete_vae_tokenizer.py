@@ -1,0 +1,105 @@
+"""The official CAE code's own discrete VAE (``--discrete_vae_type customized``) as the reconstruction target."""
+from typing import Optional, Union
+
+import torch
+from torch import nn
+
+from cae_mm.registry import MODELS
+from .frozen_tokenizer import FrozenConv2d, FrozenTokenizer
+from .tokenizer_loading import read_tokenizer_file
+
+DISCRETE_VAE_HOW_TO_OBTAIN = (
+    'The official CAE code (https://github.com/Atten4Vis/CAE) reads this tokenizer from <weight_path>/pytorch_model.bin, '
+    'a torch.save of {"weights": <DiscreteVAE state dict>} (8192 tokens, 3 layers, hidden width 256, codebook width '
+    '512); obtain that file from the CAE authors\' release or your own d-VAE training, and put it where the config\'s '
+    'target_generator checkpoint points (e.g. data/tokenizers/dvae_8192.pth). cae_mm never downloads.')
+
+
+def read_discrete_vae_file(path: str) -> dict[str, torch.Tensor]:
+    """Read a d-VAE weights file: ``{'weights': state_dict}`` as the official code saves it, or a plain state dict.
+
+    Args:
+        path: the weights file.
+
+    Returns:
+        ``{'encoder.0.0.weight': tensor, ..., 'decoder....', 'codebook.weight'}`` as the file names them.
+    """
+    return read_tokenizer_file(
+        path, 'discrete VAE', DISCRETE_VAE_HOW_TO_OBTAIN, container_keys=('weights', 'state_dict'))
+
+
+class DiscreteVAEResidualBlock(nn.Module):
+    """``x + net(x)`` with ``net`` = 3x3 conv, ReLU, 3x3 conv, ReLU, 1x1 conv (named ``net.0``, ``net.2``, ``net.4``).
+
+    Args:
+        channels: input, hidden and output channels.
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            FrozenConv2d(channels, channels, 3), nn.ReLU(),
+            FrozenConv2d(channels, channels, 3), nn.ReLU(),
+            FrozenConv2d(channels, channels, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, C, H, W) -> (B, C, H, W)``."""
+        return self.net(x) + x
+
+
+@MODELS.register_module()
+class DiscreteVAETokenizer(FrozenTokenizer):
+    """Encoder of the discrete VAE the official CAE code offers besides DALL-E (BEiT's ``DiscreteVAE`` layout).
+
+    ``num_layers`` times: 4x4 conv with stride 2 (padding 1) and ReLU, then a residual block; finally a 1x1 conv to
+    the vocabulary; argmax. Each layer halves the resolution, so 3 layers give one token per 8x8 pixels (a 112 px view
+    gives the 14x14 grid). Only the encoder is kept; the file's decoder and codebook are accepted and ignored.
+
+    The input is the tokenizer view normalised with mean 0.5 and std 0.5 on the [0, 1] scale (the official
+    ``customized`` transform): ``TwoNormDataPreprocessor`` with ``second_mean=[127.5] * 3, second_std=[127.5] * 3``.
+
+    Args:
+        checkpoint: weights file, an already-read state dict, or None for random weights (tests only).
+        num_layers: stride-2 layers (3).
+        hidden_dims: width of every layer (256).
+        vocab_size: number of token ids (8192).
+        init_cfg: unused (weights come from ``checkpoint``).
+    """
+
+    def __init__(self,
+                 checkpoint: Optional[Union[str, dict]],
+                 num_layers: int = 3,
+                 hidden_dims: int = 256,
+                 vocab_size: int = 8192,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(
+            vocab_size=vocab_size,
+            downsample_factor=2**num_layers,
+            input_range=(-1.0, 1.0),
+            preprocessing_hint=('the d-VAE expects images normalised with mean 0.5, std 0.5: use '
+                                'TwoNormDataPreprocessor with second_mean=[127.5] * 3, second_std=[127.5] * 3'),
+            init_cfg=init_cfg)
+        layers: list[nn.Module] = []
+        in_channels = 3
+        for _ in range(num_layers):
+            layers.append(nn.Sequential(FrozenConv2d(in_channels, hidden_dims, 4, stride=2, padding=1), nn.ReLU()))
+            layers.append(DiscreteVAEResidualBlock(hidden_dims))
+            in_channels = hidden_dims
+        layers.append(FrozenConv2d(hidden_dims, vocab_size, 1))
+        self.encoder = nn.Sequential(*layers)
+        self.load_checkpoint(
+            checkpoint,
+            read_discrete_vae_file,
+            output_weight_key=f'encoder.{2 * num_layers}.weight',
+            ignored_prefixes=('decoder.', 'codebook.'))
+
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        """Token logits.
+
+        Args:
+            images: ``(B, 3, H, W)`` float32, normalised to [-1, 1].
+
+        Returns:
+            ``(B, vocab_size, H / 2**num_layers, W / 2**num_layers)``.
+        """
+        return self.encoder(images)

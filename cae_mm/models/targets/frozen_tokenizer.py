@@ -1,0 +1,195 @@
+"""What every tokenizer target shares: fixed weights kept out of checkpoints, eval mode, fp32 ids of the masked patches.
+
+A tokenizer's weights are non-persistent buffers (see :class:`FrozenConv2d`): they move with ``.to(device)``, receive
+no gradient, are no optimizer parameters, and stay out of ``state_dict()``, so a training checkpoint neither stores
+them (hundreds of MB for DALL-E) nor needs them to load. They come only from the tokenizer's own weights file.
+"""
+import math
+from typing import Callable, Optional, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModule
+from torch import nn
+
+from ..layers import mask_to_indices
+from .tokenizer_loading import TokenizerWeightsError
+
+
+class FrozenConv2d(nn.Module):
+    """A 2-D convolution with fixed weights read from a tokenizer file.
+
+    Args:
+        in_channels: input channels.
+        out_channels: output channels.
+        kernel_size: square kernel side.
+        stride: stride.
+        padding: zero padding; None means ``(kernel_size - 1) // 2`` (same size for odd kernels, stride 1).
+        weight_name: the weight's name in the weights file (``'w'`` in DALL-E, ``'weight'`` in torch layers).
+        bias_name: the bias's name in the weights file.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 kernel_size: int,
+                 stride: int = 1,
+                 padding: Optional[int] = None,
+                 weight_name: str = 'weight',
+                 bias_name: str = 'bias') -> None:
+        super().__init__()
+        self.stride = stride
+        self.padding = (kernel_size - 1) // 2 if padding is None else padding
+        self.weight_name = weight_name
+        self.bias_name = bias_name
+        # Random weights only matter when a config asks for none (tests); DALL-E's own initialisation.
+        weight = torch.randn(out_channels, in_channels, kernel_size, kernel_size) / math.sqrt(in_channels * kernel_size**2)
+        self.register_buffer(weight_name, weight, persistent=False)
+        self.register_buffer(bias_name, torch.zeros(out_channels), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, C_in, H, W) -> (B, C_out, H', W')``."""
+        return F.conv2d(x, getattr(self, self.weight_name), getattr(self, self.bias_name), self.stride, self.padding)
+
+
+class FrozenTokenizer(BaseModule):
+    """Base of the tokenizer targets: a frozen image encoder whose argmax over the vocabulary gives one id per patch.
+
+    Subclasses build their layers (out of :class:`FrozenConv2d`, named as in their weights file), define
+    ``logits(images) -> (B, vocab_size, h, w)``, and call :meth:`load_checkpoint`. This class keeps the module in eval
+    mode whatever ``train()`` asks, computes in fp32 with autocast off (ids must not depend on ``--amp``), under
+    ``no_grad``, and checks the inputs.
+
+    Args:
+        vocab_size: number of token ids.
+        downsample_factor: image pixels per token along each side (8: a 112 px view gives the 14x14 grid).
+        input_range: ``(low, high)`` pixel range the tokenizer expects after the data preprocessor.
+        preprocessing_hint: how to configure the data preprocessor, quoted when the input is out of range.
+        init_cfg: mmengine initialisation config (unused: weights come from the file).
+    """
+
+    def __init__(self,
+                 vocab_size: int,
+                 downsample_factor: int,
+                 input_range: tuple[float, float],
+                 preprocessing_hint: str,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.vocab_size = vocab_size
+        self.downsample_factor = downsample_factor
+        self.input_range = input_range
+        self.preprocessing_hint = preprocessing_hint
+        self.loaded_from: Optional[str] = None
+
+    def train(self, mode: bool = True) -> 'FrozenTokenizer':
+        """Stay in eval mode: the tokenizer is fixed, whatever mode the model around it is in."""
+        return super().train(False)
+
+    def init_weights(self) -> None:
+        """Nothing to initialise: the weights come from the tokenizer file when the module is built."""
+
+    def load_checkpoint(self,
+                        checkpoint: Optional[Union[str, dict]],
+                        read_file: Callable[[str], dict[str, torch.Tensor]],
+                        output_weight_key: str,
+                        ignored_prefixes: tuple[str, ...] = ()) -> None:
+        """Fill the frozen weights from ``checkpoint``.
+
+        Args:
+            checkpoint: path of the weights file, an already-read ``{name: tensor}`` dict, or None for random weights
+                (tests only: the targets are then meaningless, and a warning says so).
+            read_file: ``path -> {name: tensor}``, the subclass's file reader.
+            output_weight_key: name of the last layer's weight, whose first dimension is the vocabulary size.
+            ignored_prefixes: file entries that belong to the tokenizer but not to its encoder (a d-VAE's decoder).
+
+        Raises:
+            TokenizerWeightsError: missing or unexpected entries, wrong shapes, or another vocabulary size.
+        """
+        if checkpoint is None:
+            MMLogger.get_current_instance().warning(
+                f'{type(self).__name__} uses RANDOM weights (checkpoint=None): its targets are meaningless; '
+                'use this only in tests')
+            return
+        state_dict = read_file(checkpoint) if not isinstance(checkpoint, dict) else checkpoint
+        source = str(checkpoint) if not isinstance(checkpoint, dict) else 'the given state dict'
+        state_dict = {key: value for key, value in state_dict.items() if not key.startswith(ignored_prefixes)}
+        expected = dict(self.named_buffers())
+        output_weight = state_dict.get(output_weight_key)
+        if output_weight is not None and output_weight.shape[0] != self.vocab_size:
+            raise TokenizerWeightsError(
+                f'{source} is a tokenizer with a vocabulary of {output_weight.shape[0]} tokens, but the config asks for '
+                f'vocab_size={self.vocab_size} (the decoder head predicts out_dims={self.vocab_size} classes): use the '
+                'matching weights file or change vocab_size and the head together')
+        missing = sorted(set(expected) - set(state_dict))
+        unexpected = sorted(set(state_dict) - set(expected))
+        if missing or unexpected:
+            raise TokenizerWeightsError(f'{source} does not match {type(self).__name__}: missing {missing}, '
+                                        f'unexpected {unexpected}')
+        wrong_shapes = [f'{key}: file {tuple(state_dict[key].shape)}, model {tuple(tensor.shape)}'
+                        for key, tensor in expected.items() if state_dict[key].shape != tensor.shape]
+        if wrong_shapes:
+            raise TokenizerWeightsError(f'{source} has other layer sizes than {type(self).__name__} (check '
+                                        f'hidden_dims and the layer counts): {wrong_shapes[:6]}')
+        for key, tensor in expected.items():
+            tensor.copy_(state_dict[key].to(tensor.dtype))
+        self.loaded_from = source
+
+    def check_images(self, images: torch.Tensor) -> tuple[int, int]:
+        """Check the tokenizer view and return its token grid ``(h, w)``.
+
+        Args:
+            images: ``(B, 3, H, W)`` after the data preprocessor.
+
+        Raises:
+            ValueError: wrong shape, sides not divisible by the downsampling, or values outside ``input_range``.
+        """
+        if images.dim() != 4 or images.shape[1] != 3:
+            raise ValueError(f'{type(self).__name__} takes (B, 3, H, W) images, got {tuple(images.shape)}')
+        height, width = images.shape[-2:]
+        if height % self.downsample_factor or width % self.downsample_factor:
+            raise ValueError(f'{type(self).__name__} needs image sides divisible by {self.downsample_factor}, '
+                             f'got {height}x{width}')
+        low, high = self.input_range
+        slack = 1e-3 * (high - low)
+        found_low, found_high = (float(value) for value in torch.aminmax(images))
+        if found_low < low - slack or found_high > high + slack:
+            raise ValueError(f'{type(self).__name__} expects pixels in [{low}, {high}], got [{found_low:.3f}, '
+                             f'{found_high:.3f}]: {self.preprocessing_hint}')
+        return height // self.downsample_factor, width // self.downsample_factor
+
+    @torch.no_grad()
+    def token_ids(self, images: torch.Tensor) -> torch.Tensor:
+        """Token id of every patch.
+
+        Args:
+            images: tokenizer view ``(B, 3, H, W)`` in ``input_range``.
+
+        Returns:
+            ``(B, h*w)`` int64 ids, row-major.
+        """
+        self.check_images(images)
+        with torch.autocast(device_type=images.device.type, enabled=False):
+            logits = self.logits(images.float())  # (B, vocab, h, w)
+        return logits.argmax(dim=1).flatten(1)  # (B, h*w)
+
+    @torch.no_grad()
+    def forward(self, images: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Token ids of the masked patches: the reconstruction targets.
+
+        Args:
+            images: tokenizer view ``(B, 3, H, W)`` (e.g. 112 px for a 14x14 grid).
+            mask: ``(B, h, w)`` bool, True = masked, on the token grid.
+
+        Returns:
+            ``(B, Nm)`` int64 ids of the masked patches, row-major.
+        """
+        grid = self.check_images(images)
+        if tuple(mask.shape[1:]) != grid:
+            raise ValueError(f'{type(self).__name__} gives a {grid[0]}x{grid[1]} token grid for '
+                             f'{images.shape[-2]}x{images.shape[-1]} images, but the mask is '
+                             f'{mask.shape[1]}x{mask.shape[2]}: resize the tokenizer view to '
+                             f'{mask.shape[1] * self.downsample_factor}x{mask.shape[2] * self.downsample_factor}')
+        ids = self.token_ids(images)  # (B, h*w)
+        _, masked_index = mask_to_indices(mask.flatten(1))
+        return torch.gather(ids, 1, masked_index)  # (B, Nm)
