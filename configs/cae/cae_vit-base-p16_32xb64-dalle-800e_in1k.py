@@ -1,0 +1,7 @@
+# CAE ViT-B/16, DALL-E targets (the paper's main setting), 800 epochs on ImageNet-1k, 32 GPUs x 64 images.
+_base_ = [
+    '../_base_/models/cae_vit-base-p16_dalle.py',
+    '../_base_/datasets/imagenet_cae_two_view.py',
+    '../_base_/schedules/cae_adamw_800e.py',
+    '../_base_/default_runtime.py',
+]
