@@ -10,6 +10,10 @@ Importing cae_mm installs both into mmengine:
   written by mmengine's Runner also holds numpy arrays and mmengine ``HistoryBuffer`` objects, which
   ``weights_only`` refuses (torch >= 2.6). Those go through an unpickler that resolves only a fixed list of classes
   and never runs anything else. Unreadable or truncated files raise :class:`CheckpointReadError` naming the file.
+* Matching: mmengine loads ``load_from`` and ``Pretrained`` checkpoints with ``strict=False`` and logs the missing,
+  unexpected and mis-shaped keys (fine-tuning drops heads on purpose). A checkpoint of which *no* key matches the
+  model would load nothing at all and train from random weights behind a warning: that raises
+  :class:`CheckpointMismatchError` instead.
 """
 import builtins
 import contextlib
@@ -17,18 +21,24 @@ import os
 import pickle
 import tempfile
 from pathlib import Path
-from typing import IO, Any, Iterator, Union
+from typing import IO, Any, Iterable, Iterator, Mapping, Union
 
 import mmengine.fileio.io
 import mmengine.hooks.checkpoint_hook
+import mmengine.runner.checkpoint
 import torch
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.model import is_model_wrapper
 from mmengine.runner.checkpoint import CheckpointLoader
 
 
 class CheckpointReadError(RuntimeError):
     """A checkpoint file that cannot be read: missing, truncated, corrupt, or holding objects we refuse to load."""
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint that shares no parameter name with the model it is loaded into."""
 
 
 class _RefusedGlobal(pickle.UnpicklingError):
@@ -184,6 +194,40 @@ def _damaged(path: Path, error: BaseException) -> CheckpointReadError:
                                f'checkpoint ({type(error).__name__}: {error})')
 
 
+def _examples(keys: Iterable[str]) -> str:
+    keys = sorted(keys)
+    return ', '.join(keys[:3]) + (', ...' if len(keys) > 3 else '')
+
+
+def _prefix_hint(checkpoint_keys: set[str], model_keys: set[str]) -> str:
+    """How to load a checkpoint whose keys would match after adding or removing a leading ``name.``."""
+    for prefix in sorted({key.split('.', 1)[0] for key in checkpoint_keys if '.' in key}):
+        if {key[len(prefix) + 1:] for key in checkpoint_keys if key.startswith(prefix + '.')} & model_keys:
+            return (f"its keys start with '{prefix}.', which this model does not have: load it with "
+                    f"init_cfg=dict(type='Pretrained', checkpoint=PATH, prefix='{prefix}.')")
+    for prefix in sorted({key.split('.', 1)[0] for key in model_keys if '.' in key}):
+        if {key[len(prefix) + 1:] for key in model_keys if key.startswith(prefix + '.')} & checkpoint_keys:
+            return (f"it holds only the model's '{prefix}': load it there, "
+                    f"{prefix}=dict(init_cfg=dict(type='Pretrained', checkpoint=PATH)), not with load_from")
+    return 'it is a checkpoint of another model'
+
+
+def _load_state_dict_requiring_overlap(module: torch.nn.Module, state_dict: Mapping[str, Any], strict: bool = False,
+                                       logger: Any = None) -> None:
+    """mmengine's ``load_state_dict``, refusing a checkpoint that would load nothing into ``module``."""
+    unwrapped = module.module if is_model_wrapper(module) else module
+    checkpoint_keys, model_keys = set(state_dict), set(unwrapped.state_dict())
+    if checkpoint_keys and model_keys and not checkpoint_keys & model_keys:
+        raise CheckpointMismatchError(
+            f'none of the {len(checkpoint_keys)} tensors in the checkpoint matches a parameter of '
+            f'{type(unwrapped).__name__}, so nothing would be loaded: {_prefix_hint(checkpoint_keys, model_keys)} '
+            f'(checkpoint keys: {_examples(checkpoint_keys)}; model keys: {_examples(model_keys)})')
+    _mmengine_load_state_dict(module, state_dict, strict, logger)
+
+
+_mmengine_load_state_dict = mmengine.runner.checkpoint.load_state_dict
+
+
 def install() -> None:
     """Make mmengine write local files (checkpoints and the ``last_checkpoint`` pointer) atomically, and load local
     checkpoints with :func:`load_checkpoint_file`."""
@@ -199,3 +243,5 @@ def install() -> None:
         return load_checkpoint_file(filename, map_location)
 
     CheckpointLoader.register_scheme(prefixes='', force=True)(load_from_local)
+    # mmengine's load_checkpoint and its Pretrained initialiser look the function up in this module at call time.
+    mmengine.runner.checkpoint.load_state_dict = _load_state_dict_requiring_overlap

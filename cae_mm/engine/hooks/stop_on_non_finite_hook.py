@@ -46,8 +46,8 @@ class StopOnNonFiniteHook(Hook):
         """Check the logged losses of this step; explain and stop if any is NaN or inf."""
         if not outputs:
             return
-        bad_terms = {name: float(torch.as_tensor(value).float().mean()) for name, value in outputs.items()
-                     if _non_finite(torch.as_tensor(value))}
+        values = {name: torch.as_tensor(value).detach().float() for name, value in outputs.items()}
+        bad_terms = {name: float(value.mean()) for name, value in values.items() if _non_finite(value)}
         if not bad_terms:
             return
         terms = ', '.join(f'{name}={value}' for name, value in bad_terms.items())
