@@ -1,0 +1,146 @@
+"""The converter scripts in tools/model_converters, run through their main() on generated checkpoint files."""
+import argparse
+import importlib.util
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from cae_mm.engine import CheckpointReadError
+from cae_mm.models.targets import DALLETokenizer
+from cae_mm.registry import MODELS
+from cae_mm.utils.checkpoint_conversion import CheckpointConversionError
+from tests.conftest import CONFIG_ROOT, REPO_ROOT, TEST_CONFIG
+from tests.models.algorithms.mmpretrain_cae import build_mmpretrain_cae, cae_mm_config
+from tests.models.targets.dalle_files import write_openai_style_pickle
+from tests.utils.official_cae import official_state_dict
+
+DALLE_TEST_CONFIG = CONFIG_ROOT / 'cae' / 'cae_vit-test-p8_1xb4-dalle-8i_test.py'
+# mmpretrain's CAE at the size of the DALL-E tiny twin: 64 px, 8 px patches, 64 wide, 2 + 1 + 1 blocks, 8-wide DALL-E.
+TWIN_SIZE = dict(width=64, depth=2, heads=4, head_depth=1, tokenizer_hidden=8, patch_size=8, image_size=64)
+
+
+def tool(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / 'tools' / 'model_converters' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def saved_weights(path) -> dict[str, torch.Tensor]:
+    checkpoint = torch.load(path, weights_only=True)
+    assert set(checkpoint) == {'meta', 'state_dict'}
+    return checkpoint['state_dict']
+
+
+@pytest.fixture
+def mmpretrain_checkpoint(tmp_path):
+    """An mmengine Runner-style checkpoint of mmpretrain's CAE (numpy values in its meta, like a real one)."""
+    model = build_mmpretrain_cae(**TWIN_SIZE, num_masked=24)
+    path = tmp_path / 'mmpretrain_cae.pth'
+    torch.save(dict(meta=dict(seed=np.int64(0), epoch=300), state_dict=model.state_dict()), path)
+    return model, path
+
+
+def test_mmpretrain_to_cae_mm_checks_the_config_and_extracts_the_tokenizer(mmpretrain_checkpoint, tmp_path, capsys):
+    model, source = mmpretrain_checkpoint
+    destination, tokenizer_file = tmp_path / 'cae_mm.pth', tmp_path / 'dalle_encoder.pth'
+    tool('mmpretrain_cae_to_cae_mm').main(
+        [str(source), str(destination), '--config', str(DALLE_TEST_CONFIG), '--tokenizer-out', str(tokenizer_file)])
+    assert f'wrote the DALL-E encoder weights to {tokenizer_file}' in capsys.readouterr().out
+    converted = saved_weights(destination)
+    ours = MODELS.build(cae_mm_config(**{k: v for k, v in TWIN_SIZE.items() if k != 'image_size'},
+                                      tokenizer_file=tokenizer_file))
+    ours.load_state_dict(converted, strict=True)
+    assert torch.equal(ours.target_generator.blocks.input.w, model.target_generator.blocks.input.w)
+
+
+def test_config_mismatch_is_reported_before_writing(mmpretrain_checkpoint, tmp_path):
+    """The pixel twin predicts 192 values per patch, not 8192 ids: the shapes are listed and nothing is written."""
+    _, source = mmpretrain_checkpoint
+    destination = tmp_path / 'cae_mm.pth'
+    with pytest.raises(CheckpointConversionError, match=r'head.predictor.weight: checkpoint \(8192, 64\), model '
+                       r'\(192, 64\)'):
+        tool('mmpretrain_cae_to_cae_mm').main([str(source), str(destination), '--config', str(TEST_CONFIG)])
+    assert not destination.exists()
+
+
+def test_cae_mm_to_mmpretrain_with_the_official_tokenizer_file(mmpretrain_checkpoint, tmp_path):
+    """cae_mm -> mmpretrain, DALL-E weights taken from an OpenAI-format encoder.pkl: mmpretrain's CAE loads it all."""
+    model, source = mmpretrain_checkpoint
+    intermediate, destination, pickle_file = tmp_path / 'cae_mm.pth', tmp_path / 'back.pth', tmp_path / 'encoder.pkl'
+    tool('mmpretrain_cae_to_cae_mm').main([str(source), str(intermediate)])
+    tokenizer = {key[len('target_generator.'):]: tensor for key, tensor in model.state_dict().items()
+                 if key.startswith('target_generator.')}
+    write_openai_style_pickle(pickle_file, tokenizer)
+    tool('cae_mm_to_mmpretrain_cae').main(
+        [str(intermediate), str(destination), '--tokenizer', str(pickle_file), '--grid-size', '8', '8'])
+    back = saved_weights(destination)
+    original = model.state_dict()
+    assert set(back) == set(original)
+    assert all(torch.equal(back[key], tensor) for key, tensor in original.items())
+
+
+def test_official_checkpoint_with_its_namespace_converts(tmp_path):
+    """The official file holds args (argparse.Namespace), optimizer state and the epoch besides 'model'."""
+    source, destination = tmp_path / 'checkpoint-799.pth', tmp_path / 'cae_mm.pth'
+    official = official_state_dict()
+    torch.save(
+        dict(model=official, optimizer=dict(state={}, param_groups=[dict(lr=1e-5)]), epoch=799,
+             scaler=dict(scale=65536.0), args=argparse.Namespace(model='cae_base_patch16_224_8k_vocab', lr=1.5e-3)),
+        source)
+    tool('official_cae_to_cae_mm').main([str(source), str(destination)])
+    converted = saved_weights(destination)
+    model = MODELS.build(cae_mm_config(width=32, depth=2, heads=2, head_depth=2, tokenizer_hidden=8))
+    model.load_state_dict(converted, strict=True)
+    assert torch.equal(model.head.predictor.weight, official['decoder.head.weight'])
+
+
+@pytest.mark.parametrize('output_format,prefix_key', [('cae_mm', 'backbone.norm.weight'),
+                                                      ('mmpretrain', 'backbone.ln1.weight')])
+def test_backbone_export(mmpretrain_checkpoint, tmp_path, output_format, prefix_key):
+    _, source = mmpretrain_checkpoint
+    intermediate, destination = tmp_path / 'cae_mm.pth', tmp_path / 'backbone.pth'
+    tool('mmpretrain_cae_to_cae_mm').main([str(source), str(intermediate)])
+    tool('cae_mm_to_backbone').main([str(intermediate), str(destination), '--format', output_format])
+    exported = saved_weights(destination)
+    assert prefix_key in exported
+    assert all(key.startswith('backbone.') for key in exported)
+    assert ('backbone.pos_embed' in exported) == (output_format == 'mmpretrain')
+
+
+def test_checkpoint_with_foreign_code_is_refused_and_not_run(tmp_path):
+    marker = tmp_path / 'executed'
+
+    class RunsACommand:
+
+        def __reduce__(self):
+            return os.system, (f'touch {marker}', )
+
+    source = tmp_path / 'evil.pth'
+    torch.save(dict(state_dict={}, payload=RunsACommand()), source)
+    with pytest.raises(CheckpointReadError):
+        tool('mmpretrain_cae_to_cae_mm').main([str(source), str(tmp_path / 'out.pth')])
+    assert not marker.exists()
+
+
+def test_truncated_and_missing_checkpoints_are_named(mmpretrain_checkpoint, tmp_path):
+    _, source = mmpretrain_checkpoint
+    data = source.read_bytes()
+    source.write_bytes(data[:len(data) // 2])
+    with pytest.raises((CheckpointConversionError, CheckpointReadError), match='truncated'):
+        tool('mmpretrain_cae_to_cae_mm').main([str(source), str(tmp_path / 'out.pth')])
+    with pytest.raises(CheckpointConversionError, match='does not exist'):
+        tool('cae_mm_to_backbone').main([str(tmp_path / 'missing.pth'), str(tmp_path / 'out.pth')])
+
+
+def test_tokenizer_written_by_the_converter_is_a_dalle_encoder_file(mmpretrain_checkpoint, tmp_path):
+    model, source = mmpretrain_checkpoint
+    tokenizer_file = tmp_path / 'dalle_encoder.pth'
+    tool('mmpretrain_cae_to_cae_mm').main([str(source), str(tmp_path / 'out.pth'), '--tokenizer-out',
+                                           str(tokenizer_file)])
+    tokenizer = DALLETokenizer(checkpoint=str(tokenizer_file), hidden_dims=8)
+    images = 0.1 + 0.8 * torch.rand(1, 3, 64, 64)
+    expected = model.target_generator(images).argmax(1).flatten(1)
+    assert torch.equal(tokenizer.token_ids(images), expected)

@@ -1,0 +1,42 @@
+"""Extract the pretrained encoder of a cae_mm CAE checkpoint, for classifiers, detectors and segmentors.
+
+Usage: python tools/model_converters/cae_mm_to_backbone.py SRC DST [--format cae_mm|mmpretrain] [--grid-size 14 14]
+
+``--format cae_mm`` (default): keys ``backbone.*`` for cae_mm's ``CAEVisionTransformer`` in mmpretrain, mmdet or mmseg
+models; load with ``init_cfg=dict(type='Pretrained', checkpoint=DST, prefix='backbone.')`` on the backbone.
+``--format mmpretrain``: keys of mmpretrain's own ``BEiTViT`` (used by its CAE fine-tuning configs), with the sin-cos
+``pos_embed`` of the given patch grid.
+"""
+import argparse
+from typing import Literal, Optional
+
+import torch
+
+from cae_mm.utils.checkpoint_conversion import cae_mm_to_backbone, cae_mm_to_mmpretrain_backbone
+from cae_mm.utils.checkpoint_files import read_checkpoint, save_converted, state_dict_of
+
+
+def convert(state_dict: dict[str, torch.Tensor],
+            output_format: Literal['cae_mm', 'mmpretrain'] = 'cae_mm',
+            grid_size: tuple[int, int] = (14, 14)) -> dict[str, torch.Tensor]:
+    """cae_mm ``CAE`` state dict -> its encoder alone (``backbone.*``), in cae_mm's or mmpretrain's names."""
+    if output_format == 'mmpretrain':
+        return cae_mm_to_mmpretrain_backbone(state_dict, grid_size)
+    return cae_mm_to_backbone(state_dict)
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('source', help='cae_mm CAE checkpoint (full or backbone-only)')
+    parser.add_argument('destination', help='backbone checkpoint to write')
+    parser.add_argument('--format', choices=('cae_mm', 'mmpretrain'), default='cae_mm', help='key names to write')
+    parser.add_argument('--grid-size', type=int, nargs=2, default=(14, 14), metavar=('ROWS', 'COLUMNS'),
+                        help='patch grid of the position table written for --format mmpretrain')
+    args = parser.parse_args(argv)
+    converted = convert(state_dict_of(read_checkpoint(args.source), args.source), args.format, tuple(args.grid_size))
+    save_converted(converted, args.destination, args.source, f'cae_mm_to_backbone --format {args.format}')
+    print(f'wrote {len(converted)} tensors to {args.destination}')
+
+
+if __name__ == '__main__':
+    main()
