@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from cae_mm.engine import load_checkpoint_file
+from cae_mm.engine import CheckpointReadError, load_checkpoint_file
 from tests.conftest import REPO_ROOT, TEST_CONFIG
+from tests.tools.test_train import load_train_module
 
 MAX_ITERS = 10
 
@@ -136,3 +137,29 @@ def test_sigkill_anywhere_then_resume_gives_identical_weights(tmp_path, demo_dat
     assert resumed['param_schedulers'] == expected['param_schedulers']
     assert logged_losses(killed_dir) == logged_losses(reference_dir)
     assert len(logged_losses(reference_dir)) == MAX_ITERS
+
+
+def resume_config(work_dir: Path, *flags: str):
+    train_tool = load_train_module()
+    cfg = train_tool.build_config(train_tool.parse_args([str(TEST_CONFIG), '--work-dir', str(work_dir), *flags]))
+    train_tool.choose_resume_checkpoint(cfg)
+    return cfg
+
+
+def test_resume_flag_picks_the_newest_complete_checkpoint_and_clears_partial_writes(tmp_path):
+    torch.save({'meta': {'iter': 1}}, tmp_path / 'iter_1.pth')
+    (tmp_path / 'iter_2.pth').write_bytes(b'half a checkpoint')
+    os.utime(tmp_path / 'iter_1.pth', (time.time() - 10, time.time() - 10))
+    (tmp_path / '.iter_3.pth.abc123.tmp').write_bytes(b'killed mid-write')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_2.pth'))
+    assert resume_config(tmp_path, '--resume').load_from == str(tmp_path / 'iter_1.pth')
+    assert not (tmp_path / '.iter_3.pth.abc123.tmp').exists()
+    assert resume_config(tmp_path, '--resume', 'chosen.pth').load_from == 'chosen.pth'
+    assert resume_config(tmp_path).load_from is None
+
+
+def test_resume_flag_in_a_new_work_dir_starts_fresh_and_fails_when_every_checkpoint_is_damaged(tmp_path):
+    assert resume_config(tmp_path / 'new', '--resume').load_from is None
+    (tmp_path / 'iter_5.pth').write_bytes(b'')
+    with pytest.raises(CheckpointReadError, match=r'no complete checkpoint .*iter_5\.pth \(empty file\)'):
+        resume_config(tmp_path, '--resume')

@@ -106,6 +106,11 @@ class RandomStateHook(Hook):
       is fetched: the replay runs the transforms in the main process when ``num_workers == 0`` and would otherwise
       advance numpy past the saved state. The restore happens by wrapping the loop's dataloader iterator. Loops
       without that replay (epoch-based) are restored in ``before_train``.
+    * **Epoch-based loops** resume at an epoch boundary without replay. Their data randomness is exact with
+      ``num_workers == 0`` (main process, restored) and with ``persistent_workers=False`` (mmengine re-seeds each
+      epoch's new workers with ``seed + worker_id``). *Persistent* workers carry their generators from epoch to epoch
+      inside processes that a kill destroys; on resume they restart from the seed, so crops and masks differ from
+      the uninterrupted run (equally random, not bit-identical). A warning says so.
     * **Validation** draws from the main process's generators too (the validation dataloader's base seed). This hook
       saves the states before validation and puts them back after it, so whether validation ran right after a
       checkpoint, or was skipped by resuming, does not change training.
@@ -160,8 +165,13 @@ class RandomStateHook(Hook):
         if isinstance(loop, IterBasedTrainLoop):
             loop.dataloader_iterator = _RestoreAfterSkippedBatches(loop.dataloader_iterator, loop.iter,
                                                                    lambda: restore_random_states(states))
-        else:
-            restore_random_states(states)
+            return
+        restore_random_states(states)
+        dataloader = getattr(loop, 'dataloader', None)
+        if getattr(dataloader, 'num_workers', 0) > 0 and getattr(dataloader, 'persistent_workers', False):
+            print_log('resuming an epoch-based loop with persistent data loader workers: their random generators '
+                      'restart from the seed, so augmentations differ from an uninterrupted run (set '
+                      'persistent_workers=False for a bit-identical resume)', logger='current', level=logging.WARNING)
 
     def before_val(self, runner: Any) -> None:
         """Remember the generators so that validation does not shift training's random streams."""

@@ -12,7 +12,7 @@ from mmengine.config import Config
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop, Runner
 
 from cae_mm.engine import load_checkpoint_file
-from cae_mm.engine.hooks import RandomStateHook, capture_random_states, restore_random_states
+from cae_mm.engine.hooks import RandomStateHook, capture_random_states, random_state_hook, restore_random_states
 from tests.conftest import TEST_CONFIG
 
 
@@ -74,6 +74,18 @@ def test_epoch_loop_restores_at_the_start_of_training():
     assert draw_from_every_generator() == expected
 
 
+def test_epoch_loop_with_persistent_workers_warns_that_augmentations_will_differ(monkeypatch):
+    """Persistent workers' generators die with the killed run: the resume says it cannot restore them."""
+    warnings = []
+    monkeypatch.setattr(random_state_hook, 'print_log', lambda message, **kwargs: warnings.append(message))
+    hook = RandomStateHook()
+    hook.after_load_checkpoint(None, dict(meta=dict(epoch=2, iter=40), random_states=[capture_random_states()]))
+    loop = EpochBasedTrainLoop.__new__(EpochBasedTrainLoop)
+    loop.dataloader = SimpleNamespace(num_workers=2, persistent_workers=True)
+    hook.before_train(SimpleNamespace(epoch=2, iter=40, train_loop=loop))
+    assert len(warnings) == 1 and 'persistent_workers=False' in warnings[0]
+
+
 def test_loading_weights_for_a_new_run_does_not_touch_the_generators():
     """A checkpoint loaded with ``load_from`` (iteration 0 of a new run) leaves the seeded generators alone."""
     hook = RandomStateHook()
@@ -100,17 +112,28 @@ def test_validation_leaves_training_randomness_unchanged():
     assert draw_from_every_generator() == expected
 
 
-def train(work_dir: Path, data_root: Path, max_iters: int, num_workers: int, resume: bool = False,
-          with_hook: bool = True) -> None:
-    """Train the tiny test config in this process (drop path 0.1 everywhere, checkpoint every 4 iterations)."""
+def train(work_dir: Path, data_root: Path, length: int, num_workers: int, loop: str = 'iteration',
+          resume: bool = False, with_hook: bool = True) -> None:
+    """Train the tiny test config in this process (drop path 0.1 everywhere).
+
+    ``loop='iteration'``: ``length`` iterations, infinite sampler, persistent workers, a checkpoint every 4 iterations.
+    ``loop='epoch'``: ``length`` epochs of 8 of the photographs (2 iterations each), re-created workers, a checkpoint
+    every epoch.
+    """
     cfg = Config.fromfile(TEST_CONFIG)
     cfg.work_dir = str(work_dir)
-    cfg.experiment_name = f'{work_dir.name}-{max_iters}-{resume}-{with_hook}'
+    cfg.experiment_name = f'{work_dir.name}-{length}-{resume}-{with_hook}'
     cfg.train_dataloader.dataset.data_root = str(data_root / 'images')
     cfg.train_dataloader.num_workers = num_workers
-    cfg.train_dataloader.persistent_workers = num_workers > 0
-    cfg.train_cfg.max_iters = max_iters
+    cfg.train_dataloader.persistent_workers = num_workers > 0 and loop == 'iteration'
     cfg.default_hooks.logger.interval = 100
+    if loop == 'iteration':
+        cfg.train_cfg.max_iters = length
+    else:
+        cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=length)
+        cfg.train_dataloader.sampler = dict(type='DefaultSampler', shuffle=True)
+        cfg.train_dataloader.dataset.indices = 8
+        cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=True, interval=1)
     cfg.resume = resume
     if not with_hook:
         cfg.custom_hooks = [hook for hook in cfg.custom_hooks if hook.type != 'cae_mm.RandomStateHook']
@@ -128,22 +151,24 @@ def assert_identical(first: dict, second: dict) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('num_workers', [0, 2])
-def test_resume_with_drop_path_is_bit_identical(tmp_path, demo_data_root, num_workers):
-    """8 iterations in one go == 4 iterations, stop, resume to 8 (drop path and masks drawn at random throughout).
+@pytest.mark.parametrize('loop, num_workers', [('iteration', 0), ('iteration', 2), ('epoch', 2)])
+def test_resume_with_drop_path_is_bit_identical(tmp_path, demo_data_root, loop, num_workers):
+    """Training in one go == training half, stopping, resuming (drop path and masks drawn at random throughout).
 
-    With ``num_workers=0`` the transforms draw from the main process's numpy, which mmengine's batch replay advances;
-    with workers, the workers replay their own streams. Without the hook the resumed run differs.
+    Iteration loop, ``num_workers=0``: the transforms draw from the main process's numpy, which mmengine's batch
+    replay advances. Iteration loop with persistent workers: the workers replay their own streams. Epoch loop with
+    workers: each epoch's workers are seeded afresh and nothing is replayed. Without the hook the resumed run differs.
     """
     assert Config.fromfile(TEST_CONFIG).model.backbone.drop_path_rate > 0
-    train(tmp_path / 'uninterrupted', demo_data_root, 8, num_workers)
-    train(tmp_path / 'stopped', demo_data_root, 4, num_workers)
-    if num_workers == 0:
+    full, half, final = (8, 4, 'iter_8.pth') if loop == 'iteration' else (3, 1, 'epoch_3.pth')
+    train(tmp_path / 'uninterrupted', demo_data_root, full, num_workers, loop)
+    train(tmp_path / 'stopped', demo_data_root, half, num_workers, loop)
+    if (loop, num_workers) == ('iteration', 0):
         shutil.copytree(tmp_path / 'stopped', tmp_path / 'without_hook')
-    train(tmp_path / 'stopped', demo_data_root, 8, num_workers, resume=True)
-    expected = weights(tmp_path / 'uninterrupted' / 'iter_8.pth')
-    assert_identical(weights(tmp_path / 'stopped' / 'iter_8.pth'), expected)
-    if num_workers == 0:
-        train(tmp_path / 'without_hook', demo_data_root, 8, num_workers, resume=True, with_hook=False)
-        different = weights(tmp_path / 'without_hook' / 'iter_8.pth')
+    train(tmp_path / 'stopped', demo_data_root, full, num_workers, loop, resume=True)
+    expected = weights(tmp_path / 'uninterrupted' / final)
+    assert_identical(weights(tmp_path / 'stopped' / final), expected)
+    if (loop, num_workers) == ('iteration', 0):
+        train(tmp_path / 'without_hook', demo_data_root, full, num_workers, loop, resume=True, with_hook=False)
+        different = weights(tmp_path / 'without_hook' / final)
         assert any(not torch.equal(different[key], expected[key]) for key in expected)
