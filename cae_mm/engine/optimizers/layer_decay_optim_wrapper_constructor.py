@@ -4,6 +4,8 @@ Weight decay is off for every 1-D parameter (biases, norms, q/v biases, layer sc
 lists in ``no_weight_decay()`` (cls token, mask token): the official code decays the 3-D tokens by accident.
 With ``layer_decay_rate < 1`` each parameter's learning rate is scaled by ``rate ** (last_layer_id - layer_id)``, the
 layer id coming from the backbone's ``get_layer_depth`` (BEiT's layer-wise decay).
+The groups without weight decay are also marked ``lars_exclude``: mmpretrain's LARS then leaves them out of the
+trust-ratio adaptation, as the MAE/CAE linear probe's LARS does for biases; other optimizers ignore the flag.
 """
 from typing import Callable, Optional
 
@@ -74,7 +76,7 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             group = groups.setdefault(
                 (layer_id, decay),
                 dict(params=[], lr=self.base_lr * scale, weight_decay=self.base_wd if decay else 0.0,
-                     lr_scale=scale, param_names=[]))
+                     lr_scale=scale, lars_exclude=not decay, param_names=[]))
             group['params'].append(parameter)
             group['param_names'].append(name)
         params.extend(groups[key] for key in sorted(groups))
