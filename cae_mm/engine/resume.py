@@ -59,17 +59,17 @@ def checkpoint_problem(path: Union[str, Path]) -> Optional[str]:
 
 
 def _candidates(work_dir: Path) -> list[Path]:
-    """The pointer target and every numbered checkpoint beside it or in the work dir, newest first."""
+    """The pointer target and every numbered checkpoint beside it or in the work dir, newest first (absolute paths)."""
+    work_dir = work_dir.absolute()
     pointer = work_dir / POINTER_FILE
     folders = {work_dir}
     candidates = set()
     if pointer.is_file():
         named = pointer.read_text().strip()
         if named:
-            target = Path(named)
-            target = target if target.is_absolute() else work_dir / target
-            candidates.add(target)
-            folders.add(target.parent)
+            target = Path(named)  # as mmengine reads it: absolute, or relative to the current directory
+            candidates.add(target.absolute())
+            folders.add(target.absolute().parent)
     for folder in folders:
         if folder.is_dir():
             candidates.update(path for path in folder.iterdir() if _NUMBERED_CHECKPOINT.match(path.name))

@@ -20,12 +20,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from mmengine.runner import Runner
 
 from cae_mm.engine import CheckpointReadError, load_checkpoint_file
 from tests.conftest import REPO_ROOT, TEST_CONFIG
 from tests.tools.test_train import load_train_module
 
-MAX_ITERS = 10
+MAX_ITERS = 8
 
 # Runs tools/train.py after arming a SIGKILL inside the process: at the fsync of the Nth temporary file of a checkpoint
 # ('checkpoint') or of the pointer file ('pointer'). The fsync comes after the data is written and
@@ -156,6 +157,19 @@ def test_resume_flag_picks_the_newest_complete_checkpoint_and_clears_partial_wri
     assert not (tmp_path / '.iter_3.pth.abc123.tmp').exists()
     assert resume_config(tmp_path, '--resume', 'chosen.pth').load_from == 'chosen.pth'
     assert resume_config(tmp_path).load_from is None
+
+
+def test_resume_from_a_named_corrupt_checkpoint_names_the_file(tmp_path, demo_data_root):
+    checkpoint = tmp_path / 'iter_4.pth'
+    torch.save({'meta': {'iter': 4}, 'state_dict': {}}, checkpoint)
+    checkpoint.write_bytes(checkpoint.read_bytes()[:-40])
+    train_tool = load_train_module()
+    cfg = train_tool.build_config(
+        train_tool.parse_args([str(TEST_CONFIG), '--work-dir', str(tmp_path / 'work'), '--resume', str(checkpoint),
+                               '--cfg-options', f'train_dataloader.dataset.data_root={demo_data_root / "images"}']))
+    train_tool.choose_resume_checkpoint(cfg)
+    with pytest.raises(CheckpointReadError, match=f'cannot read checkpoint {checkpoint}: the file is truncated'):
+        Runner.from_cfg(cfg).train()
 
 
 def test_resume_flag_in_a_new_work_dir_starts_fresh_and_fails_when_every_checkpoint_is_damaged(tmp_path):
