@@ -1,0 +1,29 @@
+# Tiny twin of the attentive probe configs, for tests and tools/benchmark_probes.py: a 64-wide 2-block encoder on
+# 32 px digits (4 px patches: an 8x8 grid), 2 epochs of the same protocol (SGD .9, warmup, cosine).
+_base_ = [
+    '../_base_/models/cae_vit-base-p16_attentive-probe.py',
+    '../_base_/datasets/digits_classification.py',
+    '../_base_/schedules/attentive_probe_sgd_90e.py',
+    '../_base_/default_runtime.py',
+]
+# A tiny CAE pretrained on the digits images without their labels, written by tools/benchmark_probes.py; a random
+# encoder instead: --cfg-options model.backbone.init_cfg=None
+pretrained = 'work_dirs/benchmark_probes/pretrain/iter_1500.pth'
+model = dict(
+    data_preprocessor=dict(num_classes=10),
+    backbone=dict(arch='test', patch_size=4, frozen_stages=2, init_cfg=dict(checkpoint=pretrained)),
+    head=dict(num_classes=10, in_channels=64, num_heads=4),
+)
+warmup_epochs = 1
+max_epochs = 2
+lr = 0.4 * 64 / 8192
+optim_wrapper = dict(optimizer=dict(lr=lr))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-6 / lr, by_epoch=True, begin=0, end=warmup_epochs,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min_ratio=1e-6 / lr, by_epoch=True, begin=warmup_epochs, end=max_epochs,
+         convert_to_iter_based=True),
+]
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+auto_scale_lr = dict(base_batch_size=64)
+default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=max_epochs))

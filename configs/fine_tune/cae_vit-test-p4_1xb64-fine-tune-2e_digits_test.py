@@ -1,0 +1,55 @@
+# Tiny twin of the fine-tuning configs, for tests: a 64-wide 2-block encoder on 32 px digits (4 px patches: an 8x8
+# grid, so an 8x8 relative position bias), 2 epochs of the same protocol (AdamW, layer decay .65, warmup, cosine,
+# RandAugment, random erasing, Mixup/CutMix, label smoothing, drop path .1), lr 8e-3 scaled linearly to 64 images.
+_base_ = [
+    '../_base_/models/cae_vit-base-p16_fine-tune.py',
+    '../_base_/datasets/digits_classification.py',
+    '../_base_/schedules/fine_tune_adamw_100e.py',
+    '../_base_/default_runtime.py',
+]
+# A tiny CAE pretrained on the digits images without their labels, written by tools/benchmark_probes.py; a random
+# encoder instead: --cfg-options model.backbone.init_cfg=None
+pretrained = 'work_dirs/benchmark_probes/pretrain/iter_1500.pth'
+model = dict(
+    data_preprocessor=dict(num_classes=10),
+    backbone=dict(arch='test', patch_size=4, relative_position_bias_grid=(8, 8), init_cfg=dict(checkpoint=pretrained)),
+    head=dict(num_classes=10, in_channels=64),
+)
+bgr_mean = [103.53, 116.28, 123.675]
+bgr_std = [57.375, 57.12, 58.395]
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomResizedCrop', scale=32, backend='pillow', interpolation='bicubic'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(
+        type='RandAugment',
+        policies='timm_increasing',
+        num_policies=2,
+        total_level=10,
+        magnitude_level=9,
+        magnitude_std=0.5,
+        hparams=dict(pad_val=[round(value) for value in bgr_mean], interpolation='bicubic')),
+    dict(
+        type='RandomErasing',
+        erase_prob=0.25,
+        mode='rand',
+        min_area_ratio=0.02,
+        max_area_ratio=1 / 3,
+        fill_color=bgr_mean,
+        fill_std=bgr_std),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+warmup_epochs = 1
+max_epochs = 2
+lr = 8e-3 * 64 / 4096
+optim_wrapper = dict(optimizer=dict(lr=lr))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-6 / lr, by_epoch=True, begin=0, end=warmup_epochs,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min_ratio=1e-6 / lr, by_epoch=True, begin=warmup_epochs, end=max_epochs,
+         convert_to_iter_based=True),
+]
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+auto_scale_lr = dict(base_batch_size=64)
+default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=max_epochs))
