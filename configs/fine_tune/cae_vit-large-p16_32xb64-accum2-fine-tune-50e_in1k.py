@@ -5,7 +5,7 @@ model = dict(
     backbone=dict(
         arch='large',
         drop_path_rate=0.2,
-        init_cfg=dict(checkpoint='work_dirs/cae_vit-large-p16_32xb64-pixel-1600e_in1k/epoch_1600.pth')),
+        init_cfg=dict(checkpoint='work_dirs/cae_vit-large-p16_32xb64-dalle-1600e_in1k/epoch_1600.pth')),
     head=dict(in_channels=1024),
 )
 train_dataloader = dict(batch_size=64)

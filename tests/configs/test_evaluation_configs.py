@@ -119,11 +119,13 @@ def test_fine_tuning_recipe(size, lr, total_batch, epochs, warmup, layer_decay, 
 @pytest.mark.parametrize('folder', [LINEAR, ATTENTIVE, FINE_TUNE], ids=lambda folder: folder.name)
 @pytest.mark.parametrize('size', SIZES)
 def test_default_checkpoint_is_the_output_of_a_pretraining_config(folder, size):
-    """The default encoder checkpoint is the last checkpoint of a CAE pretraining config of the same size."""
+    """The default encoder checkpoint is the last checkpoint of the paper's CAE pretraining (DALL-E targets) of the
+    same size."""
     checkpoint = Path(imagenet_config(folder, size).model.backbone.init_cfg.checkpoint)
     assert checkpoint.parts[0] == 'work_dirs'
     pretraining = Config.fromfile(CONFIG_ROOT / 'cae' / f'{checkpoint.parts[1]}.py')
     assert pretraining.model.backbone.arch == size
+    assert pretraining.model.target_generator.type == 'cae_mm.DALLETokenizer'
     assert checkpoint.name == f'epoch_{pretraining.train_cfg.max_epochs}.pth'
 
 

@@ -19,7 +19,7 @@ model = dict(
         frozen_stages=12,
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='work_dirs/cae_vit-base-p16_32xb64-pixel-1600e_in1k/epoch_1600.pth',
+            checkpoint='work_dirs/cae_vit-base-p16_32xb64-dalle-1600e_in1k/epoch_1600.pth',
             prefix='backbone.')),
     neck=None,
     head=dict(type='cae_mm.LinearProbeHead', num_classes=1000, in_channels=768),
