@@ -170,7 +170,7 @@ def check_sincos_position_table(table: torch.Tensor, key: str) -> tuple[int, int
             raise CheckpointConversionError(
                 f'{key} is not the fixed 2-D sin-cos table cae_mm computes (max abs difference {difference:.3g}): a '
                 'learned or different position table cannot be dropped; cae_mm has no position parameter to hold it')
-    raise CheckpointConversionError(f'{key} of shape {tuple(table.shape)} is not a sin-cos table of a square patch grid')
+    raise CheckpointConversionError(f'{key} of shape {tuple(table.shape)} is not a sin-cos table of a square grid')
 
 
 def _raise_on_unknown(unmatched: list[str], source: str) -> None:

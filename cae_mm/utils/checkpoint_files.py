@@ -56,7 +56,7 @@ def state_dict_of(checkpoint: Any, path: Union[str, Path]) -> dict[str, torch.Te
 
 def save_converted(state_dict: dict[str, torch.Tensor], path: Union[str, Path], source: Union[str, Path],
                    converter: str) -> None:
-    """Write ``{'meta': {...}, 'state_dict': state_dict}``, the layout mmengine's ``load_from`` and ``Pretrained`` read."""
+    """Write ``{'meta': {...}, 'state_dict': ...}``, the layout mmengine's ``load_from`` and ``Pretrained`` read."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = dict(converted_from=str(source), converter=converter)

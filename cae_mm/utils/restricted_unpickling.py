@@ -1,10 +1,10 @@
 """Reading pickled PyTorch files from elsewhere without running their code.
 
-``torch.load(weights_only=True)`` accepts plain tensors and containers only. Some files that users bring hold more: the
-official DALL-E ``encoder.pkl`` is a whole pickled ``nn.Module`` of classes from the ``dall_e`` package, and the official
-CAE checkpoints carry their ``argparse.Namespace``. These load through an unpickler that resolves only the globals a
-caller names, each mapped to a harmless object of ours (a :class:`StandIn` that merely keeps the pickled state), and
-refuses everything else. Nothing from the file is imported or called beyond tensor reconstruction.
+``torch.load(weights_only=True)`` accepts plain tensors and containers only. Some files that users bring hold more:
+the official DALL-E ``encoder.pkl`` is a whole pickled ``nn.Module`` of classes from the ``dall_e`` package, and the
+official CAE checkpoints carry their ``argparse.Namespace``. These load through an unpickler that resolves only the
+globals a caller names, each mapped to a harmless object of ours (a :class:`StandIn` that merely keeps the pickled
+state), and refuses everything else. Nothing from the file is imported or called beyond tensor reconstruction.
 """
 import builtins
 import codecs

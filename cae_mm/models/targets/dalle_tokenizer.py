@@ -133,7 +133,8 @@ class DALLETokenizer(FrozenTokenizer):
             if group_index < len(self.group_widths) - 1:
                 group.append(('pool', nn.MaxPool2d(kernel_size=2)))
             layers.append((f'group_{group_index + 1}', nn.Sequential(OrderedDict(group))))
-        layers.append(('output', nn.Sequential(OrderedDict([('relu', nn.ReLU()), ('conv', _dalle_conv(in_channels, vocab_size, 1))]))))
+        output = OrderedDict([('relu', nn.ReLU()), ('conv', _dalle_conv(in_channels, vocab_size, 1))])
+        layers.append(('output', nn.Sequential(output)))
         self.blocks = nn.Sequential(OrderedDict(layers))
         self.load_checkpoint(checkpoint, read_dalle_file, output_weight_key='blocks.output.conv.w')
 

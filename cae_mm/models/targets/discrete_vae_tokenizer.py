@@ -9,10 +9,11 @@ from .frozen_tokenizer import FrozenConv2d, FrozenTokenizer
 from .tokenizer_loading import read_tokenizer_file
 
 DISCRETE_VAE_HOW_TO_OBTAIN = (
-    'The official CAE code (https://github.com/Atten4Vis/CAE) reads this tokenizer from <weight_path>/pytorch_model.bin, '
-    'a torch.save of {"weights": <DiscreteVAE state dict>} (8192 tokens, 3 layers, hidden width 256, codebook width '
-    '512); obtain that file from the CAE authors\' release or your own d-VAE training, and put it where the config\'s '
-    'target_generator checkpoint points (e.g. data/tokenizers/dvae_8192.pth). cae_mm never downloads.')
+    'The official CAE code (https://github.com/Atten4Vis/CAE) reads this tokenizer from '
+    '<weight_path>/pytorch_model.bin, a torch.save of {"weights": <DiscreteVAE state dict>} (8192 tokens, 3 layers, '
+    'hidden width 256, codebook width 512); obtain that file from the CAE authors\' release or your own d-VAE '
+    'training, and put it where the config\'s target_generator checkpoint points (e.g. data/tokenizers/dvae_8192.pth). '
+    'cae_mm never downloads.')
 
 
 def read_discrete_vae_file(path: str) -> dict[str, torch.Tensor]:

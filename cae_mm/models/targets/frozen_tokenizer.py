@@ -44,7 +44,8 @@ class FrozenConv2d(nn.Module):
         self.weight_name = weight_name
         self.bias_name = bias_name
         # Random weights only matter when a config asks for none (tests); DALL-E's own initialisation.
-        weight = torch.randn(out_channels, in_channels, kernel_size, kernel_size) / math.sqrt(in_channels * kernel_size**2)
+        fan_in = in_channels * kernel_size**2
+        weight = torch.randn(out_channels, in_channels, kernel_size, kernel_size) / math.sqrt(fan_in)
         self.register_buffer(weight_name, weight, persistent=False)
         self.register_buffer(bias_name, torch.zeros(out_channels), persistent=False)
 
@@ -118,9 +119,9 @@ class FrozenTokenizer(BaseModule):
         output_weight = state_dict.get(output_weight_key)
         if output_weight is not None and output_weight.shape[0] != self.vocab_size:
             raise TokenizerWeightsError(
-                f'{source} is a tokenizer with a vocabulary of {output_weight.shape[0]} tokens, but the config asks for '
-                f'vocab_size={self.vocab_size} (the decoder head predicts out_dims={self.vocab_size} classes): use the '
-                'matching weights file or change vocab_size and the head together')
+                f'{source} is a tokenizer with a vocabulary of {output_weight.shape[0]} tokens, but the config asks '
+                f'for vocab_size={self.vocab_size}: use the matching weights file, or change vocab_size and the '
+                "decoder head's out_dims together")
         missing = sorted(set(expected) - set(state_dict))
         unexpected = sorted(set(state_dict) - set(expected))
         if missing or unexpected:

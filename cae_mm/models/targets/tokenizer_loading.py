@@ -92,8 +92,7 @@ def read_tokenizer_file(path: Union[str, Path],
         loaded = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as error:  # a damaged file fails anywhere in the zip reader or unpickler, with any exception type
         if not refused_by_weights_only(error):
-            raise TokenizerWeightsError(f'cannot read {tokenizer_name} weights {path}: the file is truncated, corrupt or '
-                                        f'not a PyTorch file ({type(error).__name__}: {error}). {how_to_obtain}') from error
+            raise _unreadable(path, tokenizer_name, how_to_obtain, error) from error
         loaded = _load_pickled_module(path, tokenizer_name, how_to_obtain, pickled_module_classes)
     if isinstance(loaded, StandIn):
         if loaded.pickled_class != pickled_root_class:
@@ -115,7 +114,11 @@ def _load_pickled_module(path: Path, tokenizer_name: str, how_to_obtain: str,
         expected = ', '.join(sorted(pickled_module_classes)) or 'none: only plain state dicts'
         raise TokenizerWeightsError(
             f'refusing to load {path}: it refers to {error.qualified_name}, which is not part of a {tokenizer_name} '
-            f'(allowed classes: {expected}); nothing from the file was executed. {how_to_obtain}') from error
+            f'(allowed classes: {expected}); nothing from the file was run. {how_to_obtain}') from error
     except Exception as error:
-        raise TokenizerWeightsError(f'cannot read {tokenizer_name} weights {path}: the file is truncated, corrupt or '
-                                    f'not a PyTorch file ({type(error).__name__}: {error}). {how_to_obtain}') from error
+        raise _unreadable(path, tokenizer_name, how_to_obtain, error) from error
+
+
+def _unreadable(path: Path, tokenizer_name: str, how_to_obtain: str, error: Exception) -> TokenizerWeightsError:
+    return TokenizerWeightsError(f'cannot read {tokenizer_name} weights {path}: the file is truncated, corrupt or '
+                                 f'not a PyTorch file ({type(error).__name__}: {error}). {how_to_obtain}')

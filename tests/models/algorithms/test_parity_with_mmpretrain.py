@@ -1,8 +1,8 @@
 """Parity with mmpretrain's own CAE: the same weights, images, tokenizer view and masks give the same numbers.
 
-mmpretrain 1.2's ``CAE`` (``CAEPretrainViT`` + ``CAENeck`` + ``CAEHead`` + its ``DALL-E`` target generator) is built from
-the installed package, with random weights; its DALL-E weights are written to a temporary file that mmpretrain loads
-through its ``init_cfg`` and cae_mm's ``DALLETokenizer`` reads as its ``checkpoint`` (nothing is downloaded). Its
+mmpretrain 1.2's ``CAE`` (``CAEPretrainViT`` + ``CAENeck`` + ``CAEHead`` + its ``DALL-E`` target generator) is built
+from the installed package, with random weights; its DALL-E weights are written to a temporary file that mmpretrain
+loads through its ``init_cfg`` and cae_mm's ``DALLETokenizer`` reads as its ``checkpoint`` (nothing is downloaded). Its
 weights are converted with ``mmpretrain_to_cae_mm``; both models then see the same batch, in fp32, with drop path 0
 (so train mode is deterministic), for mmpretrain's 75-masked setting and the paper's 98. Encoder latents, alignment
 targets, regressor predictions, decoder logits, token ids and each loss must agree within 1e-5; the maximum absolute

@@ -1,4 +1,4 @@
-"""Tests for cae_mm.models.targets.DALLETokenizer: numerics, both file formats, frozen behaviour, bad files and inputs."""
+"""Tests for cae_mm.models.targets.DALLETokenizer: numerics, both file formats, frozen behaviour, bad files, inputs."""
 import os
 import pickle
 
@@ -151,7 +151,7 @@ def test_pickle_with_foreign_code_is_refused_and_not_run(tmp_path):
     marker = tmp_path / 'executed'
     path = tmp_path / 'encoder.pkl'
     torch.save({'blocks.input.w': RunsACommand(str(marker))}, path)
-    with pytest.raises(TokenizerWeightsError, match=r'refers to (posix|os)\.system.*nothing from the file was executed'):
+    with pytest.raises(TokenizerWeightsError, match=r'refers to (posix|os)\.system.*nothing from the file was run'):
         DALLETokenizer(checkpoint=str(path), hidden_dims=HIDDEN)
     assert not marker.exists()
 
