@@ -103,6 +103,25 @@ class SelfAttention(nn.Module):
             return None
         return torch.cat([self.q_bias, torch.zeros_like(self.q_bias), self.v_bias])
 
+    def attention_weights(self, x: torch.Tensor, attention_bias: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The softmax weights of global attention, for inspection; :meth:`forward`'s fused kernel never forms them.
+
+        Args:
+            x: tokens ``(B, N, C)``, as :meth:`forward` receives them.
+            attention_bias: optional ``(heads, N, N)`` added to the logits, as in :meth:`forward`.
+
+        Returns:
+            ``(B, heads, N, N)``; row ``i`` holds token ``i``'s weights over all tokens (summing to 1).
+        """
+        if self.window_size > 0:
+            raise ValueError('attention_weights covers global attention only; this layer attends within windows')
+        query, key, _ = F.linear(x, self.qkv.weight, self.qkv_bias()).chunk(3, dim=-1)  # 3 x (B, N, C)
+        query, key = _split_heads(query, self.num_heads), _split_heads(key, self.num_heads)  # (B, heads, N, C/heads)
+        logits = query @ key.transpose(-2, -1) * query.shape[-1]**-0.5  # (B, heads, N, N)
+        if attention_bias is not None:
+            logits = logits + attention_bias.to(logits.dtype)
+        return logits.softmax(dim=-1)
+
     def forward(self,
                 x: torch.Tensor,
                 grid_size: Optional[tuple[int, int]] = None,
