@@ -108,3 +108,30 @@ def test_bad_inputs_are_errors():
         head.loss((torch.randn(2, 5, 16), ), [DataSample().set_gt_label(5), DataSample().set_gt_label(0)])
     with pytest.raises(ValueError, match='not divisible by num_heads'):
         AttentiveProbeHead(num_classes=3, in_channels=16, num_heads=5)
+
+
+def test_classifier_prediction_does_not_depend_on_the_evaluation_batch():
+    """Through mmpretrain's ImageClassifier (frozen encoder + this head), after training steps have moved the
+    BatchNorm statistics, an image's predicted scores are the same alone and inside a batch of 16."""
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmpretrain')
+    from mmpretrain.registry import MODELS
+    classifier = MODELS.build(
+        dict(
+            type='ImageClassifier',
+            backbone=dict(type='cae_mm.CAEVisionTransformer', arch='test', patch_size=8, out_type='raw',
+                          frozen_stages=2),
+            head=dict(type='cae_mm.AttentiveProbeHead', num_classes=3, in_channels=64, num_heads=4)))
+    optimizer = torch.optim.SGD([p for p in classifier.parameters() if p.requires_grad], lr=0.1)
+    classifier.train()
+    for _ in range(3):
+        samples = [DataSample().set_gt_label(label) for label in torch.randint(0, 3, (8, )).tolist()]
+        optimizer.zero_grad()
+        classifier.loss(torch.randn(8, 3, 32, 32), samples)['loss'].backward()
+        optimizer.step()
+    classifier.eval()
+    images = torch.randn(16, 3, 32, 32)
+    with torch.no_grad():
+        alone = classifier(images[:1], mode='predict')[0].pred_score
+        in_batch = classifier(images, mode='predict')[0].pred_score
+    torch.testing.assert_close(alone, in_batch)
