@@ -1,0 +1,112 @@
+"""Save a picture of the model's pixel reconstructions every N iterations, to watch a pretraining run learn."""
+import random
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from cae_mm.registry import HOOKS
+from cae_mm.visualization.pictures import default_scale, save_png
+from cae_mm.visualization.reconstruction import reconstruct, reconstruction_picture, require_pixel_target
+from .random_state_hook import capture_random_states, restore_random_states
+
+
+@HOOKS.register_module()
+class ReconstructionVisualizationHook(Hook):
+    """Every ``interval`` iterations (and after the last), picture the reconstructions of a fixed batch.
+
+    The batch is drawn once, before training: the first ``num_images`` samples of the training dataset through the
+    training pipeline (crop, flip, mask) with its own ``seed``, so every picture shows the same crops and masks. Rows:
+    input | masked | regressor path | full-encoder path (see :mod:`cae_mm.visualization.reconstruction`; predicted
+    patches are un-normalised with the true patch statistics, as MAE's visualisation does). Each picture goes to
+    ``{work_dir}/{folder}/iter_{N}.png`` and to the Runner's visualizer as image ``'reconstruction'`` (a
+    ``TensorboardVisBackend`` in ``vis_backends`` shows it in TensorBoard).
+
+    Training is unchanged by the hook: the batch is drawn and the model runs (in eval mode, without gradients) between
+    a save and a restore of Python's, numpy's and torch's random generators, and every module gets its own train/eval
+    flag back. Only the main process draws pictures. Pixel-target models only.
+
+    Args:
+        interval: iterations between pictures.
+        num_images: rows of the picture (at most the dataset's length).
+        seed: seed of the fixed batch's crops, flips and masks.
+        folder: sub-folder of the work dir for the PNGs.
+        scale: integer enlargement of every panel; None shows panels at least about 128 px wide.
+    """
+
+    priority = 'LOW'
+
+    def __init__(self,
+                 interval: int = 500,
+                 num_images: int = 4,
+                 seed: int = 0,
+                 folder: str = 'reconstructions',
+                 scale: Optional[int] = None) -> None:
+        if interval < 1 or num_images < 1:
+            raise ValueError(f'interval and num_images must be positive, got {interval} and {num_images}')
+        self.interval = interval
+        self.num_images = num_images
+        self.seed = seed
+        self.folder = folder
+        self.scale = scale
+        self._images: Optional[torch.Tensor] = None
+        self._mask: Optional[torch.Tensor] = None
+
+    @staticmethod
+    def _model(runner: Any) -> torch.nn.Module:
+        return runner.model.module if is_model_wrapper(runner.model) else runner.model
+
+    def before_train(self, runner: Any) -> None:
+        """Check the model predicts pixels and draw the fixed batch (main process only)."""
+        model = self._model(runner)
+        require_pixel_target(model)
+        if not is_main_process():
+            return
+        dataset = runner.train_dataloader.dataset
+        states = capture_random_states()
+        try:
+            random.seed(self.seed)
+            np.random.seed(self.seed)
+            torch.manual_seed(self.seed)
+            samples = [dataset[index] for index in range(min(self.num_images, len(dataset)))]
+        finally:
+            restore_random_states(states)
+        data = model.data_preprocessor(runner.train_dataloader.collate_fn(samples), False)
+        images = data['inputs']
+        if isinstance(images, (list, tuple)):
+            if any(view.shape != images[0].shape for view in images):
+                raise ValueError('the reconstruction picture needs the pixel target on the model view: the pipeline '
+                                 'gives views of different sizes')
+            images = images[0]
+        self._images = images  # (B, 3, H, W)
+        self._mask = model.masks_from(data['data_samples'], images)  # (B, h, w)
+
+    def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
+        """Save a picture every ``interval`` iterations and after the last one."""
+        if self._images is None:
+            return
+        if self.every_n_train_iters(runner, self.interval) or self.is_last_train_iter(runner):
+            self.save_picture(runner, runner.iter + 1)
+
+    def save_picture(self, runner: Any, step: int) -> Path:
+        """Reconstruct the fixed batch with the current weights and save the picture; return its path."""
+        model = self._model(runner)
+        modes = {module: module.training for module in model.modules()}
+        states = capture_random_states()
+        model.eval()
+        try:
+            reconstructions = reconstruct(model, self._images, self._mask)
+        finally:
+            for module, training in modes.items():
+                module.training = training
+            restore_random_states(states)
+        scale = self.scale or default_scale(self._images.shape[-1])
+        picture = reconstruction_picture(self._images, self._mask, reconstructions, model.data_preprocessor, scale)
+        path = save_png(picture, Path(runner.work_dir) / self.folder / f'iter_{step}.png')
+        runner.visualizer.add_image('reconstruction', picture, step=step)
+        runner.logger.info(f'reconstruction picture: {path}')
+        return path

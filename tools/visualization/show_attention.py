@@ -1,0 +1,66 @@
+"""Show where the encoder's cls token attends in the last block: the mean over heads and every head (Figure 6).
+
+Each image is centre-cropped to the training crop size and encoded with ALL patches visible. The attention weights of
+the last block's cls-token query over the patches are overlaid on the image (each map stretched to its own range,
+bright = more attention). One row per image: input | mean over heads | head 1 | ... | head H.
+
+Works with any config whose model.backbone is a cae_mm.CAEVisionTransformer (pretraining, probes, fine-tuning) and
+with full or backbone-only checkpoints.
+
+Example:
+    python tools/visualization/show_attention.py configs/cae/cae_vit-tiny-p16_1xb16-pixel-300i_demo.py \\
+        work_dirs/cae_vit-tiny-p16_1xb16-pixel-300i_demo/iter_300.pth data/cae_demo/images \\
+        --output work_dirs/visualization/attention.png
+"""
+import argparse
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+
+from cae_mm.visualization.attention_maps import last_layer_cls_attention
+from cae_mm.visualization.image_inputs import (image_size_from_config, list_images, read_images, to_display,
+                                               to_model_inputs)
+from cae_mm.visualization.model_loading import build_backbone, build_data_preprocessor, load_config
+from cae_mm.visualization.pictures import default_scale, heatmap_overlay, save_png, tile, upscale
+
+
+def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config', help='config with a cae_mm.CAEVisionTransformer backbone')
+    parser.add_argument('checkpoint', help='full or backbone-only checkpoint')
+    parser.add_argument('images', nargs='+', help='image files and/or folders of images')
+    parser.add_argument('--output', default='work_dirs/visualization/attention.png', help='PNG to write')
+    parser.add_argument('--max-images', type=int, default=4, help='at most this many images (rows)')
+    parser.add_argument('--image-size', type=int, help='crop side; default: the training crop size of the config')
+    parser.add_argument('--scale', type=int, help='integer enlargement of every panel; default: panels >= ~128 px')
+    parser.add_argument('--device', default='cpu', help="torch device, e.g. 'cuda:0'")
+    return parser.parse_args(argv)
+
+
+@torch.no_grad()
+def main(argv: Optional[list[str]] = None) -> Path:
+    """Write the attention picture; return its path."""
+    args = parse_args(argv)
+    cfg = load_config(args.config)
+    encoder = build_backbone(cfg, args.checkpoint, args.device)
+    preprocessor = build_data_preprocessor(cfg).to(args.device)
+    size = args.image_size or image_size_from_config(cfg)
+    scale = args.scale or default_scale(size)
+    crops = read_images(list_images(args.images, args.max_images), size)  # (B, H, W, 3) BGR
+    images = to_model_inputs(crops, preprocessor)  # (B, 3, H, W)
+    attention = last_layer_cls_attention(encoder, images).cpu().numpy()  # (B, heads, h, w)
+    rows = []
+    for original, maps in zip(to_display(images, preprocessor), attention):
+        panels = [original, heatmap_overlay(original, maps.mean(axis=0))]
+        panels += [heatmap_overlay(original, head_map) for head_map in maps]
+        rows.append([upscale(panel, scale) for panel in panels])
+    titles = ['input', 'mean of heads'] + [f'head {number + 1}' for number in range(attention.shape[1])]
+    path = save_png(tile(rows, titles), args.output)
+    print(f'wrote {path}')
+    return path
+
+
+if __name__ == '__main__':
+    main()
