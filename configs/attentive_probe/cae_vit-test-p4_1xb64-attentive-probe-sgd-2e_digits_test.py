@@ -6,9 +6,9 @@ _base_ = [
     '../_base_/schedules/attentive_probe_sgd_90e.py',
     '../_base_/default_runtime.py',
 ]
-# A tiny CAE pretrained on the digits images without their labels, written by tools/benchmark_probes.py; a random
-# encoder instead: --cfg-options model.backbone.init_cfg=None
-pretrained = 'work_dirs/benchmark_probes/pretrain/iter_1500.pth'
+# The encoder of a tiny CAE pretrained on the digits images without their labels (tools/train.py
+# configs/cae/cae_vit-test-p4_1xb64-pixel-1500i_digits.py); a random encoder instead: model.backbone.init_cfg=None
+pretrained = 'work_dirs/cae_vit-test-p4_1xb64-pixel-1500i_digits/iter_1500.pth'
 model = dict(
     data_preprocessor=dict(num_classes=10),
     backbone=dict(arch='test', patch_size=4, frozen_stages=2, init_cfg=dict(checkpoint=pretrained)),
