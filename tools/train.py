@@ -4,6 +4,8 @@ Examples:
     python tools/train.py configs/cae/cae_vit-tiny-p16_1xb16-pixel-300i_demo.py
     python tools/train.py CONFIG --work-dir work_dirs/run1 --resume            # continue from the newest checkpoint
     python tools/train.py CONFIG --cfg-options train_dataloader.dataset.data_root=/my/images
+    python tools/train.py configs/mask_rcnn/mask-rcnn_cae-vit-base-p16_16xb2-ms-1x_coco.py \
+        --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/cae/iter_800000.pth   # mmdet/mmseg: same tool
 """
 import argparse
 import os
@@ -62,6 +64,24 @@ def build_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
+def prepare_cpu_distributed(cfg: Config) -> None:
+    """Make ``--launcher pytorch`` (tools/dist_train.sh) work on a machine without GPUs.
+
+    mmengine's pytorch launcher pins a CUDA device before starting the process group, and its DDP wrapper is given a
+    GPU id; both fail without CUDA. Here the gloo process group is started from torchrun's environment (the Runner then
+    uses it as it is) and DDP wraps the CPU model without device ids.
+    """
+    if cfg.launcher != 'pytorch' or torch.cuda.is_available() or torch.distributed.is_initialized():
+        return
+    torch.distributed.init_process_group(backend='gloo')
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+
+
 def choose_resume_checkpoint(cfg: Config) -> None:
     """For ``--resume`` without a file: resume from the newest complete checkpoint in the work dir.
 
@@ -78,6 +98,7 @@ def choose_resume_checkpoint(cfg: Config) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     cfg = build_config(args)
+    prepare_cpu_distributed(cfg)
     choose_resume_checkpoint(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
