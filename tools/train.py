@@ -5,7 +5,7 @@ Examples:
     python tools/train.py CONFIG --work-dir work_dirs/run1 --resume            # continue from the newest checkpoint
     python tools/train.py CONFIG --cfg-options train_dataloader.dataset.data_root=/my/images
     python tools/train.py configs/mask_rcnn/mask-rcnn_cae-vit-base-p16_16xb2-ms-1x_coco.py \
-        --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/cae/iter_800000.pth   # mmdet/mmseg: same tool
+        --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/cae_vit-base/epoch_1600.pth   # mmdet/mmseg: same tool
 """
 import argparse
 import os
