@@ -1,5 +1,5 @@
-"""The tiny UperNet twin trains on ADE20K-format data loaded by mmseg's own ADE20KDataset (label PNGs, reduce_zero_label)
-and evaluates through mmseg's IoUMetric."""
+"""The tiny UperNet twin trains on ADE20K-format data loaded by mmseg's own ADE20KDataset (label PNGs,
+reduce_zero_label) and evaluates through mmseg's IoUMetric."""
 import math
 
 import numpy as np

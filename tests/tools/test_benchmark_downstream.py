@@ -1,4 +1,5 @@
-"""tools/benchmark_downstream.py: its synthetic batches are what mmdet/mmseg pipelines pack, its options reach the model."""
+"""tools/benchmark_downstream.py: its synthetic batches are what mmdet/mmseg pipelines pack; its options reach the
+model."""
 import importlib.util
 
 import numpy as np

@@ -4,7 +4,7 @@ The encoder is the one :class:`CAEVisionTransformer` that pretraining trains (sa
 ``encoder.``), so a pretraining checkpoint loads with ``init_cfg=dict(type='Pretrained', checkpoint=...,
 prefix='backbone.')`` and every key is checked.
 """
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -33,13 +33,18 @@ class MultiScaleVisionTransformer(BaseModule):
             encoder (see :meth:`CAEVisionTransformer.init_weights`). Other init configs go to mmengine.
     """
 
-    def __init__(self, encoder: dict, adapter: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
+    def __init__(self,
+                 encoder: dict,
+                 adapter: Optional[dict] = None,
+                 init_cfg: Union[dict, list, None] = None) -> None:
+        if isinstance(init_cfg, (list, tuple)) and any(item.get('type') == 'Pretrained' for item in init_cfg):
+            raise ValueError('give the Pretrained init_cfg as a dict of its own, so that it reaches the encoder')
         pretrained = init_cfg if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained' else None
         super().__init__(init_cfg=None if pretrained else init_cfg)
         if pretrained is not None:
             unknown = set(pretrained) - {'type', 'checkpoint', 'prefix'}
             if unknown:
-                raise ValueError(f'the Pretrained init_cfg takes checkpoint and prefix; got unknown keys {sorted(unknown)}')
+                raise ValueError(f'the Pretrained init_cfg takes checkpoint and prefix; got {sorted(unknown)}')
             if not pretrained.get('checkpoint'):
                 raise ValueError("the Pretrained init_cfg needs checkpoint=PATH (or set init_cfg=None to start from "
                                  "random weights)")

@@ -70,6 +70,9 @@ def test_bad_settings_are_errors():
         backbone(init_cfg=dict(type='Pretrained', checkpoint='x.pth'))
     with pytest.raises(ValueError, match='needs checkpoint=PATH'):
         MultiScaleVisionTransformer(encoder=dict(arch='test'), init_cfg=dict(type='Pretrained', checkpoint=None))
+    with pytest.raises(ValueError, match='as a dict of its own'):
+        MultiScaleVisionTransformer(
+            encoder=dict(arch='test'), init_cfg=[dict(type='Pretrained', checkpoint='x.pth'), dict(type='Kaiming')])
 
 
 def tiny_cae_checkpoint(path, runner_format: bool = True, **backbone_options):
