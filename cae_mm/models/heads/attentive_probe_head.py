@@ -17,7 +17,8 @@ from .classification_labels import check_labels
 
 @MODELS.register_module()
 class AttentiveProbeHead(ClsHead):
-    """``q = CrossAttn(LN_q(query), LN_k(tokens), LN_v(tokens))`` -> ``BatchNorm1d(affine=False)`` -> ``Linear``.
+    """``q = CrossAttn(LN_q(query), LN_k(tokens), LN_v(tokens))`` -> ``BatchNorm1d(affine=False)`` (eps 1e-5, as the
+    official probe) -> ``Linear``.
 
     The query is one zero-initialised token with no position; keys and values are every encoder token (cls and
     patches) without positions; the attention has q/v biases and an output projection, no residual and no MLP.
@@ -26,7 +27,7 @@ class AttentiveProbeHead(ClsHead):
         num_classes: classes ``K``.
         in_channels: token channels ``C`` (the encoder width).
         num_heads: attention heads; must divide ``C``.
-        loss: mmpretrain loss config.
+        loss: mmpretrain loss config (default: cross-entropy).
         topk: top-k accuracies reported by ``loss`` when ``cal_acc``.
         cal_acc: report training accuracy.
         norm_eps: epsilon of the query/key/value LayerNorms.

@@ -19,7 +19,7 @@ class LinearProbeHead(ClsHead):
     Args:
         num_classes: classes ``K``.
         in_channels: feature channels ``C`` (the encoder width).
-        loss: mmpretrain loss config.
+        loss: mmpretrain loss config (default: cross-entropy).
         topk: top-k accuracies reported by ``loss`` when ``cal_acc``.
         cal_acc: report training accuracy.
         init_std: standard deviation of the truncated-normal Linear weight (the bias starts at 0).
