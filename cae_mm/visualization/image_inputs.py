@@ -1,4 +1,4 @@
-"""Images for the visualisation tools: read and centre-crop files, draw the configured masks, normalise as the model does.
+"""Images for the visualisation tools: read and centre-crop files, draw the configured masks, normalise like the model.
 
 Tools read images the way the training pipeline does (mmcv, BGR) and run them through the model's own data
 preprocessor, so the model sees exactly what it saw in training; :func:`denormalize` undoes that for display.

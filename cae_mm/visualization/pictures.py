@@ -104,7 +104,10 @@ def shade_patches(image: np.ndarray,
     return shaded.round().astype(np.uint8)
 
 
-def heatmap_overlay(image: np.ndarray, heat: np.ndarray, opacity: float = 0.6, colour_map: str = 'inferno') -> np.ndarray:
+def heatmap_overlay(image: np.ndarray,
+                    heat: np.ndarray,
+                    opacity: float = 0.6,
+                    colour_map: str = 'inferno') -> np.ndarray:
     """Blend a heat map, stretched to ``[0, 1]`` and enlarged to the image, over the image.
 
     Args:

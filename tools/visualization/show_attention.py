@@ -16,7 +16,6 @@ import argparse
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import torch
 
 from cae_mm.visualization.attention_maps import last_layer_cls_attention

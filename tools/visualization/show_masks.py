@@ -51,10 +51,12 @@ def main(argv: Optional[list[str]] = None) -> Path:
     rows = []
     for index, crop in enumerate(crops):
         rgb = np.ascontiguousarray(crop[..., ::-1])
-        panels = [rgb] + [shade_patches(rgb, mask[index], patch_size, opacity=0.6, colour=MASK_COLOUR) for mask in masks]
+        panels = [rgb] + [
+            shade_patches(rgb, mask[index], patch_size, opacity=0.6, colour=MASK_COLOUR) for mask in masks
+        ]
         rows.append([upscale(panel, scale) for panel in panels])
-    num_masked = int(masks[0][0].sum())
-    titles = ['input'] + [f'mask {number + 1}: {num_masked} of {masks[0][0].numel()}' for number in range(args.num_masks)]
+    num_masked, num_patches = int(masks[0][0].sum()), masks[0][0].numel()
+    titles = ['input'] + [f'mask {number + 1}: {num_masked} of {num_patches}' for number in range(args.num_masks)]
     path = save_png(tile(rows, titles), args.output)
     print(f'wrote {path}')
     return path

@@ -1,0 +1,110 @@
+"""tools/publish_model.py: release files without training state, named by their hash, loadable by cae_mm's loaders."""
+import hashlib
+import importlib.util
+import re
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import MessageHub
+from mmengine.runner import load_checkpoint
+
+from cae_mm.models.backbones.vision_transformer import CAEVisionTransformer
+from cae_mm.registry import MODELS
+from cae_mm.utils.checkpoint_conversion import CheckpointConversionError
+from cae_mm.visualization.model_loading import build_model, load_config
+from tests.conftest import REPO_ROOT, TEST_CONFIG
+
+
+def publish_model():
+    spec = importlib.util.spec_from_file_location('publish_model', REPO_ROOT / 'tools' / 'publish_model.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def training_checkpoint(tmp_path):
+    """A checkpoint laid out as mmengine's Runner writes one: numpy values in meta, optimizer state after a step,
+    parameter schedulers, the message hub's log buffers and the random generator states."""
+    model = MODELS.build(load_config(TEST_CONFIG).model)
+    optimizer = torch.optim.AdamW(model.parameters())
+    sum(parameter.sum() for parameter in model.parameters()).backward()
+    optimizer.step()
+    message_hub = MessageHub.get_instance('publish_model_test')
+    message_hub.update_scalar('train/loss', 1.5)
+    checkpoint = dict(
+        meta=dict(epoch=0, iter=8, seed=np.int64(3), cfg='model = dict()', time='20260101_000000',
+                  mmengine_version='0.10.7', dataset_meta=dict(classes=None), hook_msgs=dict(last_ckpt='x.pth')),
+        state_dict=model.state_dict(),
+        optimizer=optimizer.state_dict(),
+        param_schedulers=[dict(last_epoch=8)],
+        message_hub=message_hub.state_dict(),
+        random_states=[dict(torch=torch.get_rng_state())])
+    path = tmp_path / 'iter_8.pth'
+    torch.save(checkpoint, path)
+    return path, model
+
+
+def test_full_release_keeps_every_weight_and_drops_training_state(tmp_path, training_checkpoint, capsys):
+    source, model = training_checkpoint
+    path = publish_model().main([str(source), str(tmp_path / 'release' / 'cae_tiny.pth')])
+    match = re.fullmatch(r'cae_tiny-([0-9a-f]{8})\.pth', path.name)
+    assert match and hashlib.sha256(path.read_bytes()).hexdigest()[:8] == match.group(1)
+    assert [file.name for file in path.parent.iterdir()] == [path.name]  # no temporary file left behind
+    released = torch.load(path, weights_only=True)  # plain tensors and values only
+    assert set(released) == {'meta', 'state_dict'}
+    assert released['meta'] == dict(epoch=0, iter=8, seed=3, cfg='model = dict()', time='20260101_000000',
+                                    mmengine_version='0.10.7', published_from='iter_8.pth', contents='full model')
+    expected = model.state_dict()
+    assert released['state_dict'].keys() == expected.keys()
+    for key, value in expected.items():
+        assert torch.equal(released['state_dict'][key], value), key
+    assert 'dropped message_hub, optimizer, param_schedulers, random_states' in capsys.readouterr().out
+
+
+def test_full_release_loads_into_the_model_strictly(tmp_path, training_checkpoint):
+    """The reconstruction tools' exact loader and mmengine's strict load both accept it."""
+    source, model = training_checkpoint
+    path = publish_model().main([str(source), str(tmp_path / 'cae_tiny.pth')])
+    cfg = load_config(TEST_CONFIG)
+    loaded = build_model(cfg, path)
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+    load_checkpoint(MODELS.build(cfg.model), str(path), strict=True)
+
+
+def test_backbone_release_loads_through_the_checked_pretrained_loader(tmp_path, training_checkpoint):
+    """--backbone-only keeps exactly the encoder, under backbone.*, and init_cfg=Pretrained(prefix='backbone.')
+    fills a fresh encoder with it (every key checked)."""
+    source, model = training_checkpoint
+    path = publish_model().main([str(source), str(tmp_path / 'cae_tiny-backbone.pth'), '--backbone-only'])
+    released = torch.load(path, weights_only=True)
+    assert released['meta']['contents'] == 'backbone'
+    assert set(released['state_dict']) == {f'backbone.{key}' for key in model.backbone.state_dict()}
+    encoder = CAEVisionTransformer(
+        arch='test', patch_size=8, init_cfg=dict(type='Pretrained', checkpoint=str(path), prefix='backbone.'))
+    encoder.init_weights()
+    for key, value in model.backbone.state_dict().items():
+        assert torch.equal(encoder.state_dict()[key], value), key
+
+
+def test_a_failed_write_leaves_nothing(tmp_path, training_checkpoint, monkeypatch):
+    source, _ = training_checkpoint
+    tool = publish_model()
+
+    def failing_save(contents, file):
+        file.write(b'partial')
+        raise OSError('disk full')
+
+    monkeypatch.setattr(tool.torch, 'save', failing_save)
+    with pytest.raises(OSError, match='disk full'):
+        tool.main([str(source), str(tmp_path / 'out' / 'cae_tiny.pth')])
+    assert list((tmp_path / 'out').iterdir()) == []
+
+
+def test_a_file_without_weights_is_refused(tmp_path):
+    source = tmp_path / 'not_weights.pth'
+    torch.save(dict(meta=dict(iter=1), state_dict=dict(note='no tensors')), source)
+    with pytest.raises(CheckpointConversionError, match='no state dict of tensors'):
+        publish_model().main([str(source), str(tmp_path / 'out.pth')])

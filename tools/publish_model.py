@@ -1,0 +1,119 @@
+"""Turn a training checkpoint into a release file, named with the first 8 hex digits of its sha256 (OpenMMLab style).
+
+Keeps the weights and a few plain facts from the checkpoint's meta (iteration, epoch, seed, versions, config text);
+drops the optimizer, parameter schedulers, message hub, random generator states and anything else that only
+resuming needs. By default the whole model is kept (encoder, regressor and decoder: what the reconstruction tools
+need); --backbone-only keeps the encoder alone, with its ``backbone.*`` keys, as
+tools/model_converters/cae_mm_to_backbone.py writes it, for
+
+    backbone=dict(init_cfg=dict(type='Pretrained', checkpoint='cae-backbone-1234abcd.pth', prefix='backbone.'))
+
+The file holds only tensors and plain Python values (``torch.load(weights_only=True)`` reads it). It is written to a
+temporary file in the destination folder, hashed, and renamed, so a release file is either complete or absent.
+
+Example:
+    python tools/publish_model.py work_dirs/cae_vit-base-p16_32xb64-dalle-300e_in1k/epoch_300.pth \\
+        release/cae_vit-base-p16_32xb64-dalle-300e_in1k.pth
+    # -> release/cae_vit-base-p16_32xb64-dalle-300e_in1k-1a2b3c4d.pth
+"""
+import argparse
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+import torch
+
+from cae_mm.engine import load_checkpoint_file
+from cae_mm.utils.checkpoint_conversion import cae_mm_to_backbone
+from cae_mm.utils.checkpoint_files import state_dict_of
+
+KEPT_META = ('epoch', 'iter', 'seed', 'experiment_name', 'time', 'mmengine_version', 'mmengine', 'cfg')
+HASH_CHUNK = 1 << 20
+
+
+def plain_meta(meta: Any) -> dict[str, Union[str, int, float, bool]]:
+    """The entries of :data:`KEPT_META` that are plain values (numpy scalars become Python numbers)."""
+    if not isinstance(meta, dict):
+        return {}
+    kept = {}
+    for key in KEPT_META:
+        value = meta.get(key)
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, (str, int, float, bool)):
+            kept[key] = value
+    return kept
+
+
+def release_contents(checkpoint: Any, source: Union[str, Path], backbone_only: bool = False) -> dict[str, Any]:
+    """What a release file holds: ``{'meta': {...}, 'state_dict': {...}}``.
+
+    Args:
+        checkpoint: a loaded training checkpoint (or a bare state dict).
+        source: its path, for the meta and error messages.
+        backbone_only: keep only the ``backbone.*`` tensors.
+
+    Raises:
+        CheckpointConversionError: no state dict of tensors, or no ``backbone.*`` keys with ``backbone_only``.
+    """
+    state_dict = state_dict_of(checkpoint, source)
+    if backbone_only:
+        state_dict = cae_mm_to_backbone(state_dict)
+    meta = plain_meta(checkpoint.get('meta') if isinstance(checkpoint, dict) else None)
+    meta.update(published_from=Path(source).name, contents='backbone' if backbone_only else 'full model')
+    return dict(meta=meta, state_dict={key: tensor.detach().cpu().contiguous() for key, tensor in state_dict.items()})
+
+
+def file_sha256(path: Union[str, Path]) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as file:
+        for chunk in iter(lambda: file.read(HASH_CHUNK), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_with_hash(contents: dict[str, Any], destination: Union[str, Path]) -> Path:
+    """Write ``contents`` as ``{stem}-{sha256[:8]}{suffix}`` next to ``destination``, atomically.
+
+    Returns:
+        The final path.
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f'.{destination.name}.', suffix='.tmp', dir=destination.parent)
+    try:
+        with os.fdopen(handle, 'wb') as file:
+            torch.save(contents, file)
+            file.flush()
+            os.fsync(file.fileno())
+        final = destination.with_name(f'{destination.stem}-{file_sha256(temporary)[:8]}{destination.suffix or ".pth"}')
+        os.replace(temporary, final)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return final
+
+
+def main(argv: Optional[list[str]] = None) -> Path:
+    """Publish a checkpoint; return the path of the release file."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('source', help='training checkpoint (mmengine Runner checkpoint or a state dict)')
+    parser.add_argument('destination', help='release file name without the hash, e.g. release/NAME.pth')
+    parser.add_argument('--backbone-only', action='store_true', help='keep only the encoder (backbone.* keys)')
+    args = parser.parse_args(argv)
+    checkpoint = load_checkpoint_file(args.source)
+    contents = release_contents(checkpoint, args.source, args.backbone_only)
+    dropped = sorted(set(checkpoint) - {'meta', 'state_dict'}) if isinstance(checkpoint, dict) and \
+        'state_dict' in checkpoint else []
+    path = save_with_hash(contents, args.destination)
+    print(f'wrote {path}: {len(contents["state_dict"])} tensors ({contents["meta"]["contents"]}), sha256 '
+          f'{file_sha256(path)}' + (f'; dropped {", ".join(dropped)}' if dropped else ''))
+    return path
+
+
+if __name__ == '__main__':
+    main()
