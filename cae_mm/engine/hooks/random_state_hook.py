@@ -6,7 +6,7 @@ from typing import Any, Callable, Iterator, Optional
 import numpy as np
 import torch
 from mmengine.dist import all_gather_object, get_rank, get_world_size
-from mmengine.hooks import Hook
+from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
 from mmengine.runner import IterBasedTrainLoop
 
@@ -116,22 +116,60 @@ class RandomStateHook(Hook):
       checkpoint, or was skipped by resuming, does not change training.
 
     Resuming is bit-identical when the seed is fixed (``randomness=dict(seed=...)``; with ``seed=None`` the sampler
-    and the workers draw a new seed at start-up), the world size and ``num_workers`` are unchanged, nothing after
-    ``CheckpointHook`` in ``after_train_iter`` draws random numbers, and the kernels are deterministic (always on CPU;
+    and the workers draw a new seed at start-up), the world size and ``num_workers`` are unchanged, no hook of lower
+    priority than this one (``LOW``) draws random numbers in ``after_train_iter``, and the kernels are deterministic (always on CPU;
     on GPU set ``randomness.deterministic=True``). A checkpoint without saved states (written without this hook)
     resumes with a warning and without the guarantee.
     """
 
-    priority = 'VERY_LOW'
+    # Runs before CheckpointHook (VERY_LOW): with several processes the states must be gathered on every rank before
+    # the checkpoint is written, and mmengine writes it (calling before_save_checkpoint) on rank 0 only.
+    priority = 'LOW'
 
     def __init__(self) -> None:
         self._loaded_states: Optional[list[RandomStates]] = None
         self._loaded_position: Optional[tuple[int, int]] = None
         self._states_before_validation: Optional[RandomStates] = None
+        self._gathered_states: Optional[list[RandomStates]] = None
+
+    @staticmethod
+    def _checkpoint_due(runner: Any, by_epoch: bool) -> bool:
+        """Whether CheckpointHook will save at the end of this iteration (or epoch): its own rule."""
+        hook = next((hook for hook in runner.hooks if isinstance(hook, CheckpointHook)), None)
+        if hook is None or hook.by_epoch != by_epoch:
+            return False
+        if by_epoch:
+            return hook.every_n_epochs(runner, hook.interval, hook.save_begin) or (
+                hook.save_last and hook.is_last_train_epoch(runner))
+        return hook.every_n_train_iters(runner, hook.interval, hook.save_begin) or (
+            hook.save_last and hook.is_last_train_iter(runner))
+
+    def _gather_if_checkpoint_due(self, runner: Any, by_epoch: bool) -> None:
+        if get_world_size() > 1 and self._checkpoint_due(runner, by_epoch):
+            self._gathered_states = all_gather_object(capture_random_states())
+
+    def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
+        """With several processes, gather every rank's states when an iteration checkpoint follows."""
+        self._gather_if_checkpoint_due(runner, by_epoch=False)
+
+    def after_train_epoch(self, runner: Any) -> None:
+        """With several processes, gather every rank's states when an epoch checkpoint follows."""
+        self._gather_if_checkpoint_due(runner, by_epoch=True)
 
     def before_save_checkpoint(self, runner: Any, checkpoint: dict) -> None:
-        """Store every rank's generator states in ``checkpoint['random_states']`` (a list indexed by rank)."""
-        checkpoint[CHECKPOINT_KEY] = all_gather_object(capture_random_states())
+        """Store every rank's generator states in ``checkpoint['random_states']`` (a list indexed by rank).
+
+        One process: its states now. Several: the states gathered just before CheckpointHook ran; a checkpoint
+        written at any other moment (e.g. the best-metric checkpoint after validation) holds rank 0's only, and
+        resuming from it warns and does not restore the generators.
+        """
+        if get_world_size() == 1:
+            checkpoint[CHECKPOINT_KEY] = [capture_random_states()]
+        elif self._gathered_states is not None:
+            checkpoint[CHECKPOINT_KEY] = self._gathered_states
+        else:
+            checkpoint[CHECKPOINT_KEY] = [capture_random_states()]
+        self._gathered_states = None
 
     def after_load_checkpoint(self, runner: Any, checkpoint: dict) -> None:
         """Keep the loaded states until training starts (a checkpoint loaded for fine-tuning is never applied)."""
