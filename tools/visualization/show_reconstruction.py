@@ -55,6 +55,11 @@ def main(argv: Optional[list[str]] = None) -> Path:
     """Write the reconstruction picture, print the PSNRs; return the picture's path."""
     args = parse_args(argv)
     cfg = load_config(args.config)
+    target_type = str(cfg.model.get('target_generator', {}).get('type', ''))
+    if not target_type.endswith('NormalizedPixelTarget'):
+        # Checked before building: a tokenizer model would first ask for tokenizer weights it does not need here.
+        raise ValueError(f'{args.config} trains with {target_type or "no"} targets; pixel reconstructions need a '
+                         'pixel-target config (cae_mm.NormalizedPixelTarget)')
     model = build_model(cfg, args.checkpoint, args.device)
     require_pixel_target(model)
     size = args.image_size or image_size_from_config(cfg)

@@ -4,7 +4,7 @@ import pytest
 
 from cae_mm.models.backbones.pretrained_weights import PretrainedWeightsMismatchError
 from cae_mm.visualization.pictures import GAP, TITLE_HEIGHT, grid_shape
-from tests.conftest import TEST_CONFIG
+from tests.conftest import CONFIG_ROOT, TEST_CONFIG
 from tests.tools.visualization.conftest import read_png, tool
 
 
@@ -39,3 +39,12 @@ def test_a_backbone_only_checkpoint_is_refused(tmp_path, demo_data_root, backbon
             str(tmp_path / 'never.png')
         ])
     assert not (tmp_path / 'never.png').exists()
+
+
+def test_a_tokenizer_config_is_refused_before_anything_is_built(tmp_path, demo_data_root, tiny_checkpoint):
+    """The DALL-E twin needs tokenizer weights to build; the tool says it needs pixel targets instead."""
+    with pytest.raises(ValueError, match='pixel-target config'):
+        tool('show_reconstruction').main([
+            str(CONFIG_ROOT / 'cae' / 'cae_vit-test-p8_1xb4-dalle-8i_test.py'), str(tiny_checkpoint),
+            str(demo_data_root / 'images'), '--output', str(tmp_path / 'never.png')
+        ])
