@@ -99,10 +99,13 @@ class CAE(BaseSelfSupervisor):
         """
         images, target_images = self._split_views(inputs)
         mask = self.masks_from(data_samples, images)  # (B, h, w)
+        with torch.no_grad():
+            # First, while no activation is held for the backward pass: a tokenizer's feature maps are the largest
+            # tensors of the step, so the peak memory is lower when they come and go before the encoder's.
+            reconstruction_target = self.target_generator(target_images, mask)
         visible_latents = self.backbone.forward_encoder(images, mask)[:, 1:]  # (B, Nv, C), cls dropped
         latent_pred = self.neck(visible_latents, mask)  # (B, Nm, C')
         with torch.no_grad():
             # ~mask keeps exactly the masked patches, in the same row-major order as the regressor's queries.
             latent_target = self.neck.project(self.backbone.forward_encoder(images, ~mask)[:, 1:])  # (B, Nm, C')
-            reconstruction_target = self.target_generator(target_images, mask)
         return self.head.loss(latent_pred, latent_target, reconstruction_target, mask)

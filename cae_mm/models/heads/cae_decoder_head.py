@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from cae_mm.registry import MODELS
 from ..layers import TransformerBlock, build_2d_sincos_position_embedding, cae_init_, gather_tokens, mask_to_indices
@@ -31,6 +32,8 @@ class CAEDecoderHead(BaseModule):
         reconstruction_loss: ``'cross_entropy'`` for token ids, ``'mse'`` for pixel targets.
         alignment_weight: λ, the weight of the alignment loss (2 in the paper).
         init_std: kept for config symmetry with the encoder (Linear layers use Xavier init).
+        with_checkpoint: recompute block activations in the backward pass (saves memory, costs one more forward
+            of the decoder blocks; the results are the same).
         init_cfg: mmengine initialisation config.
     """
 
@@ -47,6 +50,7 @@ class CAEDecoderHead(BaseModule):
                  reconstruction_loss: Literal['cross_entropy', 'mse'] = 'cross_entropy',
                  alignment_weight: float = 2.0,
                  init_std: float = 0.02,
+                 with_checkpoint: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if reconstruction_loss not in ('cross_entropy', 'mse'):
@@ -55,6 +59,7 @@ class CAEDecoderHead(BaseModule):
         self.out_dims = out_dims
         self.reconstruction_loss = reconstruction_loss
         self.alignment_weight = alignment_weight
+        self.with_checkpoint = with_checkpoint
         self.blocks = nn.ModuleList(
             TransformerBlock(
                 embed_dims,
@@ -81,8 +86,9 @@ class CAEDecoderHead(BaseModule):
         _, masked_index = mask_to_indices(mask.flatten(1))
         table = build_2d_sincos_position_embedding(mask.shape[-2:], self.embed_dims, with_cls_token=False)
         x = latent_pred + gather_tokens(table.to(latent_pred), masked_index)  # (B, Nm, C)
+        recompute = self.with_checkpoint and self.training and torch.is_grad_enabled()
         for block in self.blocks:
-            x = block(x)
+            x = checkpoint(block, x, use_reentrant=False) if recompute else block(x)
         return self.predictor(self.norm(x))
 
     def loss(self, latent_pred: torch.Tensor, latent_target: torch.Tensor, reconstruction_target: torch.Tensor,

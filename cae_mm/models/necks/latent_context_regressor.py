@@ -4,6 +4,7 @@ from typing import Optional
 import torch
 from mmengine.model import BaseModule
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from cae_mm.registry import MODELS
 from ..layers import (RegressorBlock, build_2d_sincos_position_embedding, cae_init_, gather_tokens,
@@ -29,6 +30,8 @@ class LatentContextRegressor(BaseModule):
         layer_scale_init_value: initial layer scale (0.1 in the official code); 0 disables it.
         norm_eps: LayerNorm epsilon.
         init_std: standard deviation of the mask token's truncated-normal initialisation.
+        with_checkpoint: recompute block activations in the backward pass (saves memory, costs one more forward
+            of the regressor; the results are the same).
         init_cfg: mmengine initialisation config.
     """
 
@@ -43,9 +46,11 @@ class LatentContextRegressor(BaseModule):
                  layer_scale_init_value: float = 0.1,
                  norm_eps: float = 1e-6,
                  init_std: float = 0.02,
+                 with_checkpoint: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.embed_dims = embed_dims
+        self.with_checkpoint = with_checkpoint
         in_dims = embed_dims if in_dims is None else in_dims
         if in_dims != embed_dims:
             self.projection = nn.Sequential(nn.Linear(in_dims, embed_dims), nn.LayerNorm(embed_dims, eps=norm_eps))
@@ -90,8 +95,13 @@ class LatentContextRegressor(BaseModule):
         masked_pos = gather_tokens(table, masked_index)  # (B, Nm, C)
         queries = self.mask_token.to(visible.dtype).expand(masked_index.shape[0], masked_index.shape[1], -1)
         context_pos = torch.cat([visible_pos, masked_pos], dim=1)  # (B, Nv + Nm, C)
+        recompute = self.with_checkpoint and self.training and torch.is_grad_enabled()
         for block in self.blocks:
-            queries = block(queries, torch.cat([visible, queries], dim=1), masked_pos, context_pos)
+            context = torch.cat([visible, queries], dim=1)  # (B, Nv + Nm, C)
+            if recompute:
+                queries = checkpoint(block, queries, context, masked_pos, context_pos, use_reentrant=False)
+            else:
+                queries = block(queries, context, masked_pos, context_pos)
         return self.norm(queries)
 
     def no_weight_decay(self) -> set[str]:

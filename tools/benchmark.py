@@ -1,0 +1,652 @@
+"""Training-step speed and memory of cae_mm's CAE against mmpretrain 1.2's own CAE, in one process.
+
+Both models have the same architecture and the same weights (mmpretrain's, converted with
+``cae_mm.utils.checkpoint_conversion.mmpretrain_to_cae_mm``), read the same DALL-E weights and train on the same batch
+(a 224 px model view, a 112 px DALL-E view, 98 of 196 patches masked block-wise). A step is what a training iteration
+costs once the batch is on the device: forward with the losses, backward, AdamW step (no data loading).
+
+* **Speed**: the steps of the two models alternate (which one goes first alternates too), so a machine shared with
+  other work slows both alike; after ``--warmup`` steps the median of ``--steps`` is reported, in wall-clock seconds
+  and in process CPU seconds (all threads; less sensitive to other processes on the machine than wall-clock time).
+* **Losses**: before each of mmpretrain's steps (outside the timing) its ``teacher`` is set to its current backbone,
+  so that both models compute the same alignment target (mmpretrain's own update leaves the teacher one step behind;
+  see ``tests/models/algorithms/test_parity_with_mmpretrain.py``). The losses of every step are printed side by side.
+* **Peak memory**: one more step of each model runs under a dispatch-level tensor tracker: the bytes of the model's
+  parameters, buffers (the DALL-E weights included) and optimizer state, plus the largest total of the tensors the step
+  allocates that are alive at the same time (activations kept for the backward pass, gradients, temporaries). This
+  counts every tensor torch allocates, identically for both models, and nothing else: the allocator's own overhead
+  and the scratch buffers inside oneDNN/MKL kernels are not included. On a GPU it is
+  ``torch.cuda.max_memory_allocated`` over the step, above what was allocated before it, plus the same state bytes.
+* **Work**: ``torch.utils.flop_counter.FlopCounterMode`` counts one step of each model (forward, backward; matmuls,
+  convolutions and attention, CPU flash attention included); achieved FLOP/s = counted FLOPs / median step time,
+  compared with a 2048^3 matmul measured in the same run (fp32 on CPU; bf16 on a GPU, whose ratio is the MFU).
+
+mmpretrain's CAE has only the DALL-E target, so the pixel-target rows have cae_mm numbers only.
+
+Examples:
+    python tools/benchmark.py                                   # every size, both targets, batch 8
+    python tools/benchmark.py --sizes base --targets dalle      # the ViT-B / DALL-E comparison of docs/benchmark.md
+    python tools/benchmark.py --sizes base --profile            # plus a torch.profiler table of one cae_mm step
+    python tools/benchmark.py --tokenizer-study                 # DALL-E precision/layout study on the demo photographs
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import weakref
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+import numpy as np
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from mmengine.logging import MMLogger  # noqa: E402
+from mmengine.registry import DefaultScope  # noqa: E402
+from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS  # noqa: E402
+from mmpretrain.structures import DataSample  # noqa: E402
+
+import cae_mm  # noqa: E402,F401  (registers cae_mm's modules)
+from cae_mm.datasets import BlockwiseMaskGenerator  # noqa: E402
+from cae_mm.registry import MODELS  # noqa: E402
+from cae_mm.utils.checkpoint_conversion import mmpretrain_to_cae_mm  # noqa: E402
+
+VOCAB_SIZE = 8192
+IMAGE_SIZE = 224
+TOKENIZER_VIEW_SIZE = 112
+PATCH_SIZE = 16
+NUM_MASKED = 98
+# Encoder width/depth/heads as cae_mm's arch zoo has them; regressor and decoder: 4 blocks each, as in the paper.
+SIZES = {
+    'test': dict(width=64, depth=2, heads=4, head_depth=1),
+    'tiny': dict(width=192, depth=12, heads=12, head_depth=4),
+    'small': dict(width=384, depth=12, heads=12, head_depth=4),
+    'base': dict(width=768, depth=12, heads=12, head_depth=4),
+}
+GIB = 2**30
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--sizes', nargs='+', choices=list(SIZES), default=list(SIZES), help='encoder sizes')
+    parser.add_argument('--targets', nargs='+', choices=['dalle', 'pixel'], default=['dalle', 'pixel'])
+    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--warmup', type=int, default=1, help='untimed steps of each model first')
+    parser.add_argument('--steps', type=int, default=3, help='timed steps of each model')
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--precision', choices=['fp32', 'bf16'], help='default: fp32 on CPU, bf16 autocast on GPU')
+    parser.add_argument('--tokenizer-hidden', type=int, default=256, help="DALL-E width (OpenAI's encoder: 256)")
+    parser.add_argument('--threads', type=int, help='torch CPU threads (default: torch\'s choice)')
+    parser.add_argument('--checkpointing', action='store_true',
+                        help="cae_mm with activation checkpointing in encoder, regressor and decoder")
+    parser.add_argument('--profile', action='store_true', help='torch.profiler table of one cae_mm step per case')
+    parser.add_argument('--tokenizer-study', action='store_true',
+                        help='DALL-E ids in fp32 / channels-last / bf16 on the demo photographs, and their speed')
+    parser.add_argument('--output', type=Path, default=REPO_ROOT / 'work_dirs' / 'benchmark' / 'benchmark.json')
+    args = parser.parse_args(argv)
+    args.precision = args.precision or ('bf16' if args.device.startswith('cuda') else 'fp32')
+    return args
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Models and data
+
+
+def mmpretrain_config(width: int, depth: int, heads: int, head_depth: int, tokenizer_hidden: int) -> dict:
+    """mmpretrain's CAE (its ``cae_beit-base-p16_8xb256-amp-coslr-300e_in1k.py``) at the given size, 98 masked."""
+    return dict(
+        type='CAE',
+        backbone=dict(
+            type='CAEPretrainViT',
+            arch=dict(embed_dims=width, num_layers=depth, num_heads=heads, feedforward_channels=4 * width),
+            img_size=IMAGE_SIZE,
+            patch_size=PATCH_SIZE,
+            layer_scale_init_value=0.1,
+            bias='qv_bias'),
+        neck=dict(
+            type='CAENeck',
+            num_classes=VOCAB_SIZE,
+            embed_dims=width,
+            num_heads=heads,
+            regressor_depth=head_depth,
+            decoder_depth=head_depth,
+            mlp_ratio=4,
+            layer_scale_init_value=0.1,
+            mask_tokens_num=NUM_MASKED),
+        head=dict(type='CAEHead', loss=dict(type='CAELoss', lambd=2)),
+        target_generator=dict(type='DALL-E', n_hid=tokenizer_hidden, vocab_size=VOCAB_SIZE),
+        base_momentum=0.0)
+
+
+def cae_mm_config(width: int, depth: int, heads: int, head_depth: int, target: str, tokenizer_hidden: int,
+                  dalle_weights: Optional[dict], checkpointing: bool) -> dict:
+    """cae_mm's CAE of the same size: drop path 0, DALL-E (from ``dalle_weights``) or normalised-pixel target."""
+    if target == 'dalle':
+        target_generator = dict(type='cae_mm.DALLETokenizer', checkpoint=dalle_weights, hidden_dims=tokenizer_hidden)
+        out_dims, reconstruction_loss = VOCAB_SIZE, 'cross_entropy'
+    else:
+        target_generator = dict(type='cae_mm.NormalizedPixelTarget', patch_size=PATCH_SIZE)
+        out_dims, reconstruction_loss = PATCH_SIZE * PATCH_SIZE * 3, 'mse'
+    return dict(
+        type='cae_mm.CAE',
+        backbone=dict(
+            type='cae_mm.CAEVisionTransformer',
+            arch=dict(embed_dims=width, num_layers=depth, num_heads=heads, layer_scale_init_value=0.1),
+            patch_size=PATCH_SIZE,
+            with_checkpoint=checkpointing),
+        neck=dict(type='cae_mm.LatentContextRegressor', embed_dims=width, depth=head_depth, num_heads=heads,
+                  with_checkpoint=checkpointing),
+        head=dict(type='cae_mm.CAEDecoderHead', embed_dims=width, out_dims=out_dims, depth=head_depth, num_heads=heads,
+                  reconstruction_loss=reconstruction_loss, with_checkpoint=checkpointing),
+        target_generator=target_generator)
+
+
+def build_models(size: str, target: str, args: argparse.Namespace) -> dict[str, torch.nn.Module]:
+    """``{'cae_mm': ..., 'mmpretrain': ...}`` with identical weights; mmpretrain only for the DALL-E target."""
+    settings = SIZES[size]
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        reference = MMPRETRAIN_MODELS.build(mmpretrain_config(**settings, tokenizer_hidden=args.tokenizer_hidden))
+        reference.init_weights()  # also copies the backbone into the teacher
+    dalle_weights = {key: value.clone() for key, value in reference.target_generator.state_dict().items()}
+    ours = MODELS.build(
+        cae_mm_config(**settings, target=target, tokenizer_hidden=args.tokenizer_hidden,
+                      dalle_weights=dalle_weights if target == 'dalle' else None, checkpointing=args.checkpointing))
+    converted = mmpretrain_to_cae_mm(reference.state_dict())
+    if target == 'pixel':
+        converted = {key: value for key, value in converted.items() if not key.startswith('head.predictor.')}
+        # Only the pixel predictor (another output size than the token classifier) keeps its own initial weights.
+        loaded = ours.load_state_dict(converted, strict=False)
+        if set(loaded.missing_keys) != {'head.predictor.weight', 'head.predictor.bias'} or loaded.unexpected_keys:
+            raise RuntimeError(f'converted weights do not fit the pixel-target model: missing {loaded.missing_keys}, '
+                               f'unexpected {loaded.unexpected_keys}')
+        return {'cae_mm': ours.to(args.device)}
+    ours.load_state_dict(converted)
+    return {'cae_mm': ours.to(args.device), 'mmpretrain': reference.to(args.device)}
+
+
+def make_batch(batch_size: int, target: str, device: str,
+               seed: int = 0) -> tuple[list[torch.Tensor], list[DataSample]]:
+    """Inputs and block-wise masks.
+
+    Returns:
+        ``[model view (B, 3, 224, 224), DALL-E view (B, 3, 112, 112) in [0.1, 0.9]]`` for the DALL-E target, the model
+        view alone for pixels (their target); one ``DataSample`` with a ``(14, 14)`` mask per image.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.randn(batch_size, 3, IMAGE_SIZE, IMAGE_SIZE, generator=generator)
+    tokenizer_view = 0.1 + 0.8 * torch.rand(batch_size, 3, TOKENIZER_VIEW_SIZE, TOKENIZER_VIEW_SIZE,
+                                            generator=generator)
+    np.random.seed(seed)
+    grid = IMAGE_SIZE // PATCH_SIZE
+    mask_generator = BlockwiseMaskGenerator(NUM_MASKED, patch_size=PATCH_SIZE, min_patches_per_block=16)
+    samples = [
+        DataSample().set_mask(torch.from_numpy(mask_generator.generate((grid, grid))).to(device))
+        for _ in range(batch_size)
+    ]
+    views = [images, tokenizer_view] if target == 'dalle' else [images]
+    return [view.to(device) for view in views], samples
+
+
+def total_loss(name: str, losses: dict[str, torch.Tensor]) -> torch.Tensor:
+    """mmpretrain returns ``loss`` (= main + align) besides its parts; cae_mm returns the parts."""
+    return losses['loss'] if name == 'mmpretrain' else sum(losses.values())
+
+
+class Trainer:
+    """One model, its AdamW optimizer and the step: forward + losses, backward, optimizer step."""
+
+    def __init__(self, name: str, model: torch.nn.Module, precision: str, device: str) -> None:
+        self.name = name
+        self.model = model.train()
+        self.optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4,
+                                           weight_decay=0.05)
+        self.autocast = (torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
+                         if precision == 'bf16' else nullcontext())
+
+    def prepare(self) -> None:
+        """Outside the timing: mmpretrain's teacher takes the current backbone weights (cae_mm's target does)."""
+        if self.name == 'mmpretrain':
+            with torch.no_grad():
+                for backbone_parameter, teacher_parameter in zip(self.model.backbone.parameters(),
+                                                                 self.model.teacher.parameters()):
+                    teacher_parameter.copy_(backbone_parameter)
+
+    def step(self, inputs: list[torch.Tensor], samples: list[DataSample],
+             timer: Optional['PhaseTimer'] = None) -> float:
+        """Run one training step; return the total loss. ``timer`` times the backward pass and the optimizer."""
+        measure = timer.measure if timer is not None else lambda label: nullcontext()
+        with self.autocast:
+            loss = total_loss(self.name, self.model.loss(inputs, samples))
+        with measure('backward'):
+            loss.backward()
+        with measure('optimizer step'):
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+        return float(loss.detach())
+
+    def state_tensors(self) -> list[torch.Tensor]:
+        """Parameters, buffers and optimizer state: what the model holds between steps."""
+        tensors = list(self.model.parameters()) + list(self.model.buffers())
+        return tensors + [value for state in self.optimizer.state.values() for value in state.values()
+                          if isinstance(value, torch.Tensor)]
+
+    def state_bytes(self) -> int:
+        """Bytes of :meth:`state_tensors` (each storage once)."""
+        storages = {tensor.untyped_storage().data_ptr(): tensor.untyped_storage().nbytes()
+                    for tensor in self.state_tensors()}
+        return sum(storages.values())
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Measurements
+
+
+def synchronize(device: str) -> None:
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+
+
+class LiveTensorBytes(TorchDispatchMode):
+    """Counts the bytes of the tensors allocated while active that are still alive, and their peak.
+
+    A storage is counted when an operation first returns it and uncounted when it is freed (a weak-reference callback
+    on the storage), so views and in-place results cost nothing and a tensor freed mid-step gives its bytes back.
+    Storages that existed before (``existing``: parameters, buffers, optimizer state, inputs) are never counted,
+    however often an operation returns them (a weight's transpose, an in-place update).
+
+    Args:
+        existing: tensors alive before the tracking starts.
+    """
+
+    def __init__(self, existing: list[torch.Tensor]) -> None:
+        super().__init__()
+        self.live_bytes = 0
+        self.peak_bytes = 0
+        self._counted: dict[int, int] = {}
+        self._existing = {tensor.untyped_storage().data_ptr() for tensor in existing}
+
+    def _release(self, key: int) -> None:
+        self.live_bytes -= self._counted.pop(key, 0)
+
+    def _count(self, tensor: torch.Tensor) -> None:
+        if not isinstance(tensor, torch.Tensor) or tensor.device.type == 'meta':
+            return
+        storage = tensor.untyped_storage()
+        key, size = storage.data_ptr(), storage.nbytes()
+        if size == 0 or key in self._counted or key in self._existing:
+            return
+        self._counted[key] = size
+        self.live_bytes += size
+        self.peak_bytes = max(self.peak_bytes, self.live_bytes)
+        weakref.finalize(storage, self._release, key)
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: Optional[dict] = None) -> Any:
+        output = func(*args, **(kwargs or {}))
+        for tensor in torch.utils._pytree.tree_leaves(output):
+            self._count(tensor)
+        return output
+
+
+def peak_step_memory(trainer: Trainer, inputs: list[torch.Tensor], samples: list[DataSample], device: str) -> dict:
+    """Model state bytes and the peak of state + tensors alive during one step (see the module docstring)."""
+    trainer.prepare()
+    state = trainer.state_bytes()
+    if device.startswith('cuda'):
+        synchronize(device)
+        before = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        trainer.step(inputs, samples)
+        synchronize(device)
+        step_peak = torch.cuda.max_memory_allocated() - before
+    else:
+        inputs_and_masks = inputs + [sample.mask for sample in samples]
+        tracker = LiveTensorBytes(trainer.state_tensors() + inputs_and_masks)
+        with tracker:
+            trainer.step(inputs, samples)
+        step_peak = tracker.peak_bytes
+    return dict(state_bytes=state, peak_bytes=state + step_peak)
+
+
+CPU_FLASH_ATTENTION_FLOPS = {
+    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu:
+    lambda query, key, value, *args, out_shape=None, **kwargs: sdpa_flop_count(query, key, value),
+    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward:
+    lambda grad_out, query, key, value, *args, out_shape=None, **kwargs: sdpa_backward_flop_count(
+        grad_out, query, key, value),
+}
+"""torch's FLOP counter knows the GPU attention kernels only; the CPU flash kernel does the same work."""
+
+
+def count_step_flops(trainer: Trainer, inputs: list[torch.Tensor], samples: list[DataSample]) -> int:
+    """FLOPs of one step (forward + backward; the optimizer's elementwise work is not counted)."""
+    trainer.prepare()
+    counter = FlopCounterMode(display=False, custom_mapping=CPU_FLASH_ATTENTION_FLOPS)
+    with counter:
+        trainer.step(inputs, samples)
+    return counter.get_total_flops()
+
+
+def matmul_rate(device: str, dtype: torch.dtype, size: int = 2048, repeats: int = 5) -> float:
+    """Best FLOP/s of a ``size^3`` matmul on this device, in ``dtype``."""
+    generator = torch.Generator().manual_seed(0)
+    left = torch.randn(size, size, generator=generator).to(device=device, dtype=dtype)
+    right = torch.randn(size, size, generator=generator).to(device=device, dtype=dtype)
+    left @ right
+    best = float('inf')
+    for _ in range(repeats):
+        synchronize(device)
+        started = time.perf_counter()
+        left @ right
+        synchronize(device)
+        best = min(best, time.perf_counter() - started)
+    return 2 * size**3 / best
+
+
+class PhaseTimer:
+    """Wall-clock seconds per phase of a step; a phase inside another is counted once, in the inner one."""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self.seconds: dict[str, float] = {}
+        self._inner_seconds: list[float] = []
+
+    @contextmanager
+    def measure(self, label: str) -> Iterator[None]:
+        """Add the time spent in the block, less that of phases measured inside it, to ``label``."""
+        synchronize(self.device)
+        started = time.perf_counter()
+        self._inner_seconds.append(0.0)
+        try:
+            yield
+        finally:
+            synchronize(self.device)
+            elapsed = time.perf_counter() - started
+            inner = self._inner_seconds.pop()
+            self.seconds[label] = self.seconds.get(label, 0.0) + elapsed - inner
+            if self._inner_seconds:
+                self._inner_seconds[-1] += elapsed
+
+    @contextmanager
+    def wrap(self, phases: list[tuple[object, str, Callable[[], str]]]) -> Iterator['PhaseTimer']:
+        """``phases``: ``(owner, method name, label())``; the label is read at call time (e.g. grad or no grad)."""
+        wrapped = []
+        for owner, method, label in phases:
+            original = getattr(owner, method)
+
+            def timed(*args, _original=original, _label=label, **kwargs):
+                with self.measure(_label()):
+                    return _original(*args, **kwargs)
+
+            setattr(owner, method, timed)
+            wrapped.append((owner, method))
+        try:
+            yield self
+        finally:
+            for owner, method in wrapped:
+                delattr(owner, method)  # back to the class's method
+
+
+def model_phases(name: str, model: torch.nn.Module) -> list[tuple[object, str, Callable[[], str]]]:
+    """Where each model spends its forward pass, in comparable pieces."""
+    if name == 'mmpretrain':
+        return [(model.target_generator, 'forward', lambda: 'tokenizer'),
+                (model.backbone, 'forward', lambda: 'encoder, visible patches'),
+                (model.teacher, 'forward', lambda: 'encoder, alignment target (no grad)'),
+                (model.neck, 'forward', lambda: 'regressor + decoder'),
+                (model.head, 'loss', lambda: 'losses')]
+    encoder_label = lambda: ('encoder, visible patches' if torch.is_grad_enabled()  # noqa: E731
+                             else 'encoder, alignment target (no grad)')
+    return [(model.target_generator, 'forward', lambda: 'tokenizer'),
+            (model.backbone, 'forward_encoder', encoder_label),
+            (model.neck, 'forward', lambda: 'regressor + decoder'),
+            (model.head, 'forward', lambda: 'regressor + decoder'),  # inside head.loss: counted here, not there
+            (model.head, 'loss', lambda: 'losses')]
+
+
+def profile_table(trainer: Trainer, inputs: list[torch.Tensor], samples: list[DataSample], rows: int = 15) -> str:
+    """torch.profiler's top operators (self CPU time) of one step."""
+    from torch.profiler import ProfilerActivity, profile
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
+    with profile(activities=activities, record_shapes=False) as profiler:
+        trainer.step(inputs, samples)
+    sort_by = 'self_cuda_time_total' if torch.cuda.is_available() else 'self_cpu_time_total'
+    return profiler.key_averages().table(sort_by=sort_by, row_limit=rows, max_name_column_width=48)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# One benchmark case
+
+
+def run_case(size: str, target: str, args: argparse.Namespace, matmul_flops_per_second: float) -> list[dict]:
+    """Benchmark one (size, target): records for cae_mm and, for DALL-E targets, mmpretrain."""
+    models = build_models(size, target, args)
+    trainers = [Trainer(name, model, args.precision, args.device) for name, model in models.items()]
+    inputs, samples = make_batch(args.batch_size, target, args.device)
+    step_seconds = {trainer.name: [] for trainer in trainers}
+    cpu_seconds = {trainer.name: [] for trainer in trainers}
+    losses = {trainer.name: [] for trainer in trainers}
+    phase_timers = {trainer.name: PhaseTimer(args.device) for trainer in trainers}
+    for step in range(args.warmup + args.steps):
+        order = trainers if step % 2 == 0 else trainers[::-1]
+        for trainer in order:
+            trainer.prepare()
+            timed = step >= args.warmup
+            timer = phase_timers[trainer.name] if timed else None
+            with phase_timers[trainer.name].wrap(model_phases(trainer.name, trainer.model) if timed else []):
+                synchronize(args.device)
+                wall_started, cpu_started = time.perf_counter(), time.process_time()
+                loss = trainer.step(inputs, samples, timer)
+                synchronize(args.device)
+                wall, cpu = time.perf_counter() - wall_started, time.process_time() - cpu_started
+            losses[trainer.name].append(loss)
+            if timed:
+                step_seconds[trainer.name].append(wall)
+                cpu_seconds[trainer.name].append(cpu)
+    records = []
+    for trainer in trainers:
+        memory = peak_step_memory(trainer, inputs, samples, args.device)
+        flops = count_step_flops(trainer, inputs, samples)
+        median = statistics.median(step_seconds[trainer.name])
+        phases = {name: seconds / args.steps for name, seconds in phase_timers[trainer.name].seconds.items()}
+        records.append(
+            dict(size=size, target=target, model=trainer.name, batch_size=args.batch_size, precision=args.precision,
+                 device=args.device, checkpointing=args.checkpointing and trainer.name == 'cae_mm',
+                 step_seconds=median, step_seconds_all=step_seconds[trainer.name],
+                 cpu_seconds=statistics.median(cpu_seconds[trainer.name]), images_per_second=args.batch_size / median,
+                 state_bytes=memory['state_bytes'], peak_bytes=memory['peak_bytes'], flops_per_step=flops,
+                 achieved_flops_per_second=flops / median,
+                 fraction_of_matmul_rate=flops / median / matmul_flops_per_second, losses=losses[trainer.name],
+                 phase_seconds=phases))
+    if args.profile:
+        ours = next(trainer for trainer in trainers if trainer.name == 'cae_mm')
+        records[0]['profile'] = profile_table(ours, inputs, samples)
+    return records
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# DALL-E precision and layout study on real photographs
+
+
+def demo_photograph_views(size: int = TOKENIZER_VIEW_SIZE) -> torch.Tensor:
+    """The demo photographs as DALL-E views: two square crops of each (opposite corners), ``map_pixels`` applied.
+
+    Returns:
+        ``(2 * photographs, 3, size, size)`` float32 in [0.1, 0.9].
+    """
+    from PIL import Image
+
+    from cae_mm.datasets.demo_images import find_source_photographs
+    views = []
+    for _, path in find_source_photographs():
+        with Image.open(path) as image:
+            image = image.convert('RGB')
+            width, height = image.size
+            side = min(width, height)
+            for left, top in ((0, 0), (width - side, height - side)):
+                crop = image.crop((left, top, left + side, top + side)).resize((size, size), Image.BICUBIC)
+                views.append(np.asarray(crop))
+    pixels = torch.from_numpy(np.stack(views)).permute(0, 3, 1, 2).float() / 255  # (N, 3, size, size)
+    return 0.1 + 0.8 * pixels
+
+
+def tokenizer_study(args: argparse.Namespace) -> dict:
+    """ids of the demo photographs under each variant against fp32 (cae_mm's choice), and seconds per batch."""
+    from mmpretrain.models.selfsup.cae import DALLEEncoder
+
+    from cae_mm.models.targets import DALLETokenizer
+    torch.manual_seed(0)
+    reference = DALLEEncoder(n_hid=args.tokenizer_hidden, vocab_size=VOCAB_SIZE).eval()
+    weights = {key: value.clone() for key, value in reference.state_dict().items()}
+    tokenizer = DALLETokenizer(weights, hidden_dims=args.tokenizer_hidden)
+    channels_last = DALLETokenizer(weights, hidden_dims=args.tokenizer_hidden).to(memory_format=torch.channels_last)
+    views = demo_photograph_views()
+    batch = views[:args.batch_size]
+
+    def bf16_logits(images: torch.Tensor) -> torch.Tensor:
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            return tokenizer.blocks(images).float()
+
+    variants = {
+        'mmpretrain DALLEEncoder, fp32': reference,
+        'cae_mm DALLETokenizer, fp32 (used)': tokenizer.logits,
+        'cae_mm, fp32 channels-last': lambda images: channels_last.logits(
+            images.contiguous(memory_format=torch.channels_last)),
+        'cae_mm, bf16 autocast': bf16_logits,
+    }
+    results = {}
+    with torch.no_grad():
+        exact = torch.cat([tokenizer.logits(chunk) for chunk in views.split(args.batch_size)])  # (N, V, h, w)
+        top_two = exact.topk(2, dim=1).values
+        smallest_gap = float((top_two[:, 0] - top_two[:, 1]).min())
+        seconds = {name: [] for name in variants}
+        for _ in range(3):
+            for name, logits in variants.items():
+                started = time.perf_counter()
+                logits(batch)
+                seconds[name].append(time.perf_counter() - started)
+        for name, logits in variants.items():
+            output = torch.cat([logits(chunk) for chunk in views.split(args.batch_size)])
+            results[name] = dict(
+                seconds_per_batch=statistics.median(seconds[name]),
+                max_logit_difference=float((output - exact).abs().max()),
+                id_agreement=float((output.argmax(1) == exact.argmax(1)).double().mean()))
+    return dict(photographs=len(views) // 2, views=len(views), tokens=views.shape[0] * (TOKENIZER_VIEW_SIZE // 8)**2,
+                batch_size=args.batch_size, smallest_top_two_gap=smallest_gap, variants=results,
+                note='random DALL-E weights (no download): the agreement of trained weights may differ')
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Reporting
+
+
+def machine_description(device: str) -> dict:
+    model = platform.processor()
+    try:
+        lscpu = subprocess.run(['lscpu'], capture_output=True, text=True, check=True).stdout
+        model = next(line.split(':', 1)[1].strip() for line in lscpu.splitlines() if line.startswith('Model name'))
+    except (OSError, subprocess.CalledProcessError, StopIteration):
+        pass
+    description = dict(cpu=model, logical_cpus=os.cpu_count(), torch_threads=torch.get_num_threads(),
+                       torch=torch.__version__, load_average_at_start=list(os.getloadavg()))
+    if device.startswith('cuda'):
+        description['gpu'] = torch.cuda.get_device_name()
+    return description
+
+
+def summary_table(records: list[dict]) -> str:
+    """Markdown table; ratios compare cae_mm with mmpretrain in the same case."""
+    header = ('| size | target | model | s/step (median) | CPU s/step | images/s | peak memory (GiB) | state (GiB) | '
+              'GFLOP/step | achieved GFLOP/s | of matmul rate | first-step loss | speed ratio | memory ratio |')
+    lines = [header, '|' + '---|' * 14]
+    reference = {(record['size'], record['target']): record for record in records if record['model'] == 'mmpretrain'}
+    for record in records:
+        mmpretrain = reference.get((record['size'], record['target']))
+        speed = memory = '-'
+        if record['model'] == 'cae_mm' and mmpretrain is not None:
+            speed = f"{mmpretrain['step_seconds'] / record['step_seconds']:.2f}x"
+            memory = f"{record['peak_bytes'] / mmpretrain['peak_bytes']:.2f}x"
+        lines.append(
+            f"| {record['size']} | {record['target']} | {record['model']}"
+            f"{' (checkpointing)' if record['checkpointing'] else ''} | {record['step_seconds']:.2f} | "
+            f"{record['cpu_seconds']:.2f} | {record['images_per_second']:.2f} | {record['peak_bytes'] / GIB:.2f} | "
+            f"{record['state_bytes'] / GIB:.2f} | {record['flops_per_step'] / 1e9:.0f} | "
+            f"{record['achieved_flops_per_second'] / 1e9:.0f} | {100 * record['fraction_of_matmul_rate']:.0f}% | "
+            f"{record['losses'][0]:.6f} | {speed} | {memory} |")
+    return '\n'.join(lines)
+
+
+def loss_agreement(records: list[dict]) -> list[str]:
+    """Per case: the largest |loss difference| between the two models over all steps."""
+    lines = []
+    by_case: dict[tuple[str, str], dict[str, list[float]]] = {}
+    for record in records:
+        by_case.setdefault((record['size'], record['target']), {})[record['model']] = record['losses']
+    for (size, target), losses in by_case.items():
+        if 'mmpretrain' not in losses:
+            continue
+        differences = [abs(ours - theirs) for ours, theirs in zip(losses['cae_mm'], losses['mmpretrain'])]
+        lines.append(f'{size}/{target}: loss difference per step (cae_mm - mmpretrain): max {max(differences):.2e} '
+                     f'over {len(differences)} steps, first step {differences[0]:.2e}')
+    return lines
+
+
+def main(argv: Optional[list[str]] = None) -> dict:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    MMLogger.get_instance('benchmark', log_level='WARNING')  # no per-parameter initialisation report
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    result: dict[str, Any] = dict(machine=machine_description(args.device), settings=dict(
+        batch_size=args.batch_size, warmup=args.warmup, steps=args.steps, precision=args.precision,
+        tokenizer_hidden=args.tokenizer_hidden, num_masked=NUM_MASKED, image_size=IMAGE_SIZE,
+        tokenizer_view_size=TOKENIZER_VIEW_SIZE, command=' '.join(['python tools/benchmark.py', *sys.argv[1:]])))
+    if args.tokenizer_study:
+        study = tokenizer_study(args)
+        result['tokenizer_study'] = study
+        print(f"DALL-E ids on {study['views']} views of {study['photographs']} demo photographs ({study['tokens']} "
+              f"tokens; smallest top-1/top-2 logit gap {study['smallest_top_two_gap']:.1e}); {study['note']}")
+        for name, variant in study['variants'].items():
+            print(f"  {name:36s} {variant['seconds_per_batch']:.2f} s per {args.batch_size} views, ids equal to fp32: "
+                  f"{100 * variant['id_agreement']:.2f}%, max logit difference {variant['max_logit_difference']:.1e}")
+    else:
+        low_precision = torch.bfloat16 if args.precision == 'bf16' else torch.float32
+        rate = matmul_rate(args.device, low_precision)
+        result['matmul_flops_per_second'] = rate
+        print(f'2048^3 matmul ({args.precision}) on {args.device}: {rate / 1e9:.0f} GFLOP/s')
+        records = []
+        for size in args.sizes:
+            for target in args.targets:
+                case_records = run_case(size, target, args, rate)
+                records.extend(case_records)
+                for record in case_records:
+                    print(f"{size}/{target}/{record['model']}: {record['step_seconds']:.2f} s/step, "
+                          f"{record['peak_bytes'] / GIB:.2f} GiB peak, losses {record['losses']}", flush=True)
+                    for phase, seconds in record['phase_seconds'].items():
+                        print(f'    {phase:40s} {seconds:.3f} s')
+                    if 'profile' in record:
+                        print(record['profile'])
+        result['records'] = records
+        print()
+        print(summary_table(records))
+        for line in loss_agreement(records):
+            print(line)
+    result['machine']['load_average_at_end'] = list(os.getloadavg())
+    print(f"load average (1, 5, 15 min): start {result['machine']['load_average_at_start']}, "
+          f"end {result['machine']['load_average_at_end']}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=1))
+    print(f'written: {args.output}')
+    return result
+
+
+if __name__ == '__main__':
+    main()
