@@ -5,10 +5,12 @@ mmseg) stays the ``default_scope``: mmengine resolves the ``cae_mm.`` prefix by 
 classes are reachable from any host scope. ``locations`` lets a registry import the modules that fill it on first use.
 """
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
+from mmengine.registry import STRATEGIES as MMENGINE_STRATEGIES
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
@@ -23,3 +25,5 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     locations=['cae_mm.engine.optimizers'])
 OPTIM_WRAPPERS = Registry(
     'optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='cae_mm', locations=['cae_mm.engine.optimizers'])
+STRATEGIES = Registry('strategy', parent=MMENGINE_STRATEGIES, scope='cae_mm', locations=['cae_mm.engine'])
+FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, scope='cae_mm', locations=['cae_mm.engine'])

@@ -6,6 +6,8 @@ Examples:
     python tools/train.py CONFIG --cfg-options train_dataloader.dataset.data_root=/my/images
     python tools/train.py configs/mask_rcnn/mask-rcnn_cae-vit-base-p16_16xb2-ms-1x_coco.py \
         --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/cae_vit-base/epoch_1600.pth   # mmdet/mmseg: same tool
+    bash tools/dist_train.sh CONFIG 8 --strategy fsdp                          # sharded training (FlexibleRunner)
+    python tools/train.py CONFIG --compile                                     # torch.compile the training step
 """
 import argparse
 import os
@@ -14,10 +16,15 @@ import sys
 
 import torch
 from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import cae_mm  # noqa: F401  (registers cae_mm's modules, checkpoint I/O)
-from cae_mm.engine import find_resume_checkpoint, remove_partial_checkpoint_writes
+from cae_mm.engine import (find_resume_checkpoint, init_cpu_process_group, remove_partial_checkpoint_writes,
+                           use_cpu_model_wrappers)
+
+STRATEGY_ROOT = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', '_base_', 'strategies')
+STRATEGIES = sorted(osp.splitext(name)[0] for name in os.listdir(STRATEGY_ROOT) if name.endswith('.py'))
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -32,6 +39,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument('--amp', action='store_true', help='mixed precision (fp16 with loss scaling on GPU, bf16 on CPU)')
     parser.add_argument('--auto-scale-lr', action='store_true', help='scale the lr linearly with the total batch size')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries, key=value')
+    parser.add_argument('--strategy', choices=STRATEGIES,
+                        help="train with an mmengine strategy (FlexibleRunner): configs/_base_/strategies/NAME.py")
+    parser.add_argument('--compile', action='store_true',
+                        help="torch.compile the model's training step (mmengine's compile=True; slow first steps)")
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local-rank', '--local_rank', type=int, default=0)
     args = parser.parse_args(argv)
@@ -43,6 +54,10 @@ def build_config(args: argparse.Namespace) -> Config:
     """Load the config and apply the command-line options."""
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
+    if args.strategy:
+        cfg.merge_from_dict(Config.fromfile(osp.join(STRATEGY_ROOT, f'{args.strategy}.py')).to_dict())
+    if args.compile:
+        cfg.compile = True
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
@@ -65,21 +80,16 @@ def build_config(args: argparse.Namespace) -> Config:
 
 
 def prepare_cpu_distributed(cfg: Config) -> None:
-    """Make ``--launcher pytorch`` (tools/dist_train.sh) work on a machine without GPUs.
+    """Make ``--launcher pytorch`` (tools/dist_train.sh) and ``--launcher slurm`` work on a machine without GPUs.
 
-    mmengine's pytorch launcher pins a CUDA device before starting the process group, and its DDP wrapper is given a
-    GPU id; both fail without CUDA. Here the gloo process group is started from torchrun's environment (the Runner then
-    uses it as it is) and DDP wraps the CPU model without device ids.
+    mmengine's launchers pin a CUDA device before starting the process group, and its DDP and FSDP wrappers are given
+    a GPU id; both fail without CUDA. Here the gloo process group is started from the launcher's environment (the
+    Runner then uses it as it is) and the wrappers are pointed at the CPU (see ``cae_mm.engine.cpu_distributed``).
     """
-    if cfg.launcher != 'pytorch' or torch.cuda.is_available() or torch.distributed.is_initialized():
+    if cfg.launcher not in ('pytorch', 'slurm') or torch.cuda.is_available():
         return
-    torch.distributed.init_process_group(backend='gloo')
-    wrapper = cfg.get('model_wrapper_cfg') or dict(
-        type='MMDistributedDataParallel',
-        broadcast_buffers=False,
-        find_unused_parameters=cfg.get('find_unused_parameters', False))
-    wrapper['device_ids'] = None
-    cfg.model_wrapper_cfg = wrapper
+    init_cpu_process_group(cfg.launcher)
+    use_cpu_model_wrappers(cfg)
 
 
 def choose_resume_checkpoint(cfg: Config) -> None:
@@ -100,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = build_config(args)
     prepare_cpu_distributed(cfg)
     choose_resume_checkpoint(cfg)
-    runner = Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     runner.train()
     if runner.rank == 0:
         work_dir = osp.abspath(runner.work_dir)

@@ -1,0 +1,104 @@
+"""Multi-process training without GPUs: gloo process groups and model wrappers that mmengine can build on a CPU.
+
+mmengine 0.10.7's launchers call ``torch.cuda.set_device(local_rank)`` before creating the process group, which fails
+on a machine without a GPU ("Found no NVIDIA driver"), and its wrappers pass ``device_ids=[local_rank]`` (DDP) or
+``device_id=local_rank`` (FSDP), which name a GPU. Runners and strategies create a process group only when none
+exists, so on a CPU machine :func:`init_cpu_process_group` creates the gloo group first, and
+:func:`use_cpu_model_wrappers` points the config's wrapper at the CPU. With GPUs none of this is needed and mmengine's
+own launchers run unchanged.
+"""
+import os
+import subprocess
+from datetime import timedelta
+from typing import Literal
+
+import torch.distributed as torch_distributed
+from mmengine.config import Config
+
+Launcher = Literal['pytorch', 'slurm']
+
+
+def slurm_environment(port: int = 29500) -> dict[str, str]:
+    """``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT`` from Slurm's variables (as mmengine).
+
+    Args:
+        port: master port when ``MASTER_PORT`` is not set.
+
+    Returns:
+        The variables to add to the environment (existing ``MASTER_ADDR``/``MASTER_PORT`` are kept).
+    """
+    nodes = os.environ['SLURM_NODELIST']
+    first_host = subprocess.run(['scontrol', 'show', 'hostnames', nodes], capture_output=True, text=True,
+                                check=True).stdout.split()[0]
+    return dict(
+        RANK=os.environ['SLURM_PROCID'],
+        LOCAL_RANK=os.environ.get('SLURM_LOCALID', '0'),
+        WORLD_SIZE=os.environ['SLURM_NTASKS'],
+        MASTER_ADDR=os.environ.get('MASTER_ADDR', first_host),
+        MASTER_PORT=os.environ.get('MASTER_PORT', str(port)))
+
+
+def init_cpu_process_group(launcher: Launcher, timeout_seconds: int = 1800) -> None:
+    """Create the gloo process group of this process from the launcher's environment (torchrun or Slurm).
+
+    Args:
+        launcher: ``'pytorch'`` (torchrun set ``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``) or
+            ``'slurm'`` (one task per process; the variables are derived from Slurm's).
+        timeout_seconds: how long collective operations may wait for the other processes.
+
+    Raises:
+        ValueError: for another launcher, or when the launcher's variables are missing.
+    """
+    if torch_distributed.is_initialized():
+        return
+    if launcher == 'slurm':
+        os.environ.update(slurm_environment())
+    elif launcher != 'pytorch':
+        raise ValueError(f"CPU process groups are created for the 'pytorch' (torchrun) and 'slurm' launchers, "
+                         f'not {launcher!r}')
+    missing = [name for name in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT') if name not in os.environ]
+    if missing:
+        raise ValueError(f'--launcher {launcher} needs the environment variables {missing}: start the processes with '
+                         'tools/dist_train.sh (torchrun) or tools/slurm_train.sh (srun)')
+    torch_distributed.init_process_group(
+        backend='gloo',
+        rank=int(os.environ['RANK']),
+        world_size=int(os.environ['WORLD_SIZE']),
+        timeout=timedelta(seconds=timeout_seconds))
+
+
+def use_cpu_model_wrappers(cfg: Config) -> None:
+    """Make the config's distributed model wrapper run on the CPU (in place).
+
+    * mmengine's ``Runner`` (no ``strategy``): ``model_wrapper_cfg`` becomes DDP with ``device_ids=None`` (and the
+      config's ``find_unused_parameters``, which mmengine reads only when it builds the wrapper itself).
+    * ``FlexibleRunner`` with ``DDPStrategy``: the same, in ``strategy.model_wrapper``.
+    * ``FlexibleRunner`` with ``FSDPStrategy``: ``strategy.model_wrapper.device_id='cpu'``, and a ``'full'``
+      ``state_dict_cfg`` gathers without offloading to the CPU (the shards are there already).
+
+    Buffers are not broadcast at every forward (mmengine's choice too): the frozen tokenizer's weights are buffers,
+    hundreds of MB, identical on every process from the start.
+
+    Args:
+        cfg: a training config; entries it already sets are kept.
+    """
+    strategy = cfg.get('strategy')
+    if strategy is None:
+        wrapper = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+                       find_unused_parameters=cfg.get('find_unused_parameters', False))
+        wrapper.update(cfg.get('model_wrapper_cfg') or {})
+        cfg.model_wrapper_cfg = wrapper
+        return
+    if strategy.get('type') in ('FSDPStrategy', 'cae_mm.FSDPStrategy'):
+        defaults = dict(type='MMFullyShardedDataParallel', device_id='cpu')
+        if strategy.get('state_dict_cfg') == 'full':
+            # mmengine's 'full' gathers with offload_to_cpu=True, which crashes (SIGSEGV) when the shards already are
+            # CPU tensors; the same gathering on process 0 without the offload.
+            strategy['state_dict_cfg'] = dict(
+                state_dict_type='FULL_STATE_DICT',
+                state_dict_config=dict(type='FullStateDictConfig', rank0_only=True, offload_to_cpu=False),
+                optim_state_dict_config=dict(type='FullOptimStateDictConfig', rank0_only=True, offload_to_cpu=False))
+    else:
+        defaults = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False)
+    defaults.update(strategy.get('model_wrapper') or {})
+    strategy['model_wrapper'] = defaults
