@@ -7,7 +7,8 @@ Examples:
     python tools/train.py configs/mask_rcnn/mask-rcnn_cae-vit-base-p16_16xb2-ms-1x_coco.py \
         --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/cae_vit-base/epoch_1600.pth   # mmdet/mmseg: same tool
     bash tools/dist_train.sh CONFIG 8 --strategy fsdp                          # sharded training (FlexibleRunner)
-    python tools/train.py CONFIG --compile                                     # torch.compile the training step
+    python tools/train.py CONFIG --compile                                     # torch.compile the forward pass
+    python tools/train.py CONFIG --amp                                         # bf16 autocast on CPU, fp16 on GPU
 """
 import argparse
 import os
@@ -41,8 +42,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries, key=value')
     parser.add_argument('--strategy', choices=STRATEGIES,
                         help="train with an mmengine strategy (FlexibleRunner): configs/_base_/strategies/NAME.py")
-    parser.add_argument('--compile', action='store_true',
-                        help="torch.compile the model's training step (mmengine's compile=True; slow first steps)")
+    parser.add_argument('--compile', nargs='?', const='inductor', metavar='BACKEND',
+                        help="torch.compile the model's forward pass with BACKEND (default inductor; "
+                        'cae_mm.CompileForwardHook): the first steps are slow while it compiles')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local-rank', '--local_rank', type=int, default=0)
     args = parser.parse_args(argv)
@@ -57,7 +59,7 @@ def build_config(args: argparse.Namespace) -> Config:
     if args.strategy:
         cfg.merge_from_dict(Config.fromfile(osp.join(STRATEGY_ROOT, f'{args.strategy}.py')).to_dict())
     if args.compile:
-        cfg.compile = True
+        cfg.custom_hooks = [*cfg.get('custom_hooks', []), dict(type='cae_mm.CompileForwardHook', backend=args.compile)]
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
