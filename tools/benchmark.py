@@ -27,6 +27,7 @@ Examples:
     python tools/benchmark.py                                   # every size, both targets, batch 8
     python tools/benchmark.py --sizes base --targets dalle      # the ViT-B / DALL-E comparison of docs/benchmark.md
     python tools/benchmark.py --sizes base --profile            # plus a torch.profiler table of one cae_mm step
+    python tools/benchmark.py --sizes base --targets dalle --checkpointing   # also cae_mm with checkpointing
     python tools/benchmark.py --tokenizer-study                 # DALL-E precision/layout study on the demo photographs
 """
 import argparse
@@ -87,7 +88,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument('--tokenizer-hidden', type=int, default=256, help="DALL-E width (OpenAI's encoder: 256)")
     parser.add_argument('--threads', type=int, help='torch CPU threads (default: torch\'s choice)')
     parser.add_argument('--checkpointing', action='store_true',
-                        help="cae_mm with activation checkpointing in encoder, regressor and decoder")
+                        help='also cae_mm with activation checkpointing in encoder, regressor and decoder')
     parser.add_argument('--profile', action='store_true', help='torch.profiler table of one cae_mm step per case')
     parser.add_argument('--tokenizer-study', action='store_true',
                         help='DALL-E ids in fp32 / channels-last / bf16 on the demo photographs, and their speed')
@@ -150,28 +151,43 @@ def cae_mm_config(width: int, depth: int, heads: int, head_depth: int, target: s
         target_generator=target_generator)
 
 
+CHECKPOINTING = 'cae_mm + checkpointing'
+
+
 def build_models(size: str, target: str, args: argparse.Namespace) -> dict[str, torch.nn.Module]:
-    """``{'cae_mm': ..., 'mmpretrain': ...}`` with identical weights; mmpretrain only for the DALL-E target."""
+    """``cae_mm``, with ``--checkpointing`` also ``cae_mm + checkpointing``, and for DALL-E targets ``mmpretrain``.
+
+    All with identical weights: mmpretrain's initial ones, converted (the pixel predictor, which has another output
+    size than the token classifier, keeps cae_mm's initialisation).
+    """
     settings = SIZES[size]
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         reference = MMPRETRAIN_MODELS.build(mmpretrain_config(**settings, tokenizer_hidden=args.tokenizer_hidden))
         reference.init_weights()  # also copies the backbone into the teacher
     dalle_weights = {key: value.clone() for key, value in reference.target_generator.state_dict().items()}
-    ours = MODELS.build(
-        cae_mm_config(**settings, target=target, tokenizer_hidden=args.tokenizer_hidden,
-                      dalle_weights=dalle_weights if target == 'dalle' else None, checkpointing=args.checkpointing))
     converted = mmpretrain_to_cae_mm(reference.state_dict())
-    if target == 'pixel':
-        converted = {key: value for key, value in converted.items() if not key.startswith('head.predictor.')}
-        # Only the pixel predictor (another output size than the token classifier) keeps its own initial weights.
-        loaded = ours.load_state_dict(converted, strict=False)
-        if set(loaded.missing_keys) != {'head.predictor.weight', 'head.predictor.bias'} or loaded.unexpected_keys:
-            raise RuntimeError(f'converted weights do not fit the pixel-target model: missing {loaded.missing_keys}, '
-                               f'unexpected {loaded.unexpected_keys}')
-        return {'cae_mm': ours.to(args.device)}
-    ours.load_state_dict(converted)
-    return {'cae_mm': ours.to(args.device), 'mmpretrain': reference.to(args.device)}
+    variants = {'cae_mm': False, **({CHECKPOINTING: True} if args.checkpointing else {})}
+    models: dict[str, torch.nn.Module] = {}
+    for name, checkpointing in variants.items():
+        model = MODELS.build(
+            cae_mm_config(**settings, target=target, tokenizer_hidden=args.tokenizer_hidden,
+                          dalle_weights=dalle_weights if target == 'dalle' else None, checkpointing=checkpointing))
+        if models:
+            model.load_state_dict(models['cae_mm'].state_dict())
+        elif target == 'pixel':
+            loaded = model.load_state_dict(
+                {key: value for key, value in converted.items() if not key.startswith('head.predictor.')},
+                strict=False)
+            if set(loaded.missing_keys) != {'head.predictor.weight', 'head.predictor.bias'} or loaded.unexpected_keys:
+                raise RuntimeError(f'converted weights do not fit the pixel-target model: missing '
+                                   f'{loaded.missing_keys}, unexpected {loaded.unexpected_keys}')
+        else:
+            model.load_state_dict(converted)
+        models[name] = model.to(args.device)
+    if target == 'dalle':
+        models['mmpretrain'] = reference.to(args.device)
+    return models
 
 
 def make_batch(batch_size: int, target: str, device: str,
@@ -460,7 +476,7 @@ def run_case(size: str, target: str, args: argparse.Namespace, matmul_flops_per_
         phases = {name: seconds / args.steps for name, seconds in phase_timers[trainer.name].seconds.items()}
         records.append(
             dict(size=size, target=target, model=trainer.name, batch_size=args.batch_size, precision=args.precision,
-                 device=args.device, checkpointing=args.checkpointing and trainer.name == 'cae_mm',
+                 device=args.device, checkpointing=trainer.name == CHECKPOINTING,
                  step_seconds=median, step_seconds_all=step_seconds[trainer.name],
                  cpu_seconds=statistics.median(cpu_seconds[trainer.name]), images_per_second=args.batch_size / median,
                  state_bytes=memory['state_bytes'], peak_bytes=memory['peak_bytes'], flops_per_step=flops,
@@ -469,7 +485,7 @@ def run_case(size: str, target: str, args: argparse.Namespace, matmul_flops_per_
                  phase_seconds=phases))
     if args.profile:
         ours = next(trainer for trainer in trainers if trainer.name == 'cae_mm')
-        records[0]['profile'] = profile_table(ours, inputs, samples)
+        records[0]['profile'] = profile_table(ours, inputs, samples)  # records[0] is cae_mm's
     return records
 
 
@@ -572,12 +588,11 @@ def summary_table(records: list[dict]) -> str:
     for record in records:
         mmpretrain = reference.get((record['size'], record['target']))
         speed = memory = '-'
-        if record['model'] == 'cae_mm' and mmpretrain is not None:
+        if record['model'] != 'mmpretrain' and mmpretrain is not None:
             speed = f"{mmpretrain['step_seconds'] / record['step_seconds']:.2f}x"
             memory = f"{record['peak_bytes'] / mmpretrain['peak_bytes']:.2f}x"
         lines.append(
-            f"| {record['size']} | {record['target']} | {record['model']}"
-            f"{' (checkpointing)' if record['checkpointing'] else ''} | {record['step_seconds']:.2f} | "
+            f"| {record['size']} | {record['target']} | {record['model']} | {record['step_seconds']:.2f} | "
             f"{record['cpu_seconds']:.2f} | {record['images_per_second']:.2f} | {record['peak_bytes'] / GIB:.2f} | "
             f"{record['state_bytes'] / GIB:.2f} | {record['flops_per_step'] / 1e9:.0f} | "
             f"{record['achieved_flops_per_second'] / 1e9:.0f} | {100 * record['fraction_of_matmul_rate']:.0f}% | "
@@ -594,9 +609,12 @@ def loss_agreement(records: list[dict]) -> list[str]:
     for (size, target), losses in by_case.items():
         if 'mmpretrain' not in losses:
             continue
-        differences = [abs(ours - theirs) for ours, theirs in zip(losses['cae_mm'], losses['mmpretrain'])]
-        lines.append(f'{size}/{target}: loss difference per step (cae_mm - mmpretrain): max {max(differences):.2e} '
-                     f'over {len(differences)} steps, first step {differences[0]:.2e}')
+        for model, our_losses in losses.items():
+            if model == 'mmpretrain':
+                continue
+            differences = [abs(ours - theirs) for ours, theirs in zip(our_losses, losses['mmpretrain'])]
+            lines.append(f'{size}/{target}: |loss difference| per step ({model} - mmpretrain): max '
+                         f'{max(differences):.2e} over {len(differences)} steps, first step {differences[0]:.2e}')
     return lines
 
 
