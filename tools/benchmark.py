@@ -224,13 +224,14 @@ class Trainer:
     def __init__(self, name: str, model: torch.nn.Module, precision: str, device: str) -> None:
         self.name = name
         self.model = model.train()
-        self.optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4,
-                                           weight_decay=0.05)
+        self.optimizer = torch.optim.AdamW([parameter for parameter in model.parameters() if parameter.requires_grad],
+                                           lr=1e-4, weight_decay=0.05)
         self.autocast = (torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
                          if precision == 'bf16' else nullcontext())
 
     def prepare(self) -> None:
-        """Outside the timing: mmpretrain's teacher takes the current backbone weights (cae_mm's target does)."""
+        """Outside the timing: mmpretrain's teacher takes the current backbone weights, so that its alignment target
+        uses the current weights, as cae_mm's does."""
         if self.name == 'mmpretrain':
             with torch.no_grad():
                 for backbone_parameter, teacher_parameter in zip(self.model.backbone.parameters(),
