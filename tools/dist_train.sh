@@ -14,6 +14,10 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python_bin="${PYTHON:-$repo_root/.venv/bin/python}"
 [ -x "$python_bin" ] || python_bin=python
 
+# torchrun starts each worker in a session of its own, out of reach of a signal to this process group, and cannot pass on
+# a SIGKILL: each worker (tools/train.py) asks the kernel to kill it when torchrun dies, and checks at start that this
+# process, which becomes torchrun by the exec below, still runs (cae_mm/engine/launcher_death.py).
+export CAE_MM_LAUNCHER_PID=$$
 PYTHONPATH="$repo_root${PYTHONPATH:+:$PYTHONPATH}" exec "$python_bin" -m torch.distributed.run \
     --nnodes="${NNODES:-1}" \
     --node_rank="${NODE_RANK:-0}" \

@@ -23,6 +23,7 @@ from mmengine.runner import Runner
 import cae_mm  # noqa: F401  (registers cae_mm's modules, checkpoint I/O)
 from cae_mm.engine import (find_resume_checkpoint, init_cpu_process_group, remove_partial_checkpoint_writes,
                            use_cpu_model_wrappers)
+from cae_mm.engine.launcher_death import exit_with_launcher
 
 STRATEGY_ROOT = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', '_base_', 'strategies')
 STRATEGIES = sorted(osp.splitext(name)[0] for name in os.listdir(STRATEGY_ROOT) if name.endswith('.py'))
@@ -109,6 +110,8 @@ def choose_resume_checkpoint(cfg: Config) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.launcher == 'pytorch':
+        exit_with_launcher()  # a killed torchrun must not leave this worker training on (tools/dist_train.sh)
     cfg = build_config(args)
     prepare_cpu_distributed(cfg)
     choose_resume_checkpoint(cfg)
