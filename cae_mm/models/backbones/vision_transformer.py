@@ -11,8 +11,8 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from cae_mm.registry import MODELS
-from ..layers import (RelativePositionBias, TransformerBlock, build_2d_sincos_position_embedding, cae_init_,
-                      gather_tokens, mask_to_indices, truncated_normal_)
+from ..layers import (InitMode, RelativePositionBias, TransformerBlock, build_2d_sincos_position_embedding,
+                      cae_init_, gather_tokens, mask_to_indices, truncated_normal_)
 from .pretrained_weights import load_pretrained_weights
 
 OutputType = Literal['raw', 'featmap', 'cls_token', 'avg_featmap']
@@ -56,6 +56,8 @@ class CAEVisionTransformer(BaseModule):
             ``(14, 14)`` for 224 px images and 16 px patches; inputs must then have exactly this grid. None
             (default): no bias.
         init_std: standard deviation of the truncated-normal initialisation of the patch embedding and cls token.
+        init_mode: ``'xavier'`` (official default) or ``'rescaled_truncated_normal'`` (official ``--fix_init_weight``,
+            the large/huge recipe); see :func:`cae_init_`.
         init_cfg: mmengine initialisation config. ``dict(type='Pretrained', checkpoint=PATH, prefix='backbone.')``
             loads a CAE checkpoint (keys under ``prefix``) or a backbone-only one, requiring every key to match
             (see :func:`load_pretrained_weights`); the relative position bias may be absent (it starts at zero)
@@ -91,6 +93,7 @@ class CAEVisionTransformer(BaseModule):
                  global_attention_indices: Sequence[int] = (),
                  relative_position_bias_grid: Optional[Sequence[int]] = None,
                  init_std: float = 0.02,
+                 init_mode: InitMode = 'xavier',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         settings = self._arch_settings(arch)
@@ -141,7 +144,7 @@ class CAEVisionTransformer(BaseModule):
             self.relative_position_bias = nn.ModuleList(
                 RelativePositionBias(grid, self.num_heads) for _ in range(self.num_layers))
 
-        cae_init_(self, init_std)
+        cae_init_(self, init_std, init_mode, self.layers)
         truncated_normal_(self.cls_token, init_std)
         self.frozen_stages = frozen_stages
         self._freeze_stages()

@@ -8,7 +8,8 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from cae_mm.registry import MODELS
-from ..layers import TransformerBlock, build_2d_sincos_position_embedding, cae_init_, gather_tokens, mask_to_indices
+from ..layers import (InitMode, TransformerBlock, build_2d_sincos_position_embedding, cae_init_, gather_tokens,
+                      mask_to_indices)
 
 
 @MODELS.register_module()
@@ -31,7 +32,9 @@ class CAEDecoderHead(BaseModule):
         norm_eps: LayerNorm epsilon.
         reconstruction_loss: ``'cross_entropy'`` for token ids, ``'mse'`` for pixel targets.
         alignment_weight: λ, the weight of the alignment loss (2 in the paper).
-        init_std: kept for config symmetry with the encoder (Linear layers use Xavier init).
+        init_std: standard deviation of the truncated-normal Linear init in ``'rescaled_truncated_normal'`` mode.
+        init_mode: ``'xavier'`` (official default) or ``'rescaled_truncated_normal'`` (official ``--fix_init_weight``,
+            the large/huge recipe); see :func:`cae_init_`.
         with_checkpoint: recompute block activations in the backward pass (saves memory, costs one more forward
             of the decoder blocks; the results are the same).
         init_cfg: mmengine initialisation config.
@@ -50,6 +53,7 @@ class CAEDecoderHead(BaseModule):
                  reconstruction_loss: Literal['cross_entropy', 'mse'] = 'cross_entropy',
                  alignment_weight: float = 2.0,
                  init_std: float = 0.02,
+                 init_mode: InitMode = 'xavier',
                  with_checkpoint: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -71,7 +75,7 @@ class CAEDecoderHead(BaseModule):
                 norm_eps=norm_eps) for rate in torch.linspace(0, drop_path_rate, depth).tolist())
         self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.predictor = nn.Linear(embed_dims, out_dims)
-        cae_init_(self, init_std)
+        cae_init_(self, init_std, init_mode, self.blocks)
 
     def forward(self, latent_pred: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Decode predicted latents into per-patch predictions.

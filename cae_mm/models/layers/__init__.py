@@ -1,11 +1,11 @@
 from .attention import CrossAttention, SelfAttention
-from .initialization import cae_init_, truncated_normal_
+from .initialization import InitMode, cae_init_, truncated_normal_
 from .position_embedding import build_2d_sincos_position_embedding
 from .relative_position_bias import RelativePositionBias, relative_position_index
 from .token_gather import gather_tokens, mask_to_indices
 from .transformer_blocks import FeedForward, RegressorBlock, TransformerBlock
 
 __all__ = [
-    'CrossAttention', 'SelfAttention', 'cae_init_', 'truncated_normal_', 'build_2d_sincos_position_embedding', 'gather_tokens', 'mask_to_indices',
+    'CrossAttention', 'SelfAttention', 'InitMode', 'cae_init_', 'truncated_normal_', 'build_2d_sincos_position_embedding', 'gather_tokens', 'mask_to_indices',
     'FeedForward', 'RegressorBlock', 'TransformerBlock', 'RelativePositionBias', 'relative_position_index'
 ]

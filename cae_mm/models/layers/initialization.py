@@ -1,5 +1,13 @@
-"""The official CAE initialisation, shared by the encoder, the regressor and the decoder."""
+"""The official CAE initialisations, shared by the encoder, the regressor and the decoder."""
+import math
+from typing import Literal, Sequence
+
 from torch import nn
+
+# 'xavier': the official default (the top-level Xavier pass of the pretraining model).
+# 'rescaled_truncated_normal': the official `--fix_init_weight` (large/huge script), which skips that pass and keeps each
+# part's own BEiT initialisation.
+InitMode = Literal['xavier', 'rescaled_truncated_normal']
 
 
 def truncated_normal_(tensor, std: float = 0.02) -> None:
@@ -7,19 +15,33 @@ def truncated_normal_(tensor, std: float = 0.02) -> None:
     nn.init.trunc_normal_(tensor, mean=0.0, std=std, a=-std, b=std)
 
 
-def cae_init_(module: nn.Module, std: float = 0.02) -> None:
+def cae_init_(module: nn.Module,
+              std: float = 0.02,
+              mode: InitMode = 'xavier',
+              blocks: Sequence[nn.Module] = ()) -> None:
     """Initialise a module tree as the official CAE pretraining model does.
 
-    Every Linear gets a Xavier-uniform weight and zero bias; every LayerNorm is (1, 0); every Conv2d (the patch
-    embedding) a truncated normal weight and zero bias. Tokens (cls, mask) are initialised by their owners.
+    ``'xavier'``: every Linear gets a Xavier-uniform weight and zero bias. ``'rescaled_truncated_normal'``: every
+    Linear gets a truncated normal weight (``std``) and zero bias, then in block ``i`` (counted from 1) the two layers
+    that write into the residual stream (attention output projection, second feed-forward layer) are divided by
+    ``sqrt(2 i)`` (BEiT), so deep stacks start with residual updates that do not grow with depth. In both modes every
+    LayerNorm is (1, 0) and every Conv2d (the patch embedding) gets a truncated normal weight and zero bias. Tokens
+    (cls, mask) are initialised by their owners.
 
     Args:
         module: root of the tree.
         std: standard deviation of the truncated normal.
+        mode: ``'xavier'`` (official default) or ``'rescaled_truncated_normal'`` (official ``--fix_init_weight``).
+        blocks: the transformer blocks of ``module`` in depth order; used by ``'rescaled_truncated_normal'`` only.
     """
+    if mode not in ('xavier', 'rescaled_truncated_normal'):
+        raise ValueError(f"init mode must be 'xavier' or 'rescaled_truncated_normal', got {mode!r}")
     for child in module.modules():
         if isinstance(child, nn.Linear):
-            nn.init.xavier_uniform_(child.weight)
+            if mode == 'xavier':
+                nn.init.xavier_uniform_(child.weight)
+            else:
+                truncated_normal_(child.weight, std)
             if child.bias is not None:
                 nn.init.zeros_(child.bias)
         elif isinstance(child, nn.LayerNorm):
@@ -29,3 +51,8 @@ def cae_init_(module: nn.Module, std: float = 0.02) -> None:
             truncated_normal_(child.weight, std)
             if child.bias is not None:
                 nn.init.zeros_(child.bias)
+    if mode == 'rescaled_truncated_normal':
+        for depth, block in enumerate(blocks, start=1):
+            attention = block.attn if hasattr(block, 'attn') else block.cross_attn
+            for layer in (attention.proj, block.mlp.fc2):
+                layer.weight.data.div_(math.sqrt(2.0 * depth))

@@ -7,7 +7,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from cae_mm.registry import MODELS
-from ..layers import (RegressorBlock, build_2d_sincos_position_embedding, cae_init_, gather_tokens,
+from ..layers import (InitMode, RegressorBlock, build_2d_sincos_position_embedding, cae_init_, gather_tokens,
                       mask_to_indices, truncated_normal_)
 
 
@@ -30,6 +30,8 @@ class LatentContextRegressor(BaseModule):
         layer_scale_init_value: initial layer scale (0.1 in the official code); 0 disables it.
         norm_eps: LayerNorm epsilon.
         init_std: standard deviation of the mask token's truncated-normal initialisation.
+        init_mode: ``'xavier'`` (official default) or ``'rescaled_truncated_normal'`` (official ``--fix_init_weight``,
+            the large/huge recipe); see :func:`cae_init_`.
         with_checkpoint: recompute block activations in the backward pass (saves memory, costs one more forward
             of the regressor; the results are the same).
         init_cfg: mmengine initialisation config.
@@ -46,6 +48,7 @@ class LatentContextRegressor(BaseModule):
                  layer_scale_init_value: float = 0.1,
                  norm_eps: float = 1e-6,
                  init_std: float = 0.02,
+                 init_mode: InitMode = 'xavier',
                  with_checkpoint: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -67,7 +70,7 @@ class LatentContextRegressor(BaseModule):
                 layer_scale_init_value=layer_scale_init_value,
                 norm_eps=norm_eps) for rate in torch.linspace(0, drop_path_rate, depth).tolist())
         self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
-        cae_init_(self, init_std)
+        cae_init_(self, init_std, init_mode, self.blocks)
         truncated_normal_(self.mask_token, init_std)
 
     def project(self, latents: torch.Tensor) -> torch.Tensor:
