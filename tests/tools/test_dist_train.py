@@ -1,13 +1,18 @@
-"""tools/dist_train.sh runs the mmdet and mmseg configs with two processes, also on a machine without GPUs (gloo)."""
+"""tools/dist_train.sh runs the mmdet and mmseg configs with two processes, also on a machine without GPUs (gloo);
+killing it (its process group, or torchrun alone, with SIGKILL) ends its training processes."""
 import os
+import signal
 import socket
 import subprocess
+import sys
+import time
 
+import psutil
 import pytest
 import torch
 
 from cae_mm.datasets.rendered_scenes import write_ade20k_scenes, write_coco_instances
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, TEST_CONFIG
 from tests.downstream.runs import MASK_RCNN_TEST, UPERNET_TEST
 
 
@@ -49,3 +54,67 @@ def test_two_process_training_without_gpus(family, tmp_path):
     assert 'Distributed training: True' in output
     assert output.count('Training finished.') == 1  # printed by rank 0 only
     assert checkpoint.is_file()
+
+
+def endless_training_config(folder) -> str:
+    """The tiny pixel config for 100,000 iterations; every process saves its weights after each one."""
+    config = folder / 'endless.py'
+    config.write_text(f"""_base_ = [{str(TEST_CONFIG)!r}]
+custom_imports = dict(imports=['cae_mm', 'tests.tools.distributed_run_helpers'], allow_failed_imports=False)
+train_dataloader = dict(
+    batch_size=2,
+    sampler=dict(type='InfiniteSampler', shuffle=True, seed=0),
+    dataset=dict(_delete_=True, type='cae_mm.IndexSeededMaskedImages', length=16, image_size=64, patch_size=8,
+                 num_masked=32))
+param_scheduler = []
+train_cfg = dict(max_iters=100000)
+default_hooks = dict(checkpoint=dict(interval=100000))
+custom_hooks = [dict(type='cae_mm.WeightRecorderHook')]
+""")
+    return str(config)
+
+
+def is_running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='the workers use PR_SET_PDEATHSIG (Linux)')
+@pytest.mark.parametrize('target', ['process-group', 'launcher'])
+def test_killing_the_launcher_ends_the_workers(target, tmp_path):
+    environment = dict(os.environ, OMP_NUM_THREADS='1', MASTER_PORT=str(free_port()),
+                       PYTHONPATH=f"{REPO_ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    work_dir = tmp_path / 'work'
+    log = open(tmp_path / 'launcher.log', 'w')
+    # A group of its own, as a shell gives a job, so that killing the group spares the test.
+    launcher = subprocess.Popen(['bash', 'tools/dist_train.sh', endless_training_config(tmp_path), '2', '--work-dir',
+                                 str(work_dir)], cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    workers = []
+    try:
+        deadline = time.monotonic() + 240
+        while not (work_dir / 'weights' / 'rank1_iter2.pth').exists():  # both workers are training
+            assert launcher.poll() is None and time.monotonic() < deadline, (tmp_path / 'launcher.log').read_text()
+            time.sleep(0.2)
+        workers = [child.pid for child in psutil.Process(launcher.pid).children()]
+        assert len(workers) == 2
+        if target == 'process-group':
+            os.killpg(launcher.pid, signal.SIGKILL)
+        else:
+            os.kill(launcher.pid, signal.SIGKILL)
+        launcher.wait()
+        deadline = time.monotonic() + 5
+        while any(map(is_running, workers)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(map(is_running, workers)), 'a training process outlived its launcher'
+        written = set((work_dir / 'weights').iterdir())
+        time.sleep(1)
+        assert set((work_dir / 'weights').iterdir()) == written
+    finally:
+        for pid in workers:
+            if is_running(pid):
+                os.kill(pid, signal.SIGKILL)
+        log.close()
