@@ -1,34 +1,52 @@
-"""Installs cae_mm: the Context Autoencoder (CAE) as an OpenMMLab plugin.
+"""Builds cae_mm. The package metadata lives in pyproject.toml; this file only adds mim's files.
 
-The tested versions of every dependency are pinned in constraints.txt; install with
-``bash tools/install.sh`` (it passes that file to pip and builds mmcv's compiled ops).
+OpenMMLab's ``mim`` looks for a codebase's configs, tools and model index inside the installed package, under
+``cae_mm/.mim/`` (``mim train cae_mm CONFIG``, ``mim test``, ``mim run``). As mmdet's and mmpretrain's setup.py do,
+they are symbolic links to the repository's folders for an editable install and copies for a wheel or an sdist.
+That step runs code at build time, which pyproject.toml cannot express, so it stays here.
+Install with ``bash tools/install.sh`` (it passes constraints.txt to pip and builds mmcv's compiled ops).
 """
-from setuptools import find_packages, setup
+import os
+import os.path as osp
+import shutil
+import sys
 
-setup(
-    name='cae_mm',
-    version='0.1.0',
-    description='Context Autoencoder (CAE) self-supervised pretraining for the OpenMMLab ecosystem',
-    long_description=open('README.md', encoding='utf-8').read(),
-    long_description_content_type='text/markdown',
-    python_requires='>=3.11,<3.12',
-    packages=find_packages(include=['cae_mm', 'cae_mm.*']),
-    install_requires=[
-        'torch>=2.6',
-        'torchvision',
-        'numpy<2',
-        'mmengine>=0.10.7,<0.11',
-        'mmcv>=2.1.0,<2.2',
-        'mmpretrain>=1.2.0,<1.3',
-        'mmdet>=3.3.0,<3.4',
-        'mmsegmentation>=1.2.2,<1.3',
-        # mmsegmentation imports these at import time without declaring them.
-        'ftfy',
-        'regex',
-        # The bundled demo dataset is made of the photographs these wheels ship.
-        'scikit-image',
-        'scikit-learn',
-    ],
-    extras_require={'tests': ['pytest']},
-    license='Apache-2.0',
-)
+from setuptools import setup
+
+MIM_FILES = ('configs', 'tools', 'model-index.yml')
+
+
+def mim_install_mode() -> str | None:
+    """'symlink' for an editable install, 'copy' for a wheel or an sdist, None for the metadata-only steps."""
+    if 'develop' in sys.argv or 'editable_wheel' in sys.argv:
+        return 'symlink'
+    if 'bdist_wheel' in sys.argv or 'sdist' in sys.argv:
+        return 'copy'
+    return None
+
+
+def add_mim_extension() -> None:
+    """Lay out ``cae_mm/.mim/{configs,tools,model-index.yml}`` from the repository's own files."""
+    mode = mim_install_mode()
+    if mode is None:
+        return
+    repo_root = osp.dirname(osp.abspath(__file__))
+    mim_root = osp.join(repo_root, 'cae_mm', '.mim')
+    os.makedirs(mim_root, exist_ok=True)
+    for name in MIM_FILES:
+        source, target = osp.join(repo_root, name), osp.join(mim_root, name)
+        if osp.islink(target) or osp.isfile(target):
+            os.remove(target)
+        elif osp.isdir(target):
+            shutil.rmtree(target)
+        if mode == 'symlink':
+            os.symlink(osp.relpath(source, mim_root), target)
+        elif osp.isdir(source):
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+        else:
+            shutil.copyfile(source, target)
+
+
+if __name__ == '__main__':
+    add_mim_extension()
+    setup()

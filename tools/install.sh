@@ -54,8 +54,8 @@ else
     fi
 fi
 
-step "OpenMMLab stack and cae_mm (editable, with test extras)"
-"${pip[@]}" install -q -c "$constraints" --no-build-isolation -e ".[tests]"
+step "OpenMMLab stack and cae_mm (editable, with the test and lint extras: pytest, openmim, ruff)"
+"${pip[@]}" install -q -c "$constraints" --no-build-isolation -e ".[tests,lint]"
 mmcv_has_ops || { echo "error: mmcv 2.1.0 is installed but its compiled ops do not import (see above)" >&2; exit 1; }
 
 step "bundled demo dataset"
