@@ -6,7 +6,6 @@ handled (the action asserts how: it trains, or it loads as documented). docs/tro
 import contextlib
 import io
 import os
-import shutil
 from pathlib import Path
 from typing import Callable, NamedTuple, Optional
 

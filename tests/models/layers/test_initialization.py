@@ -26,7 +26,7 @@ def _parts(init_mode: str) -> list:
 
 
 def test_rescaled_mode_truncates_at_one_std_and_divides_residual_outputs_by_sqrt_2i():
-    for module, blocks in _parts('rescaled_truncated_normal'):
+    for _, blocks in _parts('rescaled_truncated_normal'):
         for depth, block in enumerate(blocks, start=1):
             attention = block.attn if hasattr(block, 'attn') else block.cross_attn
             for layer in (attention.proj, block.mlp.fc2):
@@ -39,7 +39,7 @@ def test_rescaled_mode_truncates_at_one_std_and_divides_residual_outputs_by_sqrt
 
 
 def test_xavier_mode_is_the_default_and_is_not_rescaled():
-    for module, blocks in _parts('xavier'):
+    for _, blocks in _parts('xavier'):
         fc1 = blocks[-1].mlp.fc1
         xavier_bound = math.sqrt(6 / (fc1.in_features + fc1.out_features))
         assert fc1.weight.abs().max() > 0.9 * xavier_bound
