@@ -1,9 +1,10 @@
 from .compile_forward_hook import CompileForwardHook
+from .feature_rank_hook import FeatureRankHook
 from .random_state_hook import RandomStateHook, capture_random_states, restore_random_states
 from .reconstruction_visualization_hook import ReconstructionVisualizationHook
 from .stop_on_non_finite_hook import StopOnNonFiniteHook
 
 __all__ = [
-    'CompileForwardHook', 'RandomStateHook', 'ReconstructionVisualizationHook', 'StopOnNonFiniteHook', 'capture_random_states',
+    'CompileForwardHook', 'FeatureRankHook', 'RandomStateHook', 'ReconstructionVisualizationHook', 'StopOnNonFiniteHook', 'capture_random_states',
     'restore_random_states'
 ]

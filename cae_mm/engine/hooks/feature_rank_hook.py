@@ -1,0 +1,133 @@
+"""Log the effective rank of the encoder's features on a fixed batch during pretraining: collapse shows as a drop."""
+import json
+import random
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from cae_mm.evaluation import effective_rank
+from cae_mm.registry import HOOKS
+from .random_state_hook import capture_random_states, restore_random_states
+
+
+@HOOKS.register_module()
+class FeatureRankHook(Hook):
+    """Every ``interval`` iterations (before the first and after the last), the effective rank of a fixed batch.
+
+    The batch is drawn once, before training: the first ``num_images`` samples of the training dataset through the
+    training pipeline with its own ``seed``. With the current weights, in eval mode and without gradients, the hook
+    computes :func:`cae_mm.evaluation.effective_rank` of
+
+    - ``rank_patch``: the encoder's patch tokens of the whole images (every patch visible), ``(B * N, C)``;
+    - ``rank_cls``: the cls tokens, ``(B, C)``;
+    - ``rank_alignment_target`` (CAE only): the alignment targets, the encoder's latents of the masked patches alone,
+      projected to the regressor's width as in training, ``(B * N_masked, C')``.
+
+    A random encoder gives the reference level; a CAE whose ``rank_patch`` falls far below it has collapsed. The
+    values go to the message hub as ``train/rank_*`` (the log, ``scalars.json`` and any visualizer backend) and, one
+    JSON object per evaluation, to ``{work_dir}/feature_rank.jsonl``. Training is unchanged: Python's, numpy's and
+    torch's random generators and every module's train/eval flag are restored. Main process only.
+
+    Works with any model whose ``backbone`` is a ``cae_mm.CAEVisionTransformer`` or an mmpretrain ViT returning
+    ``'raw'`` tokens ``(B, 1 + N, C)`` (e.g. MAE's ``MAEViT``).
+
+    Args:
+        interval: iterations between evaluations.
+        num_images: images in the fixed batch (at most the dataset's length).
+        seed: seed of the fixed batch's crops, flips and masks.
+        file_name: the JSON-lines file under the work dir.
+    """
+
+    priority = 'NORMAL'  # before the LoggerHook (BELOW_NORMAL), so the values are logged at the same iteration
+
+    def __init__(self,
+                 interval: int = 100,
+                 num_images: int = 64,
+                 seed: int = 0,
+                 file_name: str = 'feature_rank.jsonl') -> None:
+        if interval < 1 or num_images < 2:
+            raise ValueError(f'interval must be positive and num_images at least 2, got {interval} and {num_images}')
+        self.interval = interval
+        self.num_images = num_images
+        self.seed = seed
+        self.file_name = file_name
+        self._images: Optional[torch.Tensor] = None
+        self._mask: Optional[torch.Tensor] = None
+
+    @staticmethod
+    def _model(runner: Any) -> torch.nn.Module:
+        return runner.model.module if is_model_wrapper(runner.model) else runner.model
+
+    def before_train(self, runner: Any) -> None:
+        """Draw the fixed batch and record the ranks of the starting weights (main process only)."""
+        if not is_main_process():
+            return
+        model = self._model(runner)
+        dataset = runner.train_dataloader.dataset
+        states = capture_random_states()
+        try:
+            random.seed(self.seed)
+            np.random.seed(self.seed)
+            torch.manual_seed(self.seed)
+            samples = [dataset[index] for index in range(min(self.num_images, len(dataset)))]
+        finally:
+            restore_random_states(states)
+        data = model.data_preprocessor(runner.train_dataloader.collate_fn(samples), False)
+        images = data['inputs']
+        self._images = images[0] if isinstance(images, (list, tuple)) else images  # (B, 3, H, W)
+        if hasattr(model, 'masks_from') and hasattr(model, 'neck') and hasattr(model.neck, 'project'):
+            self._mask = model.masks_from(data['data_samples'], self._images)  # (B, h, w)
+        self.record(runner, runner.iter)
+
+    def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
+        """Record every ``interval`` iterations and after the last one."""
+        if self._images is None:
+            return
+        if self.every_n_train_iters(runner, self.interval) or self.is_last_train_iter(runner):
+            self.record(runner, runner.iter + 1)
+
+    def ranks(self, model: torch.nn.Module) -> dict[str, float]:
+        """The effective ranks of the fixed batch under ``model``'s current weights."""
+        modes = {module: module.training for module in model.modules()}
+        states = capture_random_states()
+        model.eval()
+        try:
+            with torch.no_grad():
+                tokens = self._encode(model.backbone, self._images)  # (B, 1 + N, C)
+                ranks = {'rank_patch': effective_rank(tokens[:, 1:]), 'rank_cls': effective_rank(tokens[:, 0])}
+                if self._mask is not None:
+                    # ~mask keeps exactly the masked patches: the alignment targets of training
+                    targets = model.neck.project(model.backbone.forward_encoder(self._images, ~self._mask)[:, 1:])
+                    ranks['rank_alignment_target'] = effective_rank(targets)  # of (B * N_masked, C')
+        finally:
+            for module, training in modes.items():
+                module.training = training
+            restore_random_states(states)
+        return ranks
+
+    @staticmethod
+    def _encode(backbone: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
+        if hasattr(backbone, 'forward_encoder'):
+            return backbone.forward_encoder(images)
+        tokens = backbone(images, None)[-1]
+        if tokens.dim() != 3:
+            raise ValueError(f"FeatureRankHook needs the backbone's 'raw' tokens (B, 1 + N, C), got shape "
+                             f'{tuple(tokens.shape)}: set the backbone out_type to raw')
+        return tokens
+
+    def record(self, runner: Any, step: int) -> dict[str, float]:
+        """Compute the ranks, put them in the message hub and append them to the JSON-lines file."""
+        ranks = self.ranks(self._model(runner))
+        for name, value in ranks.items():
+            runner.message_hub.update_scalar(f'train/{name}', value)
+        path = Path(runner.work_dir) / self.file_name
+        with path.open('a') as stream:
+            stream.write(json.dumps({'iter': step, **ranks}) + '\n')
+        runner.logger.info('feature rank at iter {}: {}'.format(
+            step, ', '.join(f'{name} {value:.2f}' for name, value in ranks.items())))
+        return ranks
