@@ -6,6 +6,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from cae_mm.registry import TRANSFORMS
+from cae_mm.utils.argument_checks import check_positive_integer
 
 
 @TRANSFORMS.register_module()
@@ -42,8 +43,11 @@ class BlockwiseMaskGenerator(BaseTransform):
                  aspect_ratio_range: tuple[float, float] = (0.3, 1 / 0.3),
                  attempts_per_block: int = 10,
                  max_rounds: int = 1000) -> None:
-        if num_masked_patches <= 0:
-            raise ValueError(f'num_masked_patches must be positive, got {num_masked_patches}')
+        num_masked_patches = check_positive_integer(
+            num_masked_patches, 'BlockwiseMaskGenerator num_masked_patches',
+            'patches to mask, 0 < n < patches per image: 98 of 196 in the paper')
+        patch_size = check_positive_integer(patch_size, 'BlockwiseMaskGenerator patch_size',
+                                            "pixels per patch side: the encoder's patch_size")
         max_patches_per_block = num_masked_patches if max_patches_per_block is None else max_patches_per_block
         if min_patches_per_block <= 0 or min_patches_per_block > max_patches_per_block:
             raise ValueError(f'need 0 < min_patches_per_block <= max_patches_per_block, got {min_patches_per_block} '

@@ -7,6 +7,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from cae_mm.registry import TRANSFORMS
+from cae_mm.utils.argument_checks import check_positive_integer
 
 Interpolation = Literal['nearest', 'bilinear', 'bicubic', 'box', 'lanczos', 'hamming']
 
@@ -40,8 +41,9 @@ class TwoViewRandomResizedCrop(BaseTransform):
             raise ValueError(f'scale must satisfy 0 < low <= high <= 1, got {scale}')
         if not (0 < ratio[0] <= ratio[1]):
             raise ValueError(f'ratio must satisfy 0 < low <= high, got {ratio}')
-        self.size = size
-        self.second_size = second_size
+        self.size = check_positive_integer(size, 'TwoViewRandomResizedCrop size', 'side of the view in pixels')
+        self.second_size = None if second_size is None else check_positive_integer(
+            second_size, 'TwoViewRandomResizedCrop second_size', 'side of the tokenizer view in pixels')
         self.scale = scale
         self.ratio = ratio
         self.interpolation = interpolation

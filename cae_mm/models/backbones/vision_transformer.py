@@ -11,9 +11,10 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from cae_mm.registry import MODELS
+from cae_mm.utils.argument_checks import check_positive_integer, check_rate
 from ..layers import (InitMode, RelativePositionBias, TransformerBlock, build_2d_sincos_position_embedding,
                       cae_init_, gather_tokens, mask_to_indices, truncated_normal_)
-from .pretrained_weights import load_pretrained_weights
+from cae_mm.checkpoints.pretrained import load_pretrained_weights
 
 OutputType = Literal['raw', 'featmap', 'cls_token', 'avg_featmap']
 
@@ -102,7 +103,12 @@ class CAEVisionTransformer(BaseModule):
         self.num_heads = settings['num_heads']
         if layer_scale_init_value is None:
             layer_scale_init_value = settings.get('layer_scale_init_value', 0.0)
-        self.patch_size = patch_size
+        self.patch_size = check_positive_integer(patch_size, 'CAEVisionTransformer patch_size',
+                                                 'pixels per patch side, dividing the image size')
+        check_positive_integer(in_channels, 'CAEVisionTransformer in_channels', 'image channels')
+        for name, rate in (('drop_path_rate', drop_path_rate), ('dropout', dropout),
+                           ('attention_dropout', attention_dropout)):
+            check_rate(rate, f'CAEVisionTransformer {name}')
         if out_type not in ('raw', 'featmap', 'cls_token', 'avg_featmap'):
             raise ValueError(f"out_type must be 'raw', 'featmap', 'cls_token' or 'avg_featmap', got {out_type!r}")
         self.out_type = out_type

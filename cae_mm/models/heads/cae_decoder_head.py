@@ -8,6 +8,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from cae_mm.registry import MODELS
+from cae_mm.utils.argument_checks import check_positive_integer, check_rate
 from ..layers import (InitMode, TransformerBlock, build_2d_sincos_position_embedding, cae_init_, gather_tokens,
                       mask_to_indices)
 
@@ -59,6 +60,8 @@ class CAEDecoderHead(BaseModule):
         super().__init__(init_cfg=init_cfg)
         if reconstruction_loss not in ('cross_entropy', 'mse'):
             raise ValueError(f"reconstruction_loss must be 'cross_entropy' or 'mse', got {reconstruction_loss!r}")
+        check_positive_integer(depth, 'CAEDecoderHead depth', 'decoder blocks')
+        check_rate(drop_path_rate, 'CAEDecoderHead drop_path_rate')
         self.embed_dims = embed_dims
         self.out_dims = out_dims
         self.reconstruction_loss = reconstruction_loss

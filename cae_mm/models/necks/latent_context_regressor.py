@@ -7,6 +7,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from cae_mm.registry import MODELS
+from cae_mm.utils.argument_checks import check_positive_integer, check_rate
 from ..layers import (InitMode, RegressorBlock, build_2d_sincos_position_embedding, cae_init_, gather_tokens,
                       mask_to_indices, truncated_normal_)
 
@@ -52,6 +53,8 @@ class LatentContextRegressor(BaseModule):
                  with_checkpoint: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        check_positive_integer(depth, 'LatentContextRegressor depth', 'regressor blocks')
+        check_rate(drop_path_rate, 'LatentContextRegressor drop_path_rate')
         self.embed_dims = embed_dims
         self.with_checkpoint = with_checkpoint
         in_dims = embed_dims if in_dims is None else in_dims

@@ -132,11 +132,22 @@ def test_component_counter_agrees_with_known_masks():
     assert count_components(np.eye(3, dtype=bool)) == 3
 
 
-@pytest.mark.parametrize('count', [0, -5])
-def test_non_positive_count_is_rejected(count):
-    """``num_masked_patches <= 0`` raises ValueError naming the value."""
-    with pytest.raises(ValueError, match=rf'num_masked_patches must be positive, got {count}'):
+@pytest.mark.parametrize('count', [0, -5, 98.0, 0.5, True, '98'])
+def test_count_that_is_not_a_positive_integer_is_rejected(count):
+    """A count <= 0, a float (even a whole one: not truncated), a bool or a string raises ValueError naming it."""
+    with pytest.raises(ValueError, match=rf'num_masked_patches must be a positive integer .*, got {count!r}'):
         BlockwiseMaskGenerator(num_masked_patches=count)
+
+
+def test_numpy_integer_count_is_accepted():
+    assert BlockwiseMaskGenerator(num_masked_patches=np.int64(32), min_patches_per_block=4).generate((8, 8)).sum() == 32
+
+
+@pytest.mark.parametrize('patch_size', [0, -16, 16.0])
+def test_patch_size_that_is_not_a_positive_integer_is_rejected(patch_size):
+    with pytest.raises(ValueError, match=rf'BlockwiseMaskGenerator patch_size must be a positive integer .*, '
+                       rf'got {patch_size!r}'):
+        BlockwiseMaskGenerator(patch_size=patch_size)
 
 
 @pytest.mark.parametrize('kwargs, numbers', [

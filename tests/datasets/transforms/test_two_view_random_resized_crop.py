@@ -156,3 +156,11 @@ def test_invalid_ratio_is_rejected(ratio):
     """A ratio range outside ``0 < low <= high`` raises ValueError."""
     with pytest.raises(ValueError, match=r'ratio must satisfy 0 < low <= high'):
         TwoViewRandomResizedCrop(ratio=ratio)
+
+
+@pytest.mark.parametrize('option, value', [('size', 0), ('size', -224), ('size', 224.0), ('second_size', 0),
+                                           ('second_size', 112.5)])
+def test_view_size_that_is_not_a_positive_integer_is_rejected(option, value):
+    """A view side of 0 or less, or a float, raises ValueError naming the option (not a crash at the first image)."""
+    with pytest.raises(ValueError, match=rf'TwoViewRandomResizedCrop {option} must be a positive integer .*got {value}'):
+        TwoViewRandomResizedCrop(**{'size': 64, option: value})
