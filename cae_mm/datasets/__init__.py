@@ -1,3 +1,3 @@
-from .transforms import BlockwiseMaskGenerator, TwoViewRandomResizedCrop
+from .transforms import BlockwiseMaskGenerator, LoadImageWithPixelLimit, TwoViewRandomResizedCrop
 
-__all__ = ['BlockwiseMaskGenerator', 'TwoViewRandomResizedCrop']
+__all__ = ['BlockwiseMaskGenerator', 'LoadImageWithPixelLimit', 'TwoViewRandomResizedCrop']

@@ -12,6 +12,7 @@ from torch import nn
 
 from cae_mm.registry import MODELS
 from ..layers import CrossAttention
+from .batch_norm_batch import check_batch_norm_batch
 from .classification_labels import check_labels
 
 
@@ -85,7 +86,8 @@ class AttentiveProbeHead(ClsHead):
         return self.fc(self.pre_logits(feats))
 
     def loss(self, feats: Sequence[torch.Tensor], data_samples: list, **kwargs) -> dict:
-        """Classification loss; labels outside the head's classes are an error."""
+        """Classification loss; labels outside the head's classes and a batch of one sample are errors."""
+        check_batch_norm_batch(len(data_samples), 'AttentiveProbeHead')
         check_labels(data_samples, self.num_classes)
         return super().loss(feats, data_samples, **kwargs)
 

@@ -135,3 +135,13 @@ def test_classifier_prediction_does_not_depend_on_the_evaluation_batch():
         alone = classifier(images[:1], mode='predict')[0].pred_score
         in_batch = classifier(images, mode='predict')[0].pred_score
     torch.testing.assert_close(alone, in_batch)
+
+
+def test_a_training_batch_of_one_sample_names_the_batch_size_not_batch_norm():
+    """BatchNorm cannot train on one sample: the error names train_dataloader.batch_size/drop_last."""
+    head = AttentiveProbeHead(num_classes=3, in_channels=16, num_heads=4).train()
+    with pytest.raises(ValueError, match=r'AttentiveProbeHead trains a BatchNorm, .* this batch has 1: set '
+                       r'train_dataloader\.batch_size >= 2'):
+        head.loss((torch.randn(1, 5, 16), ), [DataSample().set_gt_label(1)])
+    samples = [DataSample().set_gt_label(label) for label in (1, 0)]
+    assert torch.isfinite(head.loss((torch.randn(2, 5, 16), ), samples)['loss'])

@@ -80,3 +80,15 @@ def test_frozen_encoder_stays_in_eval_mode_and_only_the_head_learns():
     assert all(parameter.grad is None for parameter in classifier.backbone.parameters())
     for name, value in classifier.backbone.state_dict().items():
         assert torch.equal(value, before[name]), name
+
+
+def test_a_training_batch_of_one_sample_names_the_batch_size_not_batch_norm():
+    """BatchNorm cannot train on one sample: the error names train_dataloader.batch_size/drop_last; evaluation of one
+    sample (running statistics) still works."""
+    head = LinearProbeHead(num_classes=3, in_channels=4).train()
+    with pytest.raises(ValueError, match=r'LinearProbeHead trains a BatchNorm, .* this batch has 1: set '
+                       r'train_dataloader\.batch_size >= 2 and keep train_dataloader\.drop_last=True'):
+        head.loss((torch.randn(1, 4), ), labelled([2]))
+    assert torch.isfinite(head.loss((torch.randn(2, 4), ), labelled([2, 0]))['loss'])
+    head.eval()
+    assert head.predict((torch.randn(1, 4), ))[0].pred_label.shape == (1, )

@@ -1,0 +1,115 @@
+"""Load an image file as mmcv's ``LoadImageFromFile`` does, refusing images whose header declares too many pixels.
+
+A 1 MB PNG may declare 20000 x 20000 pixels; decoding it takes 1.2 GB for the pixels and about 4 GB at the peak, in
+every data loader worker that meets it. The header is read first (Pillow reads it without decoding), so such a file
+costs a few kilobytes to refuse.
+"""
+import io
+import warnings
+from typing import Optional
+
+import mmcv
+import numpy as np
+from mmcv.transforms import LoadImageFromFile
+from mmengine import fileio
+from PIL import Image, UnidentifiedImageError
+
+from cae_mm.registry import TRANSFORMS
+from cae_mm.utils.argument_checks import check_positive_integer
+
+DEFAULT_MAX_PIXELS = 100_000_000  # 10000 x 10000: far above any photograph a ViT is trained on
+
+
+def declared_pixel_count(data: bytes) -> Optional[int]:
+    """Width x height from the image header, without decoding the pixels.
+
+    Args:
+        data: the encoded file.
+
+    Returns:
+        The pixel count; None when Pillow does not know the format (the decoder then decides), or when Pillow itself
+        refuses the header as a decompression bomb (more than ``2 * Image.MAX_IMAGE_PIXELS``): then -1.
+    """
+    with warnings.catch_warnings():
+        # Pillow's own warning threshold is not ours: the limit is the transform's max_pixels.
+        warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+        except Image.DecompressionBombError:
+            return -1
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+            return None
+    return width * height
+
+
+@TRANSFORMS.register_module()
+class LoadImageWithPixelLimit(LoadImageFromFile):
+    """mmcv's ``LoadImageFromFile`` (same options and outputs) that refuses an image over ``max_pixels`` before decoding.
+
+    Adds ``results['img']`` ``(H, W, 3)`` uint8 BGR (or as ``color_type`` asks), ``img_shape`` and ``ori_shape``.
+    Formats Pillow cannot read the header of are decoded as before. An empty file, or one the decoder cannot read,
+    is a ``ValueError`` naming the file (mmcv's loader gives a bare assertion or an OpenCV error there).
+
+    Args:
+        max_pixels: largest width x height accepted (default 100 million: 10000 x 10000).
+        **kwargs: ``LoadImageFromFile`` options (``color_type``, ``imdecode_backend``, ``backend_args``,
+            ``to_float32``, ``ignore_empty``).
+
+    Raises:
+        ValueError: at construction, if ``max_pixels`` is not a positive integer or the deprecated
+            ``file_client_args`` is given (use ``backend_args``); when loading, for an image over the limit, an empty
+            file or one that does not decode.
+    """
+
+    def __init__(self, max_pixels: int = DEFAULT_MAX_PIXELS, **kwargs) -> None:
+        if kwargs.get('file_client_args') is not None:
+            raise ValueError('LoadImageWithPixelLimit takes backend_args, not the deprecated file_client_args')
+        super().__init__(**kwargs)
+        self.max_pixels = check_positive_integer(max_pixels, 'LoadImageWithPixelLimit max_pixels',
+                                                 'largest width x height of an image')
+
+    def check_pixel_count(self, data: bytes, filename: str) -> None:
+        """Raise ``ValueError`` if the header of ``data`` declares more than ``max_pixels`` pixels."""
+        pixels = declared_pixel_count(data)
+        pillow_limit = 2 * Image.MAX_IMAGE_PIXELS
+        if pixels == -1 and self.max_pixels < pillow_limit:
+            raise ValueError(f'{filename} declares more than {pillow_limit} pixels (limit: max_pixels='
+                             f'{self.max_pixels}); refused before decoding. Shrink the image, or raise max_pixels of '
+                             'cae_mm.LoadImageWithPixelLimit in the pipeline if it is meant to be this large')
+        if pixels is not None and pixels > self.max_pixels:
+            raise ValueError(f'{filename} declares {pixels} pixels, more than max_pixels={self.max_pixels}; refused '
+                             'before decoding. Shrink the image, or raise max_pixels of '
+                             'cae_mm.LoadImageWithPixelLimit in the pipeline if it is meant to be this large')
+
+    def transform(self, results: dict) -> Optional[dict]:
+        """Read ``results['img_path']``, check its pixel count, decode it (mmcv's decoding)."""
+        filename = results['img_path']
+        try:
+            data = fileio.get(filename, backend_args=self.backend_args)
+        except Exception:
+            if self.ignore_empty:
+                return None
+            raise
+        if not data:
+            raise ValueError(f'{filename} is an empty file (0 bytes): remove it from the data, or write it again')
+        self.check_pixel_count(data, filename)
+        try:
+            image = mmcv.imfrombytes(data, flag=self.color_type, backend=self.imdecode_backend)
+        except Exception:
+            if self.ignore_empty:
+                return None
+            raise
+        if image is None:  # mmcv's answer to bytes its decoder cannot read
+            raise ValueError(f'cannot decode {filename} as an image: not an image, truncated or corrupt, or a format '
+                             f'the {self.imdecode_backend} decoder does not read (GIF: convert it to PNG); remove or '
+                             'replace the file')
+        if self.to_float32:
+            image = image.astype(np.float32)
+        results['img'] = image
+        results['img_shape'] = image.shape[:2]
+        results['ori_shape'] = image.shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return f'{super().__repr__()[:-1]}, max_pixels={self.max_pixels})'

@@ -1,0 +1,22 @@
+"""The probe heads train a BatchNorm, which cannot normalise a batch of one sample."""
+
+
+def check_batch_norm_batch(batch_size: int, head: str) -> None:
+    """Refuse a training batch of fewer than 2 samples with an error that names the config keys to change.
+
+    Without it, BatchNorm fails with "Expected more than 1 value per channel when training", which names neither the
+    cause (a batch, or the last batch of an epoch, with one sample on some process) nor the fix. An integer comparison
+    per step: nothing is computed.
+
+    Args:
+        batch_size: samples in this process's batch.
+        head: the head's class name, for the message.
+
+    Raises:
+        ValueError: if ``batch_size < 2``.
+    """
+    if batch_size < 2:
+        raise ValueError(
+            f'{head} trains a BatchNorm, which needs at least 2 samples per batch on each process; this batch has '
+            f'{batch_size}: set train_dataloader.batch_size >= 2 and keep train_dataloader.drop_last=True (the probe '
+            'configs set it) so that the last, incomplete batch of an epoch is dropped')
