@@ -9,7 +9,8 @@ tools/model_converters/cae_mm_to_backbone.py writes it, for
     backbone=dict(init_cfg=dict(type='Pretrained', checkpoint='cae-backbone-1234abcd.pth', prefix='backbone.'))
 
 The file holds only tensors and plain Python values (``torch.load(weights_only=True)`` reads it). It is written to a
-temporary file in the destination folder, hashed, and renamed, so a release file is either complete or absent.
+temporary file in the destination folder, hashed, and renamed, so a release file is either complete or absent. An
+existing release file is replaced only with --force, and never the source itself; the destination must be a file name.
 
 Example:
     python tools/publish_model.py work_dirs/cae_vit-base-p16_32xb64-dalle-300e_in1k/epoch_300.pth \\
@@ -18,17 +19,15 @@ Example:
 """
 import argparse
 import hashlib
-import os
-import tempfile
+import io
 from pathlib import Path
 from typing import Any, Optional, Union
 
 import numpy as np
 import torch
 
-from cae_mm.engine import load_checkpoint_file
-from cae_mm.utils.checkpoint_conversion import cae_mm_to_backbone
-from cae_mm.utils.checkpoint_files import state_dict_of
+from cae_mm.checkpoints import atomic_open, check_output_path, read_checkpoint, weights_of
+from cae_mm.checkpoints.conversion import cae_mm_to_backbone
 
 KEPT_META = ('epoch', 'iter', 'seed', 'experiment_name', 'time', 'mmengine_version', 'mmengine', 'cfg')
 HASH_CHUNK = 1 << 20
@@ -57,9 +56,10 @@ def release_contents(checkpoint: Any, source: Union[str, Path], backbone_only: b
         backbone_only: keep only the ``backbone.*`` tensors.
 
     Raises:
-        CheckpointConversionError: no state dict of tensors, or no ``backbone.*`` keys with ``backbone_only``.
+        CheckpointReadError: no state dict of tensors.
+        CheckpointConversionError: no cae_mm ``backbone.*`` keys with ``backbone_only``.
     """
-    state_dict = state_dict_of(checkpoint, source)
+    state_dict = weights_of(checkpoint, source)
     if backbone_only:
         state_dict = cae_mm_to_backbone(state_dict)
     meta = plain_meta(checkpoint.get('meta') if isinstance(checkpoint, dict) else None)
@@ -76,25 +76,32 @@ def file_sha256(path: Union[str, Path]) -> str:
     return digest.hexdigest()
 
 
-def save_with_hash(contents: dict[str, Any], destination: Union[str, Path]) -> Path:
+def save_with_hash(contents: dict[str, Any], destination: Union[str, Path], source: Union[str, Path],
+                   force: bool = False) -> Path:
     """Write ``contents`` as ``{stem}-{sha256[:8]}{suffix}`` next to ``destination``, atomically.
+
+    Args:
+        contents: what to save.
+        destination: the release file name without the hash.
+        source: the checkpoint it comes from, which is never replaced.
+        force: replace an existing release file of the same name.
 
     Returns:
         The final path.
+
+    Raises:
+        CheckpointWriteError: ``destination`` is a folder, or the hashed name is the source or (without ``force``)
+            an existing file.
     """
-    destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f'.{destination.name}.', suffix='.tmp', dir=destination.parent)
-    try:
-        with os.fdopen(handle, 'wb') as file:
-            torch.save(contents, file)
-            file.flush()
-            os.fsync(file.fileno())
-        final = destination.with_name(f'{destination.stem}-{file_sha256(temporary)[:8]}{destination.suffix or ".pth"}')
-        os.replace(temporary, final)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    destination = check_output_path(destination, [source], force=True)
+    buffer = io.BytesIO()
+    torch.save(contents, buffer)  # in memory first: the hash names the file
+    data = buffer.getbuffer()
+    final = destination.with_name(
+        f'{destination.stem}-{hashlib.sha256(data).hexdigest()[:8]}{destination.suffix or ".pth"}')
+    check_output_path(final, [source], force)
+    with atomic_open(final, 'wb') as file:
+        file.write(data)
     return final
 
 
@@ -104,12 +111,14 @@ def main(argv: Optional[list[str]] = None) -> Path:
     parser.add_argument('source', help='training checkpoint (mmengine Runner checkpoint or a state dict)')
     parser.add_argument('destination', help='release file name without the hash, e.g. release/NAME.pth')
     parser.add_argument('--backbone-only', action='store_true', help='keep only the encoder (backbone.* keys)')
+    parser.add_argument('--force', action='store_true', help='replace an existing release file of the same name')
     args = parser.parse_args(argv)
-    checkpoint = load_checkpoint_file(args.source)
+    check_output_path(args.destination, [args.source], force=True)
+    checkpoint = read_checkpoint(args.source)
     contents = release_contents(checkpoint, args.source, args.backbone_only)
     dropped = sorted(set(checkpoint) - {'meta', 'state_dict'}) if isinstance(checkpoint, dict) and \
         'state_dict' in checkpoint else []
-    path = save_with_hash(contents, args.destination)
+    path = save_with_hash(contents, args.destination, args.source, args.force)
     print(f'wrote {path}: {len(contents["state_dict"])} tensors ({contents["meta"]["contents"]}), sha256 '
           f'{file_sha256(path)}' + (f'; dropped {", ".join(dropped)}' if dropped else ''))
     return path

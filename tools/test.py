@@ -14,16 +14,14 @@ import argparse
 import os
 import os.path as osp
 import sys
-from collections.abc import Mapping
 
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.model import is_model_wrapper
-from mmengine.runner import Runner
-from mmengine.runner.checkpoint import CheckpointLoader
+from mmengine.registry import RUNNERS
 
-import cae_mm  # noqa: F401  (registers cae_mm's modules, checkpoint I/O)
-from cae_mm.models.backbones.pretrained_weights import PretrainedWeightsMismatchError, checkpoint_state_dict
+import cae_mm  # noqa: F401  (registers cae_mm's modules)
+from cae_mm.checkpoints import CheckpointMismatchError, read_checkpoint, require_exact_match, weights_of
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -54,6 +52,7 @@ def build_config(args: argparse.Namespace) -> Config:
         cfg.log_processor.custom_cfg = []
     if not torch.cuda.is_available() and 'env_cfg' in cfg:
         cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+    cfg.setdefault('runner_type', 'cae_mm.Runner')  # reads the checkpoint with cae_mm's restricted reader
     return cfg
 
 
@@ -61,11 +60,11 @@ def check_checkpoint_fits(model: torch.nn.Module, checkpoint: str) -> None:
     """Require the checkpoint to hold exactly the model's tensors, with the model's shapes.
 
     Raises:
-        PretrainedWeightsMismatchError: naming the class counts when the classifier's size differs, else listing the
+        CheckpointReadError: unreadable, or no weights in the file.
+        CheckpointMismatchError: naming the class counts when the classifier's size differs, else listing the
             missing, unexpected and differently shaped tensors.
     """
-    loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    weights = checkpoint_state_dict(loaded) if isinstance(loaded, Mapping) else {}
+    weights = weights_of(read_checkpoint(checkpoint), checkpoint)
     weights = {key[len('module.'):] if key.startswith('module.') else key: value for key, value in weights.items()}
     expected = model.state_dict()
     head_classes = getattr(getattr(model, 'head', None), 'num_classes', None)
@@ -73,18 +72,10 @@ def check_checkpoint_fits(model: torch.nn.Module, checkpoint: str) -> None:
         saved, wanted = weights[key].shape, expected[key].shape
         if (key.startswith('head.') and head_classes is not None and len(saved) == len(wanted) >= 1
                 and saved[1:] == wanted[1:] and saved[0] != wanted[0] == head_classes):
-            raise PretrainedWeightsMismatchError(
+            raise CheckpointMismatchError(
                 f'class count mismatch: {checkpoint} was trained for {saved[0]} classes ({key}) but '
                 f'model.head.num_classes is {head_classes}')
-    missing, unexpected = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
-    wrong_shapes = [
-        f'{key}: checkpoint {tuple(weights[key].shape)}, model {tuple(expected[key].shape)}'
-        for key in sorted(set(weights) & set(expected)) if weights[key].shape != expected[key].shape
-    ]
-    if missing or unexpected or wrong_shapes:
-        raise PretrainedWeightsMismatchError(
-            f'{checkpoint} does not fit the model of the config: missing keys {missing}; unexpected keys '
-            f'{unexpected}; wrong shapes {wrong_shapes}')
+    require_exact_match(weights, expected, checkpoint, 'the model of the config')
 
 
 def check_class_count(model: torch.nn.Module, dataset: object) -> None:
@@ -102,7 +93,7 @@ def check_class_count(model: torch.nn.Module, dataset: object) -> None:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    runner = Runner.from_cfg(build_config(args))
+    runner = RUNNERS.build(build_config(args))
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     check_checkpoint_fits(model, args.checkpoint)
     check_class_count(model, runner.test_loop.dataloader.dataset)

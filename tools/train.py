@@ -2,7 +2,7 @@
 
 Examples:
     python tools/train.py configs/cae/cae_vit-tiny-p16_1xb16-pixel-300i_demo.py
-    python tools/train.py CONFIG --work-dir work_dirs/run1 --resume            # continue from the newest checkpoint
+    python tools/train.py CONFIG --work-dir work_dirs/run1 --resume            # continue from the latest checkpoint
     python tools/train.py CONFIG --cfg-options train_dataloader.dataset.data_root=/my/images
     python tools/train.py configs/mask_rcnn/mask-rcnn_cae-vit-base-p16_16xb2-ms-1x_coco.py \
         --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/cae_vit-base/epoch_1600.pth   # mmdet/mmseg: same tool
@@ -18,11 +18,9 @@ import sys
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
-import cae_mm  # noqa: F401  (registers cae_mm's modules, checkpoint I/O)
-from cae_mm.engine import (find_resume_checkpoint, init_cpu_process_group, remove_partial_checkpoint_writes,
-                           use_cpu_model_wrappers)
+import cae_mm  # noqa: F401  (registers cae_mm's modules)
+from cae_mm.engine import init_cpu_process_group, use_cpu_model_wrappers
 from cae_mm.engine.launcher_death import exit_with_launcher
 
 STRATEGY_ROOT = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', '_base_', 'strategies')
@@ -37,7 +35,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         '--resume',
         nargs='?',
         const='auto',
-        help='resume training: from the newest checkpoint in the work dir, or from the given checkpoint file')
+        help='resume training: from the complete checkpoint of the highest iteration/epoch in the work dir, or from '
+        'the given checkpoint file (checked against the model and optimizer before training starts)')
     parser.add_argument('--amp', action='store_true', help='mixed precision (fp16 with loss scaling on GPU, bf16 on CPU)')
     parser.add_argument('--auto-scale-lr', action='store_true', help='scale the lr linearly with the total batch size')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries, key=value')
@@ -79,6 +78,8 @@ def build_config(args: argparse.Namespace) -> Config:
         cfg.resume, cfg.load_from = True, args.resume
     if not torch.cuda.is_available() and 'env_cfg' in cfg:
         cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+    # cae_mm's runner: safe checkpoint reading, resume by iteration number, the work dir lock (cae_mm.checkpoints).
+    cfg.setdefault('runner_type', 'cae_mm.Runner')
     return cfg
 
 
@@ -95,27 +96,13 @@ def prepare_cpu_distributed(cfg: Config) -> None:
     use_cpu_model_wrappers(cfg)
 
 
-def choose_resume_checkpoint(cfg: Config) -> None:
-    """For ``--resume`` without a file: resume from the newest complete checkpoint in the work dir.
-
-    Temporary files of writes that a kill interrupted are removed first. Raises ``CheckpointReadError`` if the work
-    dir holds checkpoints but none is complete (see ``cae_mm.engine.resume``).
-    """
-    if not cfg.get('resume') or cfg.get('load_from'):
-        return
-    remove_partial_checkpoint_writes(cfg.work_dir)
-    checkpoint = find_resume_checkpoint(cfg.work_dir)
-    cfg.load_from = str(checkpoint) if checkpoint is not None else None
-
-
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.launcher == 'pytorch':
         exit_with_launcher()  # a killed torchrun must not leave this worker training on (tools/dist_train.sh)
     cfg = build_config(args)
     prepare_cpu_distributed(cfg)
-    choose_resume_checkpoint(cfg)
-    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg)
     runner.train()
     if runner.rank == 0:
         work_dir = osp.abspath(runner.work_dir)

@@ -1,1 +1,1 @@
-"""Helpers that are not models: checkpoint key conversion and restricted unpickling of files from elsewhere."""
+"""Small helpers shared across cae_mm that are not models."""

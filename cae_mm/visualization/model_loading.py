@@ -5,11 +5,9 @@ from typing import Union
 from mmengine.config import Config
 from mmengine.model import BaseDataPreprocessor
 from mmengine.registry import init_default_scope
-from mmengine.runner.checkpoint import CheckpointLoader
 from torch import nn
 
-from cae_mm.models.backbones.pretrained_weights import (PretrainedWeightsMismatchError, checkpoint_state_dict,
-                                                        load_pretrained_weights)
+from cae_mm.checkpoints import load_pretrained_weights, read_checkpoint, require_exact_match, weights_of
 from cae_mm.registry import MODELS
 
 
@@ -34,19 +32,13 @@ def build_model(cfg: Config, checkpoint: Union[str, Path], device: str = 'cpu') 
         device: where to put the model.
 
     Raises:
-        PretrainedWeightsMismatchError: missing, unexpected or mis-shaped keys, listed.
+        CheckpointReadError: unreadable, or no weights in the file.
+        CheckpointMismatchError: missing, unexpected or mis-shaped keys, listed.
     """
     model = MODELS.build(cfg.model)
-    weights = checkpoint_state_dict(CheckpointLoader.load_checkpoint(str(checkpoint), map_location='cpu'))
-    expected = model.state_dict()
-    missing, unexpected = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
-    wrong_shapes = [f'{key}: checkpoint {tuple(weights[key].shape)}, model {tuple(expected[key].shape)}'
-                    for key in sorted(set(weights) & set(expected)) if weights[key].shape != expected[key].shape]
-    if missing or unexpected or wrong_shapes:
-        raise PretrainedWeightsMismatchError(
-            f'{checkpoint} does not match the model of the config: missing keys {missing}; unexpected keys '
-            f'{unexpected}; wrong shapes {wrong_shapes} (a backbone-only checkpoint has no regressor or decoder: '
-            'publish the full model)')
+    weights = weights_of(read_checkpoint(checkpoint), checkpoint)
+    require_exact_match(weights, model.state_dict(), checkpoint, 'the model of the config',
+                        hint='a backbone-only checkpoint has no regressor or decoder: publish the full model')
     model.load_state_dict(weights, strict=True)
     return model.to(device).eval()
 
@@ -60,7 +52,8 @@ def build_backbone(cfg: Config, checkpoint: Union[str, Path], device: str = 'cpu
         device: where to put the encoder.
 
     Raises:
-        PretrainedWeightsMismatchError: missing, unexpected or mis-shaped encoder keys, listed.
+        CheckpointReadError: unreadable, or no weights in the file.
+        CheckpointMismatchError: missing, unexpected or mis-shaped encoder keys, listed.
     """
     backbone = MODELS.build(cfg.model.backbone)
     load_pretrained_weights(backbone, str(checkpoint), prefix='backbone.')

@@ -1,13 +1,16 @@
 # Runtime shared by every cae_mm config: mmpretrain stays the default scope; cae_mm's classes are named `cae_mm.Name`.
 default_scope = 'mmpretrain'
 custom_imports = dict(imports=['cae_mm'], allow_failed_imports=False)
+# cae_mm's Runner and CheckpointHook (cae_mm/checkpoints): checkpoints read without running code, written atomically,
+# checked against the model before loading; --resume by iteration number under a work dir lock.
+runner_type = 'cae_mm.Runner'
 
 default_hooks = dict(
     runtime_info=dict(type='RuntimeInfoHook'),
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=100),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    checkpoint=dict(type='cae_mm.CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
 # Exact resume (generator states in every checkpoint) and a clear stop at the first NaN/inf loss: docs/troubleshooting.md

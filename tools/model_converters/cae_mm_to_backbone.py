@@ -1,6 +1,7 @@
 """Extract the pretrained encoder of a cae_mm CAE checkpoint, for classifiers, detectors and segmentors.
 
 Usage: python tools/model_converters/cae_mm_to_backbone.py SRC DST [--format cae_mm|mmpretrain] [--grid-size 14 14]
+                                                             [--force]
 
 ``--format cae_mm`` (default): keys ``backbone.*`` for cae_mm's ``CAEVisionTransformer`` in mmpretrain, mmdet or mmseg
 models; load with ``init_cfg=dict(type='Pretrained', checkpoint=DST, prefix='backbone.')`` on the backbone.
@@ -12,8 +13,9 @@ from typing import Literal, Optional
 
 import torch
 
-from cae_mm.utils.checkpoint_conversion import cae_mm_to_backbone, cae_mm_to_mmpretrain_backbone
-from cae_mm.utils.checkpoint_files import read_checkpoint, save_converted, state_dict_of
+from cae_mm.checkpoints import check_output_path, read_checkpoint, weights_of
+from cae_mm.checkpoints.conversion import (cae_mm_to_backbone, cae_mm_to_mmpretrain_backbone, check_grid_size,
+                                           save_converted, training_grid_size)
 
 
 def convert(state_dict: dict[str, torch.Tensor],
@@ -32,8 +34,12 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument('--format', choices=('cae_mm', 'mmpretrain'), default='cae_mm', help='key names to write')
     parser.add_argument('--grid-size', type=int, nargs=2, default=(14, 14), metavar=('ROWS', 'COLUMNS'),
                         help='patch grid of the position table written for --format mmpretrain')
+    parser.add_argument('--force', action='store_true', help='replace DST if it exists (never SRC)')
     args = parser.parse_args(argv)
-    converted = convert(state_dict_of(read_checkpoint(args.source), args.source), args.format, tuple(args.grid_size))
+    check_output_path(args.destination, [args.source], args.force)
+    checkpoint = read_checkpoint(args.source)
+    grid_size = check_grid_size(args.grid_size, training_grid_size(checkpoint))
+    converted = convert(weights_of(checkpoint, args.source), args.format, grid_size)
     save_converted(converted, args.destination, args.source, f'cae_mm_to_backbone --format {args.format}')
     print(f'wrote {len(converted)} tensors to {args.destination}')
 

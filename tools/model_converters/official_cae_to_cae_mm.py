@@ -1,6 +1,6 @@
 """Convert an official CAE pretraining checkpoint (Atten4Vis/CAE ``run_pretraining.py``) into a cae_mm CAE checkpoint.
 
-Usage: python tools/model_converters/official_cae_to_cae_mm.py SRC DST [--config CAE_MM_CONFIG]
+Usage: python tools/model_converters/official_cae_to_cae_mm.py SRC DST [--config CAE_MM_CONFIG] [--force]
 
 The encoder, regressor (with its projection when narrower than the encoder) and decoder are kept; the aliased
 ``alignment_encoder`` copy and the fixed sin-cos tables (checked to be sin-cos) are dropped.
@@ -10,8 +10,8 @@ from typing import Optional
 
 import torch
 
-from cae_mm.utils.checkpoint_conversion import official_to_cae_mm
-from cae_mm.utils.checkpoint_files import check_against_config, read_checkpoint, save_converted, state_dict_of
+from cae_mm.checkpoints import check_output_path, read_checkpoint, weights_of
+from cae_mm.checkpoints.conversion import check_against_config, official_to_cae_mm, save_converted
 
 
 def convert(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -24,8 +24,10 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument('source', help='official checkpoint (its "model" entry holds the weights)')
     parser.add_argument('destination', help='cae_mm checkpoint to write')
     parser.add_argument('--config', help='cae_mm config whose model the result must match exactly')
+    parser.add_argument('--force', action='store_true', help='replace DST if it exists (never SRC)')
     args = parser.parse_args(argv)
-    converted = convert(state_dict_of(read_checkpoint(args.source), args.source))
+    check_output_path(args.destination, [args.source], args.force)
+    converted = convert(weights_of(read_checkpoint(args.source), args.source))
     if args.config:
         check_against_config(converted, args.config)
     save_converted(converted, args.destination, args.source, 'official_cae_to_cae_mm')

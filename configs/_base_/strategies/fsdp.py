@@ -4,7 +4,7 @@
 # launch with tools/dist_train.sh or tools/slurm_train.sh as usual.
 # cae_mm.FSDPStrategy is mmengine's FSDPStrategy with every process starting from process 0's weights, the optimizer's
 # parameter groups built on the unwrapped model, and gradient clipping over all shards (cae_mm/engine/fsdp_strategy.py).
-runner_type = 'FlexibleRunner'
+runner_type = 'cae_mm.FlexibleRunner'
 strategy = dict(
     type='cae_mm.FSDPStrategy',
     model_wrapper=dict(

@@ -1,18 +1,14 @@
-"""Tests for cae_mm.engine.checkpoint_io: atomic local writes and restricted checkpoint loading."""
+"""Tests for cae_mm.checkpoints.reading: the one restricted reader of checkpoint files."""
 import collections
 import os
 import re
 
-import mmengine.fileio
 import numpy as np
 import pytest
 import torch
 from mmengine.logging import HistoryBuffer
-from mmengine.runner.checkpoint import CheckpointLoader, save_checkpoint
 
-import cae_mm  # noqa: F401  (installs the atomic backend and the safe loader)
-from cae_mm.engine import CheckpointReadError, load_checkpoint_file
-from cae_mm.engine.checkpoint_io import AtomicLocalBackend
+from cae_mm.checkpoints import CheckpointError, CheckpointReadError, read_checkpoint as load_checkpoint_file
 
 
 class SystemCall:
@@ -33,101 +29,6 @@ class GetAttr:
 
     def __reduce__(self):
         return getattr, (self.owner, self.name)
-
-
-def directory_listing(folder):
-    return sorted(path.name for path in folder.iterdir())
-
-
-def test_put_writes_bytes_and_leaves_no_temporary_file(tmp_path):
-    """``put`` writes the bytes, creates missing parent folders and leaves only the target file."""
-    target = tmp_path / 'sub' / 'dir' / 'model.pth'
-    AtomicLocalBackend().put(b'\x00checkpoint bytes\xff', target)
-    assert target.read_bytes() == b'\x00checkpoint bytes\xff'
-    assert directory_listing(target.parent) == ['model.pth']
-
-
-def test_put_overwrites_existing_file(tmp_path):
-    """A second ``put`` replaces the previous content."""
-    target = tmp_path / 'model.pth'
-    backend = AtomicLocalBackend()
-    backend.put(b'first version, long', target)
-    backend.put(b'second', str(target))
-    assert target.read_bytes() == b'second'
-    assert directory_listing(tmp_path) == ['model.pth']
-
-
-def test_put_text_writes_text_atomically(tmp_path):
-    """``put_text`` writes text in the given encoding and leaves no temporary file."""
-    target = tmp_path / 'log.json'
-    AtomicLocalBackend().put_text('température', target, encoding='latin-1')
-    assert target.read_bytes() == 'température'.encode('latin-1')
-    assert directory_listing(tmp_path) == ['log.json']
-
-
-@pytest.mark.parametrize('method, payload', [('put', b'new bytes'), ('put_text', 'new text')])
-def test_failed_write_keeps_the_previous_content(tmp_path, monkeypatch, method, payload):
-    """If fsync fails midway the target keeps its old content, the error propagates and no temporary file remains."""
-    target = tmp_path / 'model.pth'
-    target.write_bytes(b'old content')
-
-    def failing_fsync(fd):
-        raise OSError('simulated fsync failure')
-
-    monkeypatch.setattr(os, 'fsync', failing_fsync)
-    with pytest.raises(OSError, match='simulated fsync failure'):
-        getattr(AtomicLocalBackend(), method)(payload, target)
-    assert target.read_bytes() == b'old content'
-    assert directory_listing(tmp_path) == ['model.pth']
-
-
-def test_failed_first_write_leaves_nothing(tmp_path, monkeypatch):
-    """A failed write to a new path leaves neither the target nor a temporary file."""
-    def failing_fsync(fd):
-        raise OSError('no space')
-
-    monkeypatch.setattr(os, 'fsync', failing_fsync)
-    with pytest.raises(OSError, match='no space'):
-        AtomicLocalBackend().put(b'data', tmp_path / 'model.pth')
-    assert directory_listing(tmp_path) == []
-
-
-@pytest.mark.parametrize('enable_singleton', [False, True])
-def test_mmengine_local_backend_is_atomic(enable_singleton):
-    """After ``import cae_mm`` mmengine hands out the atomic backend for local paths."""
-    backend = mmengine.fileio.get_file_backend('/tmp/x.pth', enable_singleton=enable_singleton)
-    assert isinstance(backend, AtomicLocalBackend)
-
-
-def test_mmengine_save_checkpoint_round_trips(tmp_path, monkeypatch):
-    """mmengine's ``save_checkpoint`` writes through the atomic backend and ``CheckpointLoader`` reads it back."""
-    from cae_mm.engine import checkpoint_io
-
-    written = []
-    original = checkpoint_io._atomic_write
-
-    def recording_write(data, filepath, mode, encoding):
-        written.append(str(filepath))
-        original(data, filepath, mode, encoding)
-
-    monkeypatch.setattr(checkpoint_io, '_atomic_write', recording_write)
-    path = str(tmp_path / 'epoch_1.pth')
-    save_checkpoint({'a': torch.ones(2)}, path)
-    assert written == [path]
-    assert directory_listing(tmp_path) == ['epoch_1.pth']
-    loaded = CheckpointLoader.load_checkpoint(path)
-    assert list(loaded) == ['a']
-    torch.testing.assert_close(loaded['a'], torch.ones(2))
-
-
-def test_checkpoint_loader_uses_the_safe_loader(tmp_path):
-    """mmengine's ``CheckpointLoader`` refuses a malicious local checkpoint with ``CheckpointReadError``."""
-    marker = tmp_path / 'pwned'
-    path = tmp_path / 'evil.pth'
-    torch.save({'state_dict': SystemCall(f'echo pwned > {marker}')}, path)
-    with pytest.raises(CheckpointReadError, match=r'system'):
-        CheckpointLoader.load_checkpoint(str(path))
-    assert not marker.exists()
 
 
 def test_loads_plain_state_dict(tmp_path):
@@ -304,6 +205,102 @@ def test_directory_is_reported_as_missing_checkpoint(tmp_path):
     expect_read_error(tmp_path)
 
 
-def test_checkpoint_read_error_is_a_runtime_error():
-    """``CheckpointReadError`` subclasses RuntimeError so existing handlers still catch it."""
-    assert issubclass(CheckpointReadError, RuntimeError)
+def test_every_checkpoint_error_shares_one_base():
+    """Read, mismatch, write, conversion and tokenizer errors are all ``CheckpointError`` (a RuntimeError)."""
+    from cae_mm.checkpoints import (CheckpointConversionError, CheckpointMismatchError, CheckpointWriteError,
+                                    TokenizerWeightsError)
+    for error in (CheckpointReadError, CheckpointMismatchError, CheckpointWriteError, CheckpointConversionError,
+                  TokenizerWeightsError):
+        assert issubclass(error, CheckpointError) and issubclass(error, RuntimeError)
+
+
+def test_counter_of_a_multistep_scheduler_loads(tmp_path):
+    """``MultiStepLR`` keeps its milestones in a ``collections.Counter``: a detection runner checkpoint holds one."""
+    path = tmp_path / 'epoch_1.pth'
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)], 0.1),
+                                                     milestones=[8, 11])
+    torch.save({'param_schedulers': [scheduler.state_dict()]}, path)
+    milestones = load_checkpoint_file(path)['param_schedulers'][0]['milestones']
+    assert type(milestones) is collections.Counter and milestones == collections.Counter({8: 1, 11: 1})
+
+
+def test_argparse_namespace_loads_as_an_inert_stand_in(tmp_path):
+    """The official CAE checkpoints carry their ``argparse.Namespace``: kept as data, never constructed."""
+    import argparse
+    path = tmp_path / 'official.pth'
+    torch.save({'model': {'w': torch.ones(1)}, 'args': argparse.Namespace(lr=0.1)}, path)
+    loaded = load_checkpoint_file(path)
+    assert not isinstance(loaded['args'], argparse.Namespace)
+    assert loaded['args'].pickled_class == 'argparse.Namespace' and loaded['args'].state == {'lr': 0.1}
+
+
+class WritesAFileWhenLoaded(torch.nn.Module):
+    """A TorchScript module whose ``__setstate__`` (compiled into the archive) writes a file."""
+
+    def __init__(self, marker: str) -> None:
+        super().__init__()
+        self.marker = marker
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+    @torch.jit.export
+    def __getstate__(self) -> tuple[str, bool]:
+        return self.marker, self.training
+
+    @torch.jit.export
+    def __setstate__(self, state: tuple[str, bool]) -> None:
+        self.marker = state[0]
+        self.training = state[1]
+        torch.save(torch.zeros(1), state[0])
+
+
+def torchscript_archive_that_writes(tmp_path):
+    """A TorchScript archive whose loading writes ``marker``; proven to work with torch.jit.load itself."""
+    marker = tmp_path / 'written_by_the_archive'
+    path = tmp_path / 'model.pth'
+    torch.jit.save(torch.jit.script(WritesAFileWhenLoaded(str(marker))), str(path))
+    marker.unlink(missing_ok=True)
+    return path, marker
+
+
+def test_torchscript_code_really_runs_when_loaded_with_torch_jit(tmp_path):
+    """The crafted archive does what the next test guards against (else that test would prove nothing)."""
+    path, marker = torchscript_archive_that_writes(tmp_path)
+    torch.jit.load(str(path))
+    assert marker.exists()
+
+
+def test_torchscript_archive_is_refused_before_its_code_runs(tmp_path):
+    """torch.load with a pickle_module hands a TorchScript zip to torch.jit.load; the reader refuses it first."""
+    path, marker = torchscript_archive_that_writes(tmp_path)
+    with pytest.raises(CheckpointReadError, match=rf'refusing to load {re.escape(str(path))}: it is a TorchScript'):
+        load_checkpoint_file(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize('header, looks_like', [(b'\x89PNG\r\n\x1a\n' + bytes(40), 'a PNG image'),
+                                                 (b'{"weights": [1, 2]}', 'a JSON text file')])
+def test_foreign_file_says_what_it_looks_like(tmp_path, header, looks_like):
+    path = tmp_path / 'weights.pth'
+    path.write_bytes(header)
+    with pytest.raises(CheckpointReadError, match=f'it looks like {looks_like}'):
+        load_checkpoint_file(path)
+
+
+@pytest.mark.parametrize('content, found', [({}, 'is an empty dict'), ([torch.ones(1)], 'is a list'),
+                                            (torch.ones(2, 3), r'is a single tensor of shape \(2, 3\)'),
+                                            ({'state_dict': {}}, "its 'state_dict' entry is an empty dict"),
+                                            ({'w': [1, 2]}, r"not named tensors: \['w'\]")])
+def test_weights_of_refuses_checkpoints_without_weights(content, found):
+    from cae_mm.checkpoints import weights_of
+    with pytest.raises(CheckpointReadError, match=f'x.pth holds no weights: .*{found}'):
+        weights_of(content, 'x.pth')
+
+
+def test_weights_of_unwraps_state_dict_and_model_entries():
+    from cae_mm.checkpoints import weights_of
+    weights = {'w': torch.ones(1)}
+    assert weights_of({'state_dict': weights, 'meta': {}}, 'x') == weights
+    assert weights_of({'model': weights, 'args': None}, 'x') == weights
+    assert weights_of(weights, 'x') == weights

@@ -10,7 +10,7 @@ from cae_mm.utils.checkpoint_conversion import (CheckpointConversionError, cae_m
                                                 check_against_model, mmpretrain_to_cae_mm,
                                                 mmpretrain_tokenizer_state_dict, official_to_cae_mm)
 from tests.models.algorithms.mmpretrain_cae import build_mmpretrain_cae, cae_mm_config
-from tests.utils.official_cae import official_state_dict
+from tests.checkpoints.official_cae import official_state_dict
 
 TINY = dict(width=32, depth=2, heads=2, head_depth=2, tokenizer_hidden=8)
 

@@ -1,4 +1,4 @@
-"""Pure key conversions between CAE checkpoint layouts: the official code, mmpretrain/mmselfsup, cae_mm, backbone-only.
+"""Key conversions between CAE checkpoint layouts: the official code, mmpretrain/mmselfsup, cae_mm, backbone-only.
 
 Each layout pair is one table of name templates, ``(cae_mm name, other name)``, with typed placeholders (``{i}`` a block
 index, ``{p}`` weight or bias, ...). A table is read in either direction, so mmpretrain -> cae_mm -> mmpretrain is the
@@ -21,15 +21,17 @@ Deliberate drops and additions:
 """
 import math
 import re
-from typing import Optional
+from pathlib import Path
+from typing import Any, Optional, Union
 
 import torch
+from mmengine.config import Config
 
 from cae_mm.models.layers import build_2d_sincos_position_embedding
-
-
-class CheckpointConversionError(ValueError):
-    """A checkpoint that cannot be converted without losing or inventing weights."""
+from cae_mm.registry import MODELS
+from .errors import CheckpointConversionError
+from .matching import compare_keys
+from .writing import atomic_save
 
 
 PLACEHOLDERS = {
@@ -316,11 +318,19 @@ def cae_mm_to_backbone(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.T
     ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')`` on the backbone, or ``load_from``.
 
     Raises:
-        CheckpointConversionError: no ``backbone.*`` keys.
+        CheckpointConversionError: no ``backbone.*`` keys, or encoder keys that are not cae_mm's (an mmpretrain CAE or
+            MAE checkpoint, another ViT).
     """
     backbone = {key: tensor for key, tensor in state_dict.items() if key.startswith('backbone.')}
     if not backbone:
         raise CheckpointConversionError('the checkpoint has no backbone.* keys: not a cae_mm CAE checkpoint')
+    _, unmatched = rename_keys(backbone, MMPRETRAIN_BACKBONE_NAMES)
+    foreign = [key for key in unmatched if not re.match(r'backbone\.relative_position_bias\.\d+\.table\Z', key)]
+    if foreign:
+        raise CheckpointConversionError(
+            f'{len(foreign)} backbone keys are not those of cae_mm\'s CAEVisionTransformer: {sorted(foreign)[:8]} '
+            '(an mmpretrain checkpoint? convert a CAE one with mmpretrain_cae_to_cae_mm.py first; other '
+            'architectures such as MAE cannot be used)')
     return backbone
 
 
@@ -343,17 +353,88 @@ def cae_mm_to_mmpretrain_backbone(state_dict: dict[str, torch.Tensor],
     return converted
 
 
+def check_grid_size(grid_size: tuple[int, int], model_grid: Optional[tuple[int, int]] = None) -> tuple[int, int]:
+    """Check the patch grid a converter writes position tables for.
+
+    Args:
+        grid_size: ``(rows, columns)`` from the command line.
+        model_grid: the grid of the model that wrote the checkpoint, when known (see :func:`training_grid_size`).
+
+    Returns:
+        ``grid_size`` as a tuple.
+
+    Raises:
+        CheckpointConversionError: a non-positive size, or one other than ``model_grid``.
+    """
+    grid_size = tuple(int(side) for side in grid_size)
+    if len(grid_size) != 2 or min(grid_size) < 1:
+        raise CheckpointConversionError(f'--grid-size must be two positive numbers of patches, got {grid_size}')
+    if model_grid is not None and grid_size != tuple(model_grid):
+        raise CheckpointConversionError(
+            f'--grid-size {grid_size[0]} {grid_size[1]} does not match the {model_grid[0]}x{model_grid[1]} patch grid '
+            'the checkpoint was trained with (its config): pass --grid-size '
+            f'{model_grid[0]} {model_grid[1]}')
+    return grid_size
+
+
+def training_grid_size(checkpoint: Any) -> Optional[tuple[int, int]]:
+    """The patch grid of the training crops, read from a Runner checkpoint's config text (``meta.cfg``).
+
+    Returns:
+        ``(rows, columns)``, or None when the checkpoint carries no config or the config does not say.
+    """
+    text = checkpoint.get('meta', {}).get('cfg') if isinstance(checkpoint, dict) else None
+    if not isinstance(text, str):
+        return None
+    try:
+        cfg = Config.fromstring(text, file_format='.py')
+        patch_size = int(cfg.model.backbone.patch_size)
+        pipeline = cfg.train_dataloader.dataset.pipeline
+    except Exception:  # a config this code cannot read says nothing about the grid
+        return None
+    for transform in pipeline:
+        if str(transform.get('type', '')).endswith('RandomResizedCrop'):
+            size = transform.get('size', transform.get('scale'))
+            side = size if isinstance(size, int) else None
+            if side and side % patch_size == 0:
+                return side // patch_size, side // patch_size
+    return None
+
+
+def save_converted(state_dict: dict[str, torch.Tensor], path: Union[str, Path], source: Union[str, Path],
+                   converter: str) -> None:
+    """Write ``{'meta': {...}, 'state_dict': ...}`` (the layout ``load_from`` and ``Pretrained`` read), atomically.
+
+    Raises:
+        CheckpointConversionError: ``state_dict`` is empty (a converter never writes a file without weights).
+    """
+    if not state_dict:
+        raise CheckpointConversionError(f'converting {source} gave no tensors: nothing written to {path}')
+    atomic_save(dict(meta=dict(converted_from=str(source), converter=converter), state_dict=state_dict), path)
+
+
+def check_against_config(state_dict: dict[str, torch.Tensor], config_path: Union[str, Path]) -> None:
+    """Check a converted cae_mm CAE state dict against the model of a cae_mm config (backbone, neck and head).
+
+    The tokenizer is not built: it is not part of checkpoints, and its weights file need not be present.
+
+    Raises:
+        CheckpointConversionError: listing every missing key, unexpected key and shape mismatch.
+    """
+    cfg = Config.fromfile(config_path)
+    model = torch.nn.Module()
+    for part in ('backbone', 'neck', 'head'):
+        if part in cfg.model:
+            setattr(model, part, MODELS.build(cfg.model[part]))
+    check_against_model(state_dict, model)
+
+
 def check_against_model(state_dict: dict[str, torch.Tensor], model: torch.nn.Module) -> None:
     """Check that ``state_dict`` fills exactly ``model``'s state dict, with the same shapes.
 
     Raises:
         CheckpointConversionError: listing every missing key, unexpected key and shape mismatch.
     """
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(expected))
-    wrong_shapes = sorted(f'{key}: checkpoint {tuple(state_dict[key].shape)}, model {tuple(expected[key].shape)}'
-                          for key in set(expected) & set(state_dict) if state_dict[key].shape != expected[key].shape)
-    if missing or unexpected or wrong_shapes:
-        raise CheckpointConversionError(f'the converted checkpoint does not match the model: missing keys {missing}; '
-                                        f'unexpected keys {unexpected}; shape mismatches {wrong_shapes}')
+    differences = compare_keys(state_dict, model.state_dict())
+    if differences:
+        raise CheckpointConversionError(f'the converted checkpoint does not match the model: {differences.describe()}')

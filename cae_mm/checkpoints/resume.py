@@ -1,17 +1,18 @@
-"""Which checkpoint ``--resume`` continues from: the newest complete one, whatever a kill left behind.
+"""Which checkpoint ``--resume`` continues from: the complete one of the highest iteration (or epoch) number.
 
-mmengine's own lookup trusts the ``last_checkpoint`` pointer file. After a kill that is not always right:
+mmengine's own lookup trusts the ``last_checkpoint`` pointer file; modification times say nothing either (a ``cp`` or
+``touch`` of an old checkpoint makes it the newest). The training progress is in the file names, which cae_mm's
+``CheckpointHook`` writes as ``iter_N.pth`` / ``epoch_N.pth``. After a kill:
 
-* killed while a checkpoint was being written: only a temporary file ``.iter_N.pth.XXXX.tmp`` exists (checkpoints are
-  written to a temporary file and renamed, see :mod:`cae_mm.engine.checkpoint_io`), and the pointer still names the
-  previous checkpoint, which is the right one;
+* killed while a checkpoint was being written: only a temporary file ``.iter_N.pth.XXXX.tmp`` exists (writes go
+  through :func:`cae_mm.checkpoints.writing.atomic_path`), and the previous checkpoint is the right one;
 * killed between the rename and the pointer update: ``iter_N.pth`` is complete but the pointer names ``iter_N-1``;
-* a checkpoint damaged afterwards (disk full on a non-atomic copy, a bad sync): the pointer names a corrupt file.
+* a checkpoint damaged afterwards (a bad copy, a bad sync): the highest number is corrupt, the one before is right.
 
-So the candidates are every ``iter_*.pth`` / ``epoch_*.pth`` next to the work dir's pointer target (and in the work
-dir), plus the pointer target itself; the newest by modification time whose zip structure and CRCs check out wins.
-Skipped files are reported. If checkpoints exist but none is complete, that is an error rather than a silent start
-from scratch: the run's progress would be lost.
+So the candidates are every ``iter_*.pth`` / ``epoch_*.pth`` in the work dir and in the pointer target's folder, plus
+the pointer target itself (whatever its name); the highest number whose zip structure and CRCs check out wins, and a
+pointer target with another name counts as the newest. Skipped files are reported. If checkpoints exist but none is
+complete, that is an error rather than a silent start from scratch.
 """
 import logging
 import re
@@ -21,10 +22,11 @@ from typing import Optional, Union
 
 from mmengine.logging import print_log
 
-from .checkpoint_io import TEMPORARY_SUFFIX, CheckpointReadError
+from .errors import CheckpointReadError
+from .writing import TEMPORARY_SUFFIX
 
 POINTER_FILE = 'last_checkpoint'
-_NUMBERED_CHECKPOINT = re.compile(r'^(iter|epoch)_(\d+)\.pth$')
+NUMBERED_CHECKPOINT = re.compile(r'^(iter|epoch)_(\d+)\.pth$')
 
 
 def checkpoint_problem(path: Union[str, Path]) -> Optional[str]:
@@ -58,35 +60,36 @@ def checkpoint_problem(path: Union[str, Path]) -> Optional[str]:
     return None
 
 
-def _candidates(work_dir: Path) -> list[Path]:
-    """The pointer target and every numbered checkpoint beside it or in the work dir, newest first (absolute paths)."""
-    work_dir = work_dir.absolute()
+def _pointer_target(work_dir: Path) -> Optional[Path]:
     pointer = work_dir / POINTER_FILE
-    folders = {work_dir}
-    candidates = set()
-    if pointer.is_file():
-        named = pointer.read_text().strip()
-        if named:
-            target = Path(named)  # as mmengine reads it: absolute, or relative to the current directory
-            candidates.add(target.absolute())
-            folders.add(target.absolute().parent)
+    named = pointer.read_text().strip() if pointer.is_file() else ''
+    # As mmengine reads it: absolute, or relative to the current directory.
+    return Path(named).absolute() if named else None
+
+
+def _candidates(work_dir: Path) -> list[Path]:
+    """The pointer target and every numbered checkpoint beside it or in the work dir, newest first (absolute)."""
+    work_dir = work_dir.absolute()
+    target = _pointer_target(work_dir)
+    folders = {work_dir} | ({target.parent} if target else set())
+    candidates = {target} if target else set()
     for folder in folders:
         if folder.is_dir():
-            candidates.update(path for path in folder.iterdir() if _NUMBERED_CHECKPOINT.match(path.name))
+            candidates.update(path for path in folder.iterdir() if NUMBERED_CHECKPOINT.match(path.name))
 
-    def newest_first(path: Path) -> tuple[int, int, str]:
-        match = _NUMBERED_CHECKPOINT.match(path.name)
-        modified = path.stat().st_mtime_ns if path.exists() else -1
-        return (modified, int(match.group(2)) if match else -1, path.name)
+    def progress(path: Path) -> tuple[float, bool, str]:
+        match = NUMBERED_CHECKPOINT.match(path.name)
+        # A pointer target named otherwise (a custom filename_tmpl) is the newest; the pointer breaks ties.
+        return (int(match.group(2)) if match else float('inf'), path == target, str(path))
 
-    return sorted(candidates, key=newest_first, reverse=True)
+    return sorted(candidates, key=progress, reverse=True)
 
 
 def find_resume_checkpoint(work_dir: Union[str, Path]) -> Optional[Path]:
-    """The newest complete checkpoint of the run in ``work_dir``.
+    """The complete checkpoint of the highest iteration or epoch number of the run in ``work_dir``.
 
     Args:
-        work_dir: the run's work dir (where mmengine's ``CheckpointHook`` writes ``last_checkpoint``).
+        work_dir: the run's work dir (where the ``CheckpointHook`` writes ``last_checkpoint``).
 
     Returns:
         The checkpoint to resume from, or None if the work dir holds no checkpoint at all (a fresh start).
@@ -96,13 +99,12 @@ def find_resume_checkpoint(work_dir: Union[str, Path]) -> Optional[Path]:
             its problem.
     """
     work_dir = Path(work_dir)
-    candidates = _candidates(work_dir)
     problems = []
-    for candidate in candidates:
+    for candidate in _candidates(work_dir):
         problem = checkpoint_problem(candidate)
         if problem is None:
             for skipped, reason in problems:
-                print_log(f'not resuming from {skipped}: {reason}; using the older {candidate}', logger='current',
+                print_log(f'not resuming from {skipped}: {reason}; using {candidate}', logger='current',
                           level=logging.WARNING)
             return candidate
         problems.append((candidate, problem))
@@ -117,9 +119,9 @@ def find_resume_checkpoint(work_dir: Union[str, Path]) -> Optional[Path]:
 def remove_partial_checkpoint_writes(folder: Union[str, Path]) -> list[Path]:
     """Delete the temporary files that writes interrupted by a kill left in ``folder``.
 
-    Only files named like :func:`cae_mm.engine.checkpoint_io.atomic_open`'s temporaries of a checkpoint or of the
-    pointer (``.iter_8.pth.k3j2h1.tmp``, ``.last_checkpoint.x9y8.tmp``) are touched. Call it only when no other process
-    is training in ``folder``.
+    Only files named like the temporaries of :func:`cae_mm.checkpoints.writing.atomic_path` for a checkpoint or the
+    pointer (``.iter_8.pth.k3j2h1.tmp``, ``.last_checkpoint.x9y8.tmp``) are touched. Call it only while holding the
+    work dir's lock (:mod:`cae_mm.checkpoints.work_dir_lock`): another run may be writing them.
 
     Args:
         folder: a work dir or checkpoint folder.

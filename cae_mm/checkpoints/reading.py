@@ -1,0 +1,154 @@
+"""The one reader of checkpoint files: every loading path of cae_mm (training, ``--resume``, ``load_from``,
+``Pretrained`` init, the tools, the tokenizer files) goes through :func:`read_checkpoint`.
+
+Reading never runs code from the file:
+
+* A TorchScript archive (``torch.jit.save``) holds compiled code that ``torch.load`` would hand to ``torch.jit.load``,
+  which runs it; it is recognised by its records and refused before anything else reads it.
+* Every other file is unpickled by the restricted unpickler of :mod:`.unpickling` (known classes only).
+
+Damaged files fail anywhere in the zip reader or the unpickler, with almost any exception type: every such failure
+becomes one :class:`CheckpointReadError` that names the file and says what it looks like.
+"""
+from pathlib import Path
+from typing import IO, Any, Collection, Mapping, Optional, Union
+
+import torch
+
+from .errors import CheckpointReadError
+from .unpickling import RefusedGlobalError, restricted_pickle_module
+
+ZIP_MAGIC = b'PK\x03\x04'
+_OTHER_FORMATS = {
+    b'\x89PNG': 'a PNG image',
+    b'\xff\xd8\xff': 'a JPEG image',
+    b'\x93NUMPY': 'a numpy .npy array',
+    b'GIF8': 'a GIF image',
+    b'\x1f\x8b': 'a gzip archive',
+}
+
+
+def _looks_like(head: bytes) -> str:
+    """What a file that is not a PyTorch checkpoint seems to be, from its first bytes."""
+    for magic, description in _OTHER_FORMATS.items():
+        if head.startswith(magic):
+            return description
+    if len(head) >= 9 and head[8:9] == b'{':
+        return 'a safetensors file (load it with safetensors.torch.load_file and torch.save the dict)'
+    if head[:1] in (b'{', b'['):
+        return 'a JSON text file'
+    return 'not a PyTorch checkpoint'
+
+
+def _is_torchscript(file: IO[bytes], path: Path) -> bool:
+    """Whether a zip checkpoint is a TorchScript archive, read with torch's own zip reader (the one torch.load uses)."""
+    try:
+        records = torch._C.PyTorchFileReader(file).get_all_records()
+    except Exception as error:
+        raise _damaged(path, error, 'a damaged zip archive') from error
+    finally:
+        file.seek(0)
+    # torch.load itself dispatches to torch.jit.load on 'constants.pkl'; 'code/' holds the TorchScript source.
+    return any(record == 'constants.pkl' or record.startswith(('code/', '.data/ts_code/')) for record in records)
+
+
+def read_checkpoint(path: Union[str, Path],
+                    extra_globals: Optional[Mapping[tuple[str, str], Any]] = None) -> Any:
+    """Read a file written by ``torch.save`` (a state dict, an mmengine Runner checkpoint, an official CAE checkpoint)
+    onto the CPU, without running code from it.
+
+    Args:
+        path: the file.
+        extra_globals: ``(module, name) -> object`` for further classes to resolve, e.g. stand-ins for the classes of
+            a pickled tokenizer module (:func:`cae_mm.checkpoints.unpickling.stand_in_for`).
+
+    Returns:
+        The unpickled object (tensors on the CPU).
+
+    Raises:
+        CheckpointReadError: missing file, a folder, a TorchScript archive, a reference to a class outside the allowed
+            ones, or a truncated, corrupt or foreign file; the message names the file.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise CheckpointReadError(f'checkpoint {path} is a folder, not a checkpoint file: name the .pth file in it')
+    if not path.is_file():
+        raise CheckpointReadError(f'checkpoint {path} does not exist')
+    try:
+        file = open(path, 'rb')
+    except OSError as error:
+        raise CheckpointReadError(f'cannot open checkpoint {path}: {error}') from error
+    with file:
+        head = file.read(16)
+        file.seek(0)
+        if not head:
+            raise CheckpointReadError(f'cannot read checkpoint {path}: the file is empty')
+        if head.startswith(ZIP_MAGIC) and _is_torchscript(file, path):
+            raise CheckpointReadError(
+                f'refusing to load {path}: it is a TorchScript archive (torch.jit.save), which holds code that loading '
+                'would run, not a checkpoint of weights. Save the weights with torch.save(model.state_dict(), PATH)')
+        try:
+            return torch.load(
+                file, map_location='cpu', weights_only=False, pickle_module=restricted_pickle_module(extra_globals))
+        except RefusedGlobalError as error:
+            raise CheckpointReadError(
+                f'refusing to load checkpoint {path}: it refers to {error.qualified_name}, which cae_mm does not load '
+                '(only tensors, numpy arrays, mmengine log buffers and scheduler counters); nothing from the file was '
+                'run') from error
+        except Exception as error:
+            raise _damaged(path, error, 'a damaged zip checkpoint' if head.startswith(ZIP_MAGIC) else
+                           _looks_like(head)) from error
+
+
+def _damaged(path: Path, error: BaseException, looks_like: str) -> CheckpointReadError:
+    return CheckpointReadError(f'cannot read checkpoint {path}: the file is truncated, corrupt or not a PyTorch '
+                               f'checkpoint (it looks like {looks_like}; {type(error).__name__}: {error})')
+
+
+def describe(value: Any) -> str:
+    """A short description of what a checkpoint holds, for error messages."""
+    if isinstance(value, Mapping):
+        if not value:
+            return 'an empty dict'
+        keys = sorted(map(str, value))
+        return f'a dict with keys {keys[:8]}' + (f' and {len(keys) - 8} more' if len(keys) > 8 else '')
+    if isinstance(value, torch.Tensor):
+        return f'a single tensor of shape {tuple(value.shape)}'
+    return f'a {type(value).__name__}'
+
+
+def weights_of(checkpoint: Any, source: Union[str, Path],
+               container_keys: Collection[str] = ('state_dict', 'model')) -> dict[str, torch.Tensor]:
+    """The weights inside a loaded checkpoint: under ``'state_dict'`` (mmengine) or ``'model'`` (official CAE), or
+    the checkpoint itself when it is a plain state dict.
+
+    Args:
+        checkpoint: what :func:`read_checkpoint` returned.
+        source: the file, for error messages.
+        container_keys: keys under which a checkpoint may hold its state dict, tried in order.
+
+    Returns:
+        ``{name: tensor}``, not empty.
+
+    Raises:
+        CheckpointReadError: no non-empty dict of named tensors (an empty dict, a list, a bare tensor, ...).
+    """
+    weights, where = checkpoint, 'the checkpoint'
+    if isinstance(checkpoint, Mapping):
+        for key in container_keys:
+            if key in checkpoint:
+                weights, where = checkpoint[key], f"its '{key}' entry"
+                break
+    problem = None
+    if not isinstance(weights, Mapping) or not weights:
+        problem = f'{where} is {describe(weights)}'
+    else:
+        not_tensors = sorted(str(key) for key, value in weights.items()
+                             if not isinstance(key, str) or not isinstance(value, torch.Tensor))
+        if not_tensors:
+            problem = f'{where} has entries that are not named tensors: {not_tensors[:5]}'
+    if problem:
+        raise CheckpointReadError(
+            f'{source} holds no weights: {problem}. Expected a state dict of tensors, alone or under one of '
+            f'{list(container_keys)} (as torch.save(model.state_dict()) and mmengine checkpoints hold them)')
+    return dict(weights)

@@ -1,0 +1,93 @@
+"""One training run per work dir: a lock file holding the owner's process id and host.
+
+Two runs writing ``iter_N.pth`` and ``last_checkpoint`` into one folder overwrite each other's checkpoints, and a
+``--resume`` started while the first run lives would delete its half-written files. The lock is taken when training
+starts and removed when it ends; a lock left by a process that no longer exists (killed with ``kill -9``) is taken
+over with a warning. On another host the owner cannot be checked, so that lock is refused with instructions.
+"""
+import contextlib
+import logging
+import os
+import socket
+from pathlib import Path
+from typing import Iterator, Union
+
+from mmengine.logging import print_log
+
+from .errors import CheckpointWriteError
+from .writing import atomic_open
+
+LOCK_FILE = '.cae_mm_training.lock'
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
+
+
+def _owner(lock: Path) -> tuple[int, str]:
+    """``(pid, host)`` written in a lock file; ``(0, '')`` for an unreadable one."""
+    try:
+        pid, host = lock.read_text().split()[:2]
+        return int(pid), host
+    except (OSError, ValueError):
+        return 0, ''
+
+
+def acquire_work_dir_lock(work_dir: Union[str, Path]) -> Path:
+    """Take the work dir's lock for this process.
+
+    Args:
+        work_dir: the run's work dir (created if needed).
+
+    Returns:
+        The lock file.
+
+    Raises:
+        CheckpointWriteError: a live process (or one on another host) holds the lock.
+    """
+    lock = Path(work_dir) / LOCK_FILE
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    me = (os.getpid(), socket.gethostname())
+    try:
+        handle = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+    except FileExistsError:
+        pid, host = _owner(lock)
+        if (pid, host) != me:
+            if host and host != me[1]:
+                raise CheckpointWriteError(
+                    f'{lock.parent} is in use by process {pid} on {host}: a run there may still be writing checkpoints. '
+                    f'Use another work dir, or delete {lock} if that run has ended') from None
+            if pid and _process_exists(pid):
+                raise CheckpointWriteError(
+                    f'{lock.parent} is in use by a live training run (process {pid}): it is still writing checkpoints '
+                    'there. Wait for it to end or stop it, or use another work dir') from None
+            print_log(f'taking over the lock of {lock.parent} from process {pid or "unknown"}, which no longer runs',
+                      logger='current', level=logging.WARNING)
+        with atomic_open(lock, 'w') as file:
+            file.write(f'{me[0]} {me[1]}\n')
+        return lock
+    with os.fdopen(handle, 'w') as file:
+        file.write(f'{me[0]} {me[1]}\n')
+    return lock
+
+
+def release_work_dir_lock(lock: Path) -> None:
+    """Remove the lock file if this process still holds it."""
+    if _owner(lock) == (os.getpid(), socket.gethostname()):
+        lock.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def work_dir_lock(work_dir: Union[str, Path]) -> Iterator[Path]:
+    """Hold the work dir's lock for the duration of the block (see :func:`acquire_work_dir_lock`)."""
+    lock = acquire_work_dir_lock(work_dir)
+    try:
+        yield lock
+    finally:
+        release_work_dir_lock(lock)

@@ -1,0 +1,123 @@
+"""The one writer of files: a complete new file or the old one, never half of either, with the usual permissions.
+
+:func:`atomic_open` writes a temporary file in the destination folder, fsyncs it and renames it over the target, so a
+kill or a full disk leaves the previous file (or none) behind. ``tempfile.mkstemp`` creates files with mode 0600;
+the temporary file is given the mode a plain ``open`` would have (0666 less the process umask) before the rename.
+
+:func:`check_output_path` is what every tool runs before writing: an output that is a folder, that is one of the
+tool's inputs, or that exists (unless the user passed ``--force``) is refused.
+"""
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Any, Iterable, Iterator, Literal, Optional, Union
+
+import torch
+
+from .errors import CheckpointWriteError
+
+TEMPORARY_SUFFIX = '.tmp'
+
+
+def temporary_name_prefix(filepath: Union[str, Path]) -> str:
+    """The prefix of the temporary files an atomic write of ``filepath`` goes through (``.NAME.`` + random + ``.tmp``)."""
+    return f'.{Path(filepath).name}.'
+
+
+def process_umask() -> int:
+    """The process umask, read without changing it where Linux reports it (``os.umask`` can only be read by setting)."""
+    try:
+        for line in Path('/proc/self/status').read_text().splitlines():
+            if line.startswith('Umask:'):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic_path(filepath: Union[str, Path]) -> Iterator[Path]:
+    """A temporary path next to ``filepath`` to write to; on a clean exit it is fsynced and renamed over ``filepath``.
+
+    Args:
+        filepath: the file to (re)write.
+
+    Yields:
+        The temporary file's path (the file exists, empty, with the permissions a new file gets under the umask).
+        If the block raises (or the process dies), ``filepath`` keeps its old content and the temporary is removed.
+
+    Raises:
+        CheckpointWriteError: ``filepath`` is a folder.
+    """
+    filepath = Path(filepath)
+    if filepath.is_dir():
+        raise CheckpointWriteError(f'cannot write {filepath}: it is a folder; give a file name inside it')
+    filepath.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(
+        prefix=temporary_name_prefix(filepath), suffix=TEMPORARY_SUFFIX, dir=filepath.parent)
+    try:
+        os.fchmod(handle, 0o666 & ~process_umask())
+        os.close(handle)
+        yield Path(temporary)
+        with open(temporary, 'rb') as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, filepath)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_open(filepath: Union[str, Path], mode: Literal['w', 'wb'] = 'wb',
+                encoding: Optional[str] = None) -> Iterator[IO]:
+    """Open a file for writing through :func:`atomic_path`.
+
+    Args:
+        filepath: the file to (re)write.
+        mode: ``'w'`` (text) or ``'wb'``.
+        encoding: text encoding for ``'w'``.
+
+    Yields:
+        The open temporary file; ``filepath`` is replaced when the block ends without an error.
+    """
+    with atomic_path(filepath) as temporary, open(temporary, mode, encoding=encoding) as file:
+        yield file
+
+
+def atomic_save(obj: Any, filepath: Union[str, Path]) -> None:
+    """``torch.save(obj, filepath)`` through :func:`atomic_open`."""
+    with atomic_open(filepath, 'wb') as file:
+        torch.save(obj, file)
+
+
+def check_output_path(output: Union[str, Path], inputs: Iterable[Union[str, Path]], force: bool = False) -> Path:
+    """Refuse an output path that would lose data, before any work is done.
+
+    Args:
+        output: the file a tool is about to write.
+        inputs: the files the tool reads.
+        force: the user passed ``--force``: an existing file other than an input may be replaced.
+
+    Returns:
+        ``output`` as a Path.
+
+    Raises:
+        CheckpointWriteError: ``output`` is a folder, is one of ``inputs`` (even with ``force``), or exists without
+            ``force``.
+    """
+    output = Path(output)
+    if output.is_dir():
+        raise CheckpointWriteError(f'the output {output} is a folder: give a file name, e.g. {output / "NAME.pth"}')
+    for source in inputs:
+        source = Path(source)
+        same = output.resolve() == source.resolve() or (
+            output.exists() and source.exists() and os.path.samefile(output, source))
+        if same:
+            raise CheckpointWriteError(f'the output {output} is the input {source}: writing it would destroy the input '
+                                       '(also with --force); choose another output file')
+    if output.exists() and not force:
+        raise CheckpointWriteError(f'the output {output} exists: pass --force to replace it, or choose another name')
+    return output
