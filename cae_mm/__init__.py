@@ -2,7 +2,7 @@
 
 Importing the package registers every module in cae_mm's registries (scope ``'cae_mm'``).
 """
-from . import datasets, engine, models  # noqa: F401
+from . import checkpoints, datasets, engine, models  # noqa: F401
 from .registry import DATASETS, HOOKS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, TRANSFORMS
 
 __version__ = '0.1.0'

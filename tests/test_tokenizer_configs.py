@@ -9,7 +9,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from cae_mm.engine import load_checkpoint_file
+from cae_mm.checkpoints import read_checkpoint
 from cae_mm.models.targets import TokenizerWeightsError
 from cae_mm.registry import MODELS
 from tests.conftest import CONFIG_ROOT, REPO_ROOT
@@ -123,7 +123,7 @@ def test_dalle_tiny_config_trains_with_a_generated_tokenizer_file(tmp_path, demo
     records = [json.loads(line) for line in scalars.read_text().splitlines() if 'loss' in line]
     assert len(records) == 8
     assert all(0 < record['loss_reconstruction'] < 2 * torch.log(torch.tensor(8192.0)) for record in records)
-    checkpoint = load_checkpoint_file(work_dir / 'iter_8.pth')
+    checkpoint = read_checkpoint(work_dir / 'iter_8.pth')
     assert {key.split('.')[0] for key in checkpoint['state_dict']} == {'backbone', 'neck', 'head'}
     cfg = Config.fromfile(DALLE_TEST_CONFIG)
     cfg.model.target_generator.checkpoint = str(tokenizer_file)

@@ -10,4 +10,4 @@ _base_ = [
 train_dataloader = dict(batch_size=256)
 val_dataloader = dict(batch_size=256)
 test_dataloader = val_dataloader
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
+default_hooks = dict(checkpoint=dict(type='cae_mm.CheckpointHook', interval=10, max_keep_ckpts=3))

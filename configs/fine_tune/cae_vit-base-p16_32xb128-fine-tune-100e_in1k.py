@@ -7,4 +7,4 @@ _base_ = [
     '../_base_/schedules/fine_tune_adamw_100e.py',
     '../_base_/default_runtime.py',
 ]
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2, save_best='auto'))
+default_hooks = dict(checkpoint=dict(type='cae_mm.CheckpointHook', interval=1, max_keep_ckpts=2, save_best='auto'))

@@ -7,4 +7,4 @@ _base_ = [
     '../_base_/schedules/linear_probe_lars_90e.py',
     '../_base_/default_runtime.py',
 ]
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
+default_hooks = dict(checkpoint=dict(type='cae_mm.CheckpointHook', interval=10, max_keep_ckpts=3))

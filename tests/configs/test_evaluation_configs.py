@@ -8,7 +8,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
-from cae_mm.engine import load_checkpoint_file
+from cae_mm.checkpoints import read_checkpoint
 from cae_mm.registry import MODELS
 from tests.conftest import CONFIG_ROOT, tiny_cae_config
 from tests.labelled_data import shared_digits_root
@@ -173,7 +173,7 @@ def test_twin_trains_and_evaluates_from_a_pretrained_cae(protocol, digits, pretr
     runner.train()
     accuracy = runner.message_hub.get_scalar('val/accuracy/top1').current()
     assert 0 <= accuracy <= 100
-    trained = load_checkpoint_file(tmp_path / 'epoch_2.pth')['state_dict']
+    trained = read_checkpoint(tmp_path / 'epoch_2.pth')['state_dict']
     pretrained = cae.backbone.state_dict()
     changed = [
         key for key, value in pretrained.items()

@@ -8,8 +8,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope, init_default_scope
 from mmengine.runner import Runner
 
-from cae_mm.engine import load_checkpoint_file
-from cae_mm.models.backbones.pretrained_weights import PretrainedWeightsMismatchError
+from cae_mm.checkpoints import CheckpointMismatchError, read_checkpoint
 from tests.conftest import TEST_CONFIG
 from tests.downstream.runs import MASK_RCNN_TEST, UPERNET_TEST, detection_config, segmentation_config
 
@@ -48,7 +47,7 @@ def pretraining_checkpoint(tmp_path_factory: pytest.TempPathFactory, demo_data_r
 
 
 def backbone_weights(checkpoint: Path) -> dict[str, torch.Tensor]:
-    state_dict = load_checkpoint_file(checkpoint)['state_dict']
+    state_dict = read_checkpoint(checkpoint)['state_dict']
     return {key[len('backbone.'):]: value for key, value in state_dict.items() if key.startswith('backbone.')}
 
 
@@ -97,5 +96,5 @@ def test_cae_checkpoint_loads_into_upernet_with_no_unused_backbone_key(pretraini
 def test_checkpoint_of_the_wrong_patch_size_is_refused(pretraining_checkpoint, rendered_coco, tmp_path):
     cfg = detection_config(MASK_RCNN_TEST, rendered_coco, tmp_path)
     cfg.model.backbone.encoder.patch_size = 8
-    with pytest.raises(PretrainedWeightsMismatchError, match=r'patch_embed.weight: checkpoint \(64, 3, 16, 16\)'):
+    with pytest.raises(CheckpointMismatchError, match=r'patch_embed.weight: checkpoint \(64, 3, 16, 16\)'):
         build_with_pretrained_backbone(cfg, pretraining_checkpoint)

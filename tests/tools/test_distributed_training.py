@@ -116,7 +116,7 @@ def test_ddp_processes_stay_identical_and_match_one_process(single_process_run, 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU (gloo) path')
 def test_fsdp_matches_one_process_and_writes_a_full_checkpoint(single_process_run, tmp_path):
     """Sharded parameters, gradients and optimizer state; the same training, clipped by the norm over all shards."""
-    from cae_mm.engine import load_checkpoint_file
+    from cae_mm.checkpoints import read_checkpoint
     config, single = single_process_run
     output = train(config, tmp_path, 2, '--strategy', 'fsdp')
     assert 'FSDPStrategy' in output and output.count('Training finished.') == 1
@@ -124,8 +124,8 @@ def test_fsdp_matches_one_process_and_writes_a_full_checkpoint(single_process_ru
         difference = largest_difference(weights(tmp_path, 0, iteration), weights(single, 0, iteration), NOISE_DRIVEN)
         print(f'step {iteration}: FSDP (2 x 2 images) vs one process (4 images): max |difference| {difference:.1e}')
         assert difference < TOLERANCE
-    checkpoint = load_checkpoint_file(tmp_path / f'iter_{ITERATIONS}.pth')['state_dict']
-    reference = load_checkpoint_file(single / f'iter_{ITERATIONS}.pth')['state_dict']
+    checkpoint = read_checkpoint(tmp_path / f'iter_{ITERATIONS}.pth')['state_dict']
+    reference = read_checkpoint(single / f'iter_{ITERATIONS}.pth')['state_dict']
     assert checkpoint.keys() == reference.keys()
     assert largest_difference(checkpoint, reference, NOISE_DRIVEN) < TOLERANCE
 

@@ -14,7 +14,7 @@ from cae_mm.utils.checkpoint_conversion import CheckpointConversionError
 from tests.conftest import CONFIG_ROOT, REPO_ROOT, TEST_CONFIG
 from tests.models.algorithms.mmpretrain_cae import build_mmpretrain_cae, cae_mm_config
 from tests.models.targets.dalle_files import write_openai_style_pickle
-from tests.utils.official_cae import official_state_dict
+from tests.checkpoints.official_cae import official_state_dict
 
 DALLE_TEST_CONFIG = CONFIG_ROOT / 'cae' / 'cae_vit-test-p8_1xb4-dalle-8i_test.py'
 # mmpretrain's CAE at the size of the DALL-E tiny twin: 64 px, 8 px patches, 64 wide, 2 + 1 + 1 blocks, 8-wide DALL-E.

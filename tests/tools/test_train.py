@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from cae_mm.engine import load_checkpoint_file
+from cae_mm.checkpoints import read_checkpoint
 from tests.conftest import REPO_ROOT, TEST_CONFIG
 
 
@@ -40,7 +40,7 @@ def test_tiny_config_trains_and_its_loss_falls(tmp_path, demo_data_root):
     assert len(losses) == 8
     assert sum(losses[-2:]) < sum(losses[:2])
     assert f'checkpoint: {tmp_path / "iter_8.pth"}' in output
-    checkpoint = load_checkpoint_file(tmp_path / 'iter_8.pth')
+    checkpoint = read_checkpoint(tmp_path / 'iter_8.pth')
     assert checkpoint['meta']['iter'] == 8
     assert {key.split('.')[0] for key in checkpoint['state_dict']} == {'backbone', 'neck', 'head'}
 
@@ -54,8 +54,8 @@ def test_resume_continues_the_same_run(tmp_path, demo_data_root):
     assert (interrupted / 'iter_4.pth').exists() and not (interrupted / 'iter_8.pth').exists()
     output = train(interrupted, demo_data_root, *NO_DROP_PATH, '--resume')
     assert 'resumed' in output.lower()
-    expected = load_checkpoint_file(uninterrupted / 'iter_8.pth')
-    resumed = load_checkpoint_file(interrupted / 'iter_8.pth')
+    expected = read_checkpoint(uninterrupted / 'iter_8.pth')
+    resumed = read_checkpoint(interrupted / 'iter_8.pth')
     assert resumed['meta']['iter'] == 8
     for key, value in expected['state_dict'].items():
         torch.testing.assert_close(resumed['state_dict'][key], value, rtol=0, atol=0, msg=key)

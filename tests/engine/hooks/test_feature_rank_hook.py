@@ -8,7 +8,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from cae_mm.engine import load_checkpoint_file
+from cae_mm.checkpoints import read_checkpoint
 from cae_mm.engine.hooks import FeatureRankHook
 from cae_mm.evaluation import effective_rank
 from tests.conftest import TEST_CONFIG
@@ -67,8 +67,8 @@ def test_hook_logs_ranks_and_leaves_training_unchanged(tmp_path, demo_data_root)
         assert 1 <= record['rank_alignment_target'] <= 64
     assert runner.message_hub.get_scalar('train/rank_patch').current() == pytest.approx(records[-1]['rank_patch'])
 
-    with_hook = load_checkpoint_file(tmp_path / 'with_hook' / 'iter_4.pth')['state_dict']
-    without_hook = load_checkpoint_file(tmp_path / 'without_hook' / 'iter_4.pth')['state_dict']
+    with_hook = read_checkpoint(tmp_path / 'with_hook' / 'iter_4.pth')['state_dict']
+    without_hook = read_checkpoint(tmp_path / 'without_hook' / 'iter_4.pth')['state_dict']
     for key, value in without_hook.items():
         assert torch.equal(with_hook[key], value), key
 

@@ -11,7 +11,7 @@ import torch
 from mmengine.logging import MessageHub
 from mmpretrain.models import SelfSupDataPreprocessor
 
-from cae_mm.engine import load_checkpoint_file
+from cae_mm.checkpoints import read_checkpoint
 from cae_mm.engine.hooks import StopOnNonFiniteHook
 from tests.conftest import REPO_ROOT, TEST_CONFIG
 
@@ -113,12 +113,12 @@ custom_hooks = [dict(type='cae_mm.RandomStateHook'), dict(type='cae_mm.StopOnNon
     assert f'The newest checkpoint, {work_dir / "iter_2.pth"}, was written before this step' in output
     assert sorted(path.name for path in work_dir.glob('iter_*.pth')) == ['iter_2.pth']
     assert (work_dir / 'last_checkpoint').read_text().strip() == str(work_dir / 'iter_2.pth')
-    weights = load_checkpoint_file(work_dir / 'iter_2.pth')['state_dict']
+    weights = read_checkpoint(work_dir / 'iter_2.pth')['state_dict']
     assert all(torch.isfinite(tensor).all() for tensor in weights.values())
 
     resumed = train(config, work_dir, '--resume', '--cfg-options', 'custom_hooks.2.at_iteration=0')
     assert resumed.returncode == 0, (resumed.stdout + resumed.stderr)[-3000:]
     assert 'resumed' in (resumed.stdout + resumed.stderr).lower()
-    final = load_checkpoint_file(work_dir / 'iter_4.pth')
+    final = read_checkpoint(work_dir / 'iter_4.pth')
     assert final['meta']['iter'] == 4
     assert all(torch.isfinite(tensor).all() for tensor in final['state_dict'].values())

@@ -11,7 +11,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop, Runner
 
-from cae_mm.engine import load_checkpoint_file
+from cae_mm.checkpoints import read_checkpoint
 from cae_mm.engine.hooks import RandomStateHook, capture_random_states, random_state_hook, restore_random_states
 from tests.conftest import TEST_CONFIG
 
@@ -141,7 +141,7 @@ def train(work_dir: Path, data_root: Path, length: int, num_workers: int, loop: 
 
 
 def weights(path: Path) -> dict[str, torch.Tensor]:
-    return load_checkpoint_file(path)['state_dict']
+    return read_checkpoint(path)['state_dict']
 
 
 def assert_identical(first: dict, second: dict) -> None:

@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 from PIL import Image
 
-from cae_mm.engine import load_checkpoint_file
+from cae_mm.checkpoints import read_checkpoint
 from cae_mm.engine.hooks import ReconstructionVisualizationHook
 from cae_mm.registry import MODELS
 from cae_mm.visualization.pictures import default_scale, grid_shape
@@ -50,8 +50,8 @@ def test_pictures_are_saved_and_training_is_unchanged(tmp_path, demo_data_root):
     (backend_picture, ) = Path(runner.log_dir).glob('vis_data/vis_image/reconstruction_4.png')
     assert np.array_equal(np.asarray(Image.open(backend_picture)), np.asarray(Image.open(pictures[-1])))
 
-    with_hook = load_checkpoint_file(tmp_path / 'with_hook' / 'iter_4.pth')['state_dict']
-    without_hook = load_checkpoint_file(tmp_path / 'without_hook' / 'iter_4.pth')['state_dict']
+    with_hook = read_checkpoint(tmp_path / 'with_hook' / 'iter_4.pth')['state_dict']
+    without_hook = read_checkpoint(tmp_path / 'without_hook' / 'iter_4.pth')['state_dict']
     for key, value in without_hook.items():
         assert torch.equal(with_hook[key], value), key
 

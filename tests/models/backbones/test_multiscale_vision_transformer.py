@@ -5,9 +5,8 @@ import torch.nn.functional as F
 from mmengine.optim import build_optim_wrapper
 from torch import nn
 
-from cae_mm.engine import CheckpointReadError
+from cae_mm.checkpoints import CheckpointMismatchError, CheckpointReadError
 from cae_mm.models.backbones import CAEVisionTransformer, MultiScaleVisionTransformer
-from cae_mm.models.backbones.pretrained_weights import PretrainedWeightsMismatchError
 from cae_mm.registry import MODELS
 from tests.conftest import tiny_cae_config
 
@@ -121,7 +120,7 @@ def test_checkpoint_of_another_patch_size_width_or_depth_is_a_clear_error(tmp_pa
     encoder.update(options)
     model = MultiScaleVisionTransformer(
         encoder=encoder, init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'cae.pth'), prefix='backbone.'))
-    with pytest.raises(PretrainedWeightsMismatchError, match=problem):
+    with pytest.raises(CheckpointMismatchError, match=problem):
         model.init_weights()
 
 

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from cae_mm.registry import MODELS
-from cae_mm.utils.checkpoint_conversion import cae_mm_to_backbone
+from cae_mm.checkpoints.conversion import cae_mm_to_backbone
 from cae_mm.visualization.model_loading import load_config
 from tests.conftest import REPO_ROOT, TEST_CONFIG
 

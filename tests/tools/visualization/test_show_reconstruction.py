@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from cae_mm.models.backbones.pretrained_weights import PretrainedWeightsMismatchError
+from cae_mm.checkpoints import CheckpointMismatchError
 from cae_mm.visualization.pictures import GAP, TITLE_HEIGHT, grid_shape
 from tests.conftest import CONFIG_ROOT, TEST_CONFIG
 from tests.tools.visualization.conftest import read_png, tool
@@ -33,7 +33,7 @@ def test_picture_and_psnr(tmp_path, demo_data_root, tiny_checkpoint, capsys):
 
 def test_a_backbone_only_checkpoint_is_refused(tmp_path, demo_data_root, backbone_checkpoint):
     """Reconstruction needs the regressor and decoder: the error lists them as missing."""
-    with pytest.raises(PretrainedWeightsMismatchError, match='missing keys .*head\\.'):
+    with pytest.raises(CheckpointMismatchError, match='missing keys .*head\\.'):
         tool('show_reconstruction').main([
             str(TEST_CONFIG), str(backbone_checkpoint), str(demo_data_root / 'images'), '--output',
             str(tmp_path / 'never.png')
