@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import cae_mm  # noqa: F401  (registers cae_mm's modules)
-from cae_mm.datasets.demo_images import prepare_demo_dataset
+from tools.data.demo_images import prepare_demo_dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_ROOT = REPO_ROOT / 'configs'

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from cae_mm.datasets.labelled_demo_datasets import prepare_labelled_dataset
+from tools.data.labelled_demo_datasets import prepare_labelled_dataset
 
 
 def shared_digits_root(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -502,7 +502,7 @@ def demo_photograph_views(size: int = TOKENIZER_VIEW_SIZE) -> torch.Tensor:
     """
     from PIL import Image
 
-    from cae_mm.datasets.demo_images import find_source_photographs
+    from tools.data.demo_images import find_source_photographs
     views = []
     for _, path in find_source_photographs():
         with Image.open(path) as image:

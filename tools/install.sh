@@ -59,6 +59,6 @@ step "OpenMMLab stack and cae_mm (editable, with the test and lint extras: pytes
 mmcv_has_ops || { echo "error: mmcv 2.1.0 is installed but its compiled ops do not import (see above)" >&2; exit 1; }
 
 step "bundled demo dataset"
-"$python" -m cae_mm.datasets.demo_images
+"$python" tools/data/demo_images.py
 
 step "done in $((SECONDS - start_seconds)) s; environment: $repo_root/$venv"

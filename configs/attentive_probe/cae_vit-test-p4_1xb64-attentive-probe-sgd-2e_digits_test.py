@@ -1,4 +1,4 @@
-# Tiny twin of the attentive probe configs, for tests and tools/benchmark_probes.py: a 64-wide 2-block encoder on
+# Tiny twin of the attentive probe configs, for tests and tools/benchmarks/benchmark_probes.py: a 64-wide 2-block encoder on
 # 32 px digits (4 px patches: an 8x8 grid), 2 epochs of the same protocol (SGD .9, warmup, cosine).
 _base_ = [
     '../_base_/models/cae_vit-base-p16_attentive-probe.py',

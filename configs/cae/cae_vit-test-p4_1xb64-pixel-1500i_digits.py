@@ -1,8 +1,8 @@
 # CAE pretraining on the digits images without their labels (scikit-learn's handwritten digits: the 1347 training
-# images of data/digits/train, 32 px; `python -m cae_mm.datasets.labelled_demo_datasets` writes them): the encoder of
+# images of data/digits/train, 32 px; `python tools/data/labelled_demo_datasets.py` writes them): the encoder of
 # the probe and fine-tuning twins (64 wide, 2 blocks, 4 px patches: an 8x8 grid), regressor and decoder of one block,
 # 32 of 64 patches masked, normalised-pixel targets, 1500 iterations of 64 images. Crops keep at least half the image
-# (a digit fills its frame). tools/benchmark_probes.py runs it before probing the encoder.
+# (a digit fills its frame). tools/benchmarks/benchmark_probes.py runs it before probing the encoder.
 _base_ = ['./cae_vit-test-p8_1xb4-pixel-8i_test.py']
 patch_size = 4
 model = dict(

@@ -1,6 +1,6 @@
 # Tiny twin of the Mask R-CNN configs, for tests: a 64-wide, 4-block encoder with 16 px patches (all four blocks
-# tapped), 32-wide heads, 3 classes, two epochs on rendered scenes in COCO format (`python -m
-# cae_mm.datasets.rendered_scenes`), evaluated with mmdet's CocoMetric (box and mask AP). No pretrained checkpoint: set
+# tapped), 32-wide heads, 3 classes, two epochs on rendered scenes in COCO format (`python
+# tools/data/rendered_scenes.py`), evaluated with mmdet's CocoMetric (box and mask AP). No pretrained checkpoint: set
 # model.backbone.init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.') to load one.
 _base_ = ['./mask-rcnn_cae-vit-base-p16_16xb2-ms-1x_coco.py']
 embed_dims = 64

@@ -1,6 +1,6 @@
 # Tiny twin of the UperNet configs, for tests: a 64-wide, 4-block encoder with 16 px patches (all four blocks
 # tapped, relative position bias for the 8 x 8 grid of a 128 px crop), a 32-wide UperNet with BN, 4 iterations on
-# rendered scenes in ADE20K format (`python -m cae_mm.datasets.rendered_scenes`; label PNG values 1-4, i.e. the
+# rendered scenes in ADE20K format (`python tools/data/rendered_scenes.py`; label PNG values 1-4, i.e. the
 # first four ADE20K classes, which stand for background, square, disc and triangle), evaluated with mmseg's IoUMetric
 # (mIoU).
 _base_ = ['./upernet_cae-vit-base-p16_8xb2-160k_ade20k-512x512.py']

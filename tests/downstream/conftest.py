@@ -5,7 +5,7 @@ import pytest
 import torch
 from mmengine.registry import DefaultScope
 
-from cae_mm.datasets.rendered_scenes import write_ade20k_scenes, write_coco_instances
+from tools.data.rendered_scenes import write_ade20k_scenes, write_coco_instances
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from cae_mm.datasets.rendered_scenes import write_ade20k_scenes, write_coco_instances
+from tools.data.rendered_scenes import write_ade20k_scenes, write_coco_instances
 from tests.downstream.runs import MASK_RCNN_TEST, UPERNET_TEST, detection_config, segmentation_config
 
 

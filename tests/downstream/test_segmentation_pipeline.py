@@ -8,7 +8,7 @@ import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
-from cae_mm.datasets.rendered_scenes import BACKGROUND_LABEL
+from tools.data.rendered_scenes import BACKGROUND_LABEL
 from tests.downstream.runs import UPERNET_TEST, logged_validation, run_train_tool, segmentation_config
 
 

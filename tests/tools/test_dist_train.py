@@ -11,7 +11,7 @@ import psutil
 import pytest
 import torch
 
-from cae_mm.datasets.rendered_scenes import write_ade20k_scenes, write_coco_instances
+from tools.data.rendered_scenes import write_ade20k_scenes, write_coco_instances
 from tests.conftest import REPO_ROOT, TEST_CONFIG
 from tests.downstream.runs import MASK_RCNN_TEST, UPERNET_TEST
 

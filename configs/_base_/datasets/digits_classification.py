@@ -1,5 +1,5 @@
 # scikit-learn's handwritten digits (real, 10 classes, 1347 train / 450 val), written as 32 px class folders by
-# `python -m cae_mm.datasets.labelled_demo_datasets` (data/digits/{train,val}/<digit>/*.png): the labelled set of the
+# `python tools/data/labelled_demo_datasets.py` (data/digits/{train,val}/<digit>/*.png): the labelled set of the
 # tiny twins. The same pipelines as ImageNet at 32/36 px instead of 224/256.
 dataset_type = 'CustomDataset'
 data_root = 'data/digits'

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from cae_mm.datasets.rendered_scenes import write_ade20k_scenes
+from tools.data.rendered_scenes import write_ade20k_scenes
 from tests.conftest import TEST_CONFIG
 from tests.tools.visualization.conftest import read_png, tool
 

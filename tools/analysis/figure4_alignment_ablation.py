@@ -1,7 +1,7 @@
 """The paper's Figure 4 as an experiment: does the decoder read the encoder's own latents only thanks to alignment?
 
 Two small pixel-target CAEs are trained with the same seed, data, masks and budget on the bundled photographs
-(``python -m cae_mm.datasets.demo_images``), one with the alignment loss (weight 2, the paper's) and one without
+(``python tools/data/demo_images.py``), one with the alignment loss (weight 2, the paper's) and one without
 (``alignment_weight=0``). Then, on crops of held-out photographs, each model reconstructs the masked patches
 
 * through the **full-encoder path** (Figure 4): every patch goes through the encoder, the regressor is skipped and
@@ -23,7 +23,7 @@ Writes ``{output-dir}/with_alignment.png``, ``{output-dir}/without_alignment.png
 encoder), ``{output-dir}/full_encoder_comparison.png`` and the report ``--report`` (markdown).
 
 Example (about 4 minutes on 2 shared CPU cores):
-    python tools/figure4_alignment_ablation.py
+    python tools/analysis/figure4_alignment_ablation.py
 """
 import argparse
 import platform
@@ -47,7 +47,7 @@ from cae_mm.visualization.pictures import default_scale, save_png, shade_patches
 from cae_mm.visualization.reconstruction import (masked_patch_psnr, predict_masked_patches, reconstruct,
                                                  reconstruction_picture)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = REPO_ROOT / 'configs' / 'cae' / 'cae_vit-tiny-p16_1xb16-pixel-300i_demo.py'
 HELD_OUT_EVERY = 5
 
@@ -96,7 +96,7 @@ def split_photographs(data_root: Path, work_dir: Path, short_side: int) -> tuple
     names = sorted((data_root / 'meta' / 'train.txt').read_text().split())
     if len(names) < 2 * HELD_OUT_EVERY:
         raise ValueError(f'{data_root} lists {len(names)} photographs; lay out the demo dataset with '
-                         '`python -m cae_mm.datasets.demo_images`')
+                         '`python tools/data/demo_images.py`')
     training_folder = work_dir / 'training_images'
     training_folder.mkdir(parents=True, exist_ok=True)
     held_out = []
@@ -257,7 +257,7 @@ def report(args: argparse.Namespace, argv: list[str], results: dict[str, Evaluat
     for title, key, number_format in rows:
         table.append(f'| {title} | ' + ' | '.join(format(getattr(results[name], key), number_format)
                                                    for name in names) + ' |')
-    command = 'python tools/figure4_alignment_ablation.py' + ''.join(f' {shlex.quote(part)}' for part in argv)
+    command = 'python tools/analysis/figure4_alignment_ablation.py' + ''.join(f' {shlex.quote(part)}' for part in argv)
     num_patches = (args.image_size // args.patch_size)**2
     wall_times = ', '.join(f'{name} {seconds / 60:.1f} min' for name, seconds in durations.items())
     threads = torch.get_num_threads()
@@ -267,8 +267,8 @@ def report(args: argparse.Namespace, argv: list[str], results: dict[str, Evaluat
         'The paper (Figure 4) feeds a whole image to the pretrained CAE encoder and its latents straight to the '
         'decoder, skipping the regressor: the reconstruction works because the alignment loss made the regressor '
         'predict in the encoder\'s latent space, the space the decoder learned to read; without alignment it is '
-        'noisy. This is that experiment at CPU scale, made by `tools/figure4_alignment_ablation.py` (its `--help` '
-        'describes every step). Every number below was measured by the command below.',
+        'noisy. This is that experiment at CPU scale, made by `tools/analysis/figure4_alignment_ablation.py` '
+        '(its `--help` describes every step). Every number below was measured by the command below.',
         '',
         '## Setup',
         '',

@@ -7,11 +7,11 @@ the config says). Memory on CPU is the process's resident set: before the first 
 peak (``getrusage`` high-water mark) afterwards; on GPU it is torch's peak allocation.
 
 Examples:
-    python tools/benchmark_downstream.py mask_rcnn --height 800 --width 1333 --checkpointing on
-    python tools/benchmark_downstream.py mask_rcnn --window-size 14 --checkpointing off
-    python tools/benchmark_downstream.py vitdet --checkpointing on
-    python tools/benchmark_downstream.py upernet --height 512 --width 512 --batch-size 2
-    python tools/benchmark_downstream.py --matrix        # every row of docs/downstream.md, one process each
+    python tools/benchmarks/benchmark_downstream.py mask_rcnn --height 800 --width 1333 --checkpointing on
+    python tools/benchmarks/benchmark_downstream.py mask_rcnn --window-size 14 --checkpointing off
+    python tools/benchmarks/benchmark_downstream.py vitdet --checkpointing on
+    python tools/benchmarks/benchmark_downstream.py upernet --height 512 --width 512 --batch-size 2
+    python tools/benchmarks/benchmark_downstream.py --matrix        # every row of docs/downstream.md, one process each
 """
 import argparse
 import json
@@ -24,7 +24,7 @@ import time
 import numpy as np
 import torch
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = {
     'mask_rcnn': 'configs/mask_rcnn/mask-rcnn_cae-vit-base-p16_16xb2-ms-1x_coco.py',
     'vitdet': 'configs/vitdet/mask-rcnn_cae-vit-base-p16-window14-sfp_16xb2-ms-1x_coco.py',

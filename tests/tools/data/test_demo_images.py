@@ -1,4 +1,4 @@
-"""Tests for the bundled demo dataset (cae_mm.datasets.demo_images) and its mmpretrain loading pipeline."""
+"""Tests for the bundled demo dataset (tools/data/demo_images.py) and its mmpretrain loading pipeline."""
 import hashlib
 import re
 from pathlib import Path
@@ -12,11 +12,11 @@ from mmengine.registry import DefaultScope
 from mmpretrain.datasets import CustomDataset
 from PIL import Image
 
-from cae_mm.datasets import demo_images
-from cae_mm.datasets.demo_images import (SKIMAGE_PHOTOGRAPHS, SKLEARN_PHOTOGRAPHS, find_source_photographs,
-                                         prepare_demo_dataset)
+from tools.data import demo_images
+from tools.data.demo_images import (SKIMAGE_PHOTOGRAPHS, SKLEARN_PHOTOGRAPHS, find_source_photographs,
+                                    prepare_demo_dataset)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 DEMO_CONFIG = REPO_ROOT / 'configs' / '_base_' / 'datasets' / 'demo_images_cae.py'
 NUM_PHOTOGRAPHS = 22
 

@@ -12,8 +12,8 @@ On one CPU thread, in minutes:
 Every run is ``tools/train.py`` in a subprocess, as a user would run it; the accuracy is read from the run's log.
 
 Example:
-    python tools/benchmark_probes.py                      # about 10 minutes; writes docs/probe_evidence.md
-    python tools/benchmark_probes.py --seeds 0 --probe-epochs 5 --output /tmp/quick.md
+    python tools/benchmarks/benchmark_probes.py                      # about 10 minutes; writes docs/probe_evidence.md
+    python tools/benchmarks/benchmark_probes.py --seeds 0 --probe-epochs 5 --output /tmp/quick.md
 """
 import argparse
 import json
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PRETRAINING_CONFIG = 'configs/cae/cae_vit-test-p4_1xb64-pixel-1500i_digits.py'
 PROBES = {
     'linear': 'configs/linear_probe/cae_vit-test-p4_1xb64-linear-probe-lars-2e_digits_test.py',
@@ -124,7 +124,7 @@ def write_report(args: argparse.Namespace, results: dict, pretraining_seconds: f
         '',
         '- **Data** (real, offline): scikit-learn\'s handwritten digits (`load_digits`, 1,797 8x8 grey images, 10 '
         'classes), upscaled to 32 px and split once by class (seed 0): 1,347 train, 450 held out '
-        '(`python -m cae_mm.datasets.labelled_demo_datasets`). Chance is 10%.',
+        '(`python tools/data/labelled_demo_datasets.py`). Chance is 10%.',
         f'- **Pretraining**: `{PRETRAINING_CONFIG}` on the 1,347 training images without labels: CAE with a 64-wide, '
         f'2-block encoder (4 px patches, 8x8 grid), 1-block regressor and decoder, 32 of 64 patches masked, '
         f'normalised-pixel targets, {args.pretraining_iters} iterations of 64 images, seed {args.pretraining_seed}.',
@@ -184,8 +184,8 @@ def write_report(args: argparse.Namespace, results: dict, pretraining_seconds: f
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    sys.path.insert(0, str(REPO_ROOT))
-    from cae_mm.datasets.labelled_demo_datasets import prepare_labelled_dataset
+    sys.path.insert(0, str(REPO_ROOT))  # tools.data is importable from the repository root
+    from tools.data.labelled_demo_datasets import prepare_labelled_dataset
 
     prepare_labelled_dataset('digits', REPO_ROOT / 'data')
     work_dir = (REPO_ROOT / args.work_dir).resolve()
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
         accuracy={f'{protocol}/{encoder}': values for (protocol, encoder), values in results.items()},
         seeds=args.seeds, pretraining_seconds=pretraining_seconds, probe_seconds=probe_seconds), indent=1))
     arguments = sys.argv[1:] if argv is None else argv
-    command = ' '.join(['python tools/benchmark_probes.py', *arguments])
+    command = ' '.join(['python tools/benchmarks/benchmark_probes.py', *arguments])
     report = write_report(args, results, pretraining_seconds, probe_seconds, command)
     output = REPO_ROOT / args.output
     output.parent.mkdir(parents=True, exist_ok=True)

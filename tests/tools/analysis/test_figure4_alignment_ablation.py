@@ -1,4 +1,4 @@
-"""tools/figure4_alignment_ablation.py end to end at a toy budget: both runs, the measurements, pictures and report."""
+"""tools/analysis/figure4_alignment_ablation.py end to end at a toy budget: both runs, measurements, pictures, report"""
 import importlib.util
 import re
 
@@ -11,7 +11,8 @@ from tests.conftest import REPO_ROOT
 
 
 def ablation():
-    spec = importlib.util.spec_from_file_location('figure4', REPO_ROOT / 'tools' / 'figure4_alignment_ablation.py')
+    path = REPO_ROOT / 'tools' / 'analysis' / 'figure4_alignment_ablation.py'
+    spec = importlib.util.spec_from_file_location('figure4', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

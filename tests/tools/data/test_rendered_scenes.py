@@ -5,8 +5,8 @@ import numpy as np
 from PIL import Image
 from pycocotools.coco import COCO
 
-from cae_mm.datasets.rendered_scenes import (BACKGROUND_LABEL, CLASS_COLOURS, COLOUR_JITTER, SHAPE_CLASSES,
-                                             render_scene, write_ade20k_scenes, write_coco_instances)
+from tools.data.rendered_scenes import (BACKGROUND_LABEL, CLASS_COLOURS, COLOUR_JITTER, SHAPE_CLASSES,
+                                        render_scene, write_ade20k_scenes, write_coco_instances)
 
 
 def test_objects_are_painted_exactly_where_their_masks_are():

@@ -16,7 +16,7 @@ their RLE encodes, so every annotation matches the pixels exactly. Layouts::
 In the label PNGs 0 is ADE20K's unlabelled "other" (ignored with ``reduce_zero_label``), the background is 1 and the
 three classes are 2, 3, 4, i.e. ADE20K classes 0-3 after ``reduce_zero_label``.
 
-Run ``python -m cae_mm.datasets.rendered_scenes --root data/rendered_scenes [--photographs data/cae_demo/images]``.
+Run ``python tools/data/rendered_scenes.py --root data/rendered_scenes [--photographs data/cae_demo/images]``.
 """
 import argparse
 import json

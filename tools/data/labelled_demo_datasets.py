@@ -13,7 +13,7 @@ Nothing is downloaded. Two sets, each split once (stratified, fixed seed) into t
 
 The class folders make ``CustomDataset(data_root=root, data_prefix='train')`` find the labels by itself; the file
 name is the sample's index in the source array, so a sample can be traced back. Run
-``python -m cae_mm.datasets.labelled_demo_datasets [--root DIR]``.
+``python tools/data/labelled_demo_datasets.py [--root DIR]``.
 """
 import argparse
 from pathlib import Path

@@ -1,5 +1,5 @@
-"""tools/benchmark_downstream.py: its synthetic batches are what mmdet/mmseg pipelines pack; its options reach the
-model."""
+"""tools/benchmarks/benchmark_downstream.py: its synthetic batches are what mmdet/mmseg pipelines pack; its options
+reach the model."""
 import importlib.util
 
 import numpy as np
@@ -10,7 +10,8 @@ from tests.conftest import REPO_ROOT
 
 
 def load_benchmark_tool():
-    spec = importlib.util.spec_from_file_location('benchmark_tool', REPO_ROOT / 'tools' / 'benchmark_downstream.py')
+    path = REPO_ROOT / 'tools' / 'benchmarks' / 'benchmark_downstream.py'
+    spec = importlib.util.spec_from_file_location('benchmark_tool', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -1,4 +1,4 @@
-"""tools/benchmark_probes.py: the options it passes reach the twin configs, and its report states what it measured."""
+"""tools/benchmarks/benchmark_probes.py: its options reach the twin configs; its report states what it measured."""
 import importlib.util
 from pathlib import Path
 
@@ -7,8 +7,8 @@ import pytest
 from tests.conftest import REPO_ROOT
 
 
-def load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / 'tools' / f'{name}.py')
+def load_tool(path: str):
+    spec = importlib.util.spec_from_file_location(Path(path).stem, REPO_ROOT / 'tools' / path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -18,7 +18,7 @@ def load_tool(name: str):
 @pytest.mark.parametrize('checkpoint', [Path('/x/iter_1500.pth'), None])
 def test_probe_options_set_encoder_seed_and_schedule(protocol, checkpoint):
     """Through tools/train.py's option handling: the encoder source, seed, lr, epochs and a warmup of a ninth."""
-    benchmark, train = load_tool('benchmark_probes'), load_tool('train')
+    benchmark, train = load_tool('benchmarks/benchmark_probes.py'), load_tool('train.py')
     options = benchmark.probe_options(protocol, checkpoint, seed=2, epochs=18)
     cfg = train.build_config(train.parse_args([str(REPO_ROOT / benchmark.PROBES[protocol]), '--cfg-options', *options]))
     if checkpoint is None:
@@ -35,7 +35,7 @@ def test_probe_options_set_encoder_seed_and_schedule(protocol, checkpoint):
 
 def test_report_tables_every_run_and_judges_the_claims():
     """Each (probe, encoder) row lists its seeds; a claim holds only when the mean is higher."""
-    benchmark = load_tool('benchmark_probes')
+    benchmark = load_tool('benchmarks/benchmark_probes.py')
     results = {
         ('linear', 'pretrained'): [60.0, 62.0],
         ('linear', 'random'): [61.0, 63.0],
@@ -43,7 +43,7 @@ def test_report_tables_every_run_and_judges_the_claims():
         ('attentive', 'random'): [70.0, 72.0],
     }
     report = benchmark.write_report(benchmark.parse_args(['--seeds', '0', '1']), results, 60.0, [30.0] * 8,
-                                    'python tools/benchmark_probes.py --seeds 0 1')
+                                    'python tools/benchmarks/benchmark_probes.py --seeds 0 1')
     assert '| attentive | pretrained | 85.0 ± 7.1 | 80.0, 90.0 |' in report
     assert 'Pretrained > random, linear probe: does not hold: 61.0 vs 62.0 on average, higher in 0 of 2 seeds' in report
     assert 'Attentive > linear on the pretrained encoder: holds: 85.0 vs 61.0' in report

@@ -7,7 +7,7 @@ Nothing is downloaded. ``prepare_demo_dataset`` copies the photographs into an o
         meta/train.txt                 one file name per line (mmpretrain ``CustomDataset`` with ``with_label=False``)
         SOURCES.md                     where each photograph comes from
 
-Run ``python -m cae_mm.datasets.demo_images [--root DIR]``; ``tools/install.sh`` does it for you.
+Run ``python tools/data/demo_images.py [--root DIR]``; ``tools/install.sh`` does it for you.
 """
 import argparse
 from pathlib import Path

@@ -1,9 +1,9 @@
-"""Tests for cae_mm.datasets.labelled_demo_datasets: real labelled images as class folders for CustomDataset."""
+"""Tests for tools/data/labelled_demo_datasets.py: real labelled images as class folders for CustomDataset."""
 import numpy as np
 import pytest
 from PIL import Image
 
-from cae_mm.datasets.labelled_demo_datasets import load_source_images, prepare_labelled_dataset, stratified_split
+from tools.data.labelled_demo_datasets import load_source_images, prepare_labelled_dataset, stratified_split
 from tests.labelled_data import shared_digits_root
 
 
