@@ -12,7 +12,7 @@ from .pretrained import load_pretrained_weights
 from .reading import read_checkpoint, weights_of
 from .resume import find_resume_checkpoint, remove_partial_checkpoint_writes
 from .runner import FlexibleRunner, Runner
-from .work_dir_lock import work_dir_lock
+from .work_dir_lock import hold_work_dir_lock
 from .writing import atomic_open, atomic_path, atomic_save, check_output_path
 
 __all__ = [
@@ -20,5 +20,5 @@ __all__ = [
     'CheckpointWriteError', 'FlexibleRunner', 'Runner', 'TokenizerWeightsError', 'atomic_open', 'atomic_path',
     'atomic_save', 'check_output_path', 'compare_keys', 'find_resume_checkpoint', 'load_pretrained_weights',
     'read_checkpoint', 'remove_partial_checkpoint_writes', 'require_exact_match', 'require_optimizer_match',
-    'require_overlap', 'weights_of', 'work_dir_lock'
+    'require_overlap', 'weights_of', 'hold_work_dir_lock'
 ]

@@ -84,7 +84,7 @@ def release_work_dir_lock(lock: Path) -> None:
 
 
 @contextlib.contextmanager
-def work_dir_lock(work_dir: Union[str, Path]) -> Iterator[Path]:
+def hold_work_dir_lock(work_dir: Union[str, Path]) -> Iterator[Path]:
     """Hold the work dir's lock for the duration of the block (see :func:`acquire_work_dir_lock`)."""
     lock = acquire_work_dir_lock(work_dir)
     try:

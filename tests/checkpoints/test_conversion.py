@@ -1,16 +1,16 @@
-"""Tests for cae_mm.utils.checkpoint_conversion: official, mmpretrain and backbone-only layouts, exact and refusing."""
+"""Tests for cae_mm.checkpoints.conversion: official, mmpretrain and backbone-only layouts, exact and refusing."""
 import pytest
 import torch
 from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 
+from cae_mm.checkpoints import CheckpointConversionError
+from cae_mm.checkpoints.conversion import (cae_mm_to_backbone, cae_mm_to_mmpretrain, cae_mm_to_mmpretrain_backbone,
+                                           check_against_model, check_grid_size, mmpretrain_to_cae_mm,
+                                           mmpretrain_tokenizer_state_dict, official_to_cae_mm, training_grid_size)
 from cae_mm.registry import MODELS
-from cae_mm.utils.checkpoint_conversion import (CheckpointConversionError, cae_mm_to_backbone,
-                                                cae_mm_to_mmpretrain, cae_mm_to_mmpretrain_backbone,
-                                                check_against_model, mmpretrain_to_cae_mm,
-                                                mmpretrain_tokenizer_state_dict, official_to_cae_mm)
-from tests.models.algorithms.mmpretrain_cae import build_mmpretrain_cae, cae_mm_config
 from tests.checkpoints.official_cae import official_state_dict
+from tests.models.algorithms.mmpretrain_cae import build_mmpretrain_cae, cae_mm_config
 
 TINY = dict(width=32, depth=2, heads=2, head_depth=2, tokenizer_hidden=8)
 
@@ -101,8 +101,8 @@ def test_check_against_model_lists_missing_unexpected_and_mis_shaped_keys():
     with pytest.raises(CheckpointConversionError) as error:
         check_against_model(state_dict, model)
     message = str(error.value)
-    assert "missing keys ['neck.norm.weight']" in message
-    assert "unexpected keys ['head.extra']" in message
+    assert 'missing keys: neck.norm.weight' in message
+    assert 'unexpected keys: head.extra' in message
     assert 'backbone.cls_token: checkpoint (1, 1, 8), model (1, 1, 32)' in message
 
 
@@ -177,3 +177,29 @@ def test_mmpretrain_backbone_export_reproduces_the_encoder_in_beit_vit():
     with torch.no_grad():
         (expected, ), (found, ) = model.backbone(images), vit(images)
     torch.testing.assert_close(found, expected, atol=1e-5, rtol=0)
+
+
+def test_backbone_export_refuses_another_architectures_encoder():
+    """An mmpretrain MAE (or CAE) checkpoint has backbone.* keys too, in another layout: refused, not copied."""
+    mae_like = {'backbone.cls_token': torch.zeros(1, 1, 8), 'backbone.pos_embed': torch.zeros(1, 5, 8),
+                'backbone.patch_embed.projection.weight': torch.zeros(8, 3, 2, 2),
+                'backbone.layers.0.ln1.weight': torch.zeros(8)}
+    with pytest.raises(CheckpointConversionError, match=r"3 backbone keys are not those of cae_mm's"):
+        cae_mm_to_backbone(mae_like)
+
+
+@pytest.mark.parametrize('grid', [(0, 14), (-2, 14), (14, 0)])
+def test_grid_size_must_be_positive(grid):
+    with pytest.raises(CheckpointConversionError, match='--grid-size must be two positive numbers'):
+        check_grid_size(grid)
+
+
+def test_grid_size_must_match_the_training_config():
+    from tests.conftest import TEST_CONFIG
+    checkpoint = {'meta': {'cfg': TEST_CONFIG.read_text().replace("_base_ = ['./cae_vit-tiny-p16_1xb16-pixel-300i_demo.py']",
+                                                                  '')}}
+    assert training_grid_size(checkpoint) == (8, 8)
+    assert check_grid_size((8, 8), training_grid_size(checkpoint)) == (8, 8)
+    with pytest.raises(CheckpointConversionError, match=r'--grid-size 14 14 does not match the 8x8 patch grid'):
+        check_grid_size((14, 14), training_grid_size(checkpoint))
+    assert training_grid_size({'state_dict': {}}) is None

@@ -3,9 +3,8 @@ import pytest
 import torch
 from mmengine.registry import init_default_scope
 
-from cae_mm.engine import CheckpointReadError
+from cae_mm.checkpoints import CheckpointMismatchError, CheckpointReadError, load_pretrained_weights
 from cae_mm.models.backbones import CAEVisionTransformer
-from cae_mm.models.backbones.pretrained_weights import PretrainedWeightsMismatchError, load_pretrained_weights
 from cae_mm.registry import MODELS
 from tests.conftest import tiny_cae_config
 
@@ -54,10 +53,10 @@ def test_missing_and_unexpected_keys_are_listed(pretrained_cae):
     """A deeper encoder lacks blocks, a shallower one has extra keys: both raise, naming the keys."""
     _, path = pretrained_cae
     deeper = CAEVisionTransformer(arch=arch_with_depth(3), patch_size=8)
-    with pytest.raises(PretrainedWeightsMismatchError, match=r'missing keys: layers\.2\.attn\.proj\.bias'):
+    with pytest.raises(CheckpointMismatchError, match=r'missing keys: layers\.2\.attn\.proj\.bias'):
         load_pretrained_weights(deeper, str(path))
     shallower = CAEVisionTransformer(arch=arch_with_depth(1), patch_size=8)
-    with pytest.raises(PretrainedWeightsMismatchError, match=r'unexpected keys: layers\.1\.attn\.proj\.bias'):
+    with pytest.raises(CheckpointMismatchError, match=r'unexpected keys: layers\.1\.attn\.proj\.bias'):
         load_pretrained_weights(shallower, str(path))
 
 
@@ -65,11 +64,11 @@ def test_wrong_shapes_and_foreign_checkpoints_are_errors(pretrained_cae, tmp_pat
     """Another patch size gives a shape error; a checkpoint of other names lists its top-level names."""
     _, path = pretrained_cae
     other_patch = CAEVisionTransformer(arch='test', patch_size=16)
-    with pytest.raises(PretrainedWeightsMismatchError, match=r'patch_embed\.weight: checkpoint \(64, 3, 8, 8\)'):
+    with pytest.raises(CheckpointMismatchError, match=r'patch_embed\.weight: checkpoint \(64, 3, 8, 8\)'):
         load_pretrained_weights(other_patch, str(path))
     foreign = tmp_path / 'foreign.pth'
     torch.save(dict(model={'encoder.blocks.0.attn.qkv.weight': torch.zeros(3, 3)}), foreign)
-    with pytest.raises(PretrainedWeightsMismatchError, match=r"top-level names are encoder\."):
+    with pytest.raises(CheckpointMismatchError, match=r"top-level names are encoder\."):
         load_pretrained_weights(CAEVisionTransformer(arch='test', patch_size=8), str(foreign))
 
 
@@ -113,3 +112,11 @@ def test_image_classifier_init_weights_loads_through_the_backbone(pretrained_cae
             head=dict(type='cae_mm.LinearProbeHead', num_classes=3, in_channels=64)))
     classifier.init_weights()
     assert_same_encoder(classifier.backbone, model.backbone)
+
+
+@pytest.mark.parametrize('content', [{}, [torch.ones(1)], torch.ones(1)], ids=['empty-dict', 'list', 'tensor'])
+def test_a_file_without_weights_is_named(tmp_path, content):
+    path = tmp_path / 'weights.pth'
+    torch.save(content, path)
+    with pytest.raises(CheckpointReadError, match='holds no weights'):
+        load_pretrained_weights(CAEVisionTransformer(arch='test', patch_size=8), str(path))

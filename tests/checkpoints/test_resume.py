@@ -1,4 +1,5 @@
-"""Tests for cae_mm.engine.resume (which checkpoint --resume picks) and the atomic ``last_checkpoint`` pointer."""
+"""Tests for cae_mm.checkpoints.resume (which checkpoint --resume picks), the work dir lock and the atomic
+``last_checkpoint`` pointer of cae_mm.CheckpointHook."""
 import logging
 import os
 import time
@@ -7,12 +8,13 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from mmengine.hooks import CheckpointHook
+from mmengine.fileio import LocalBackend
 
-import cae_mm  # noqa: F401  (installs the atomic writes)
-from cae_mm.engine import CheckpointReadError, find_resume_checkpoint, remove_partial_checkpoint_writes
-from cae_mm.engine import resume
-from cae_mm.engine.resume import checkpoint_problem
+from cae_mm.checkpoints import (CheckpointHook, CheckpointReadError, CheckpointWriteError, find_resume_checkpoint,
+                                hold_work_dir_lock, remove_partial_checkpoint_writes)
+from cae_mm.checkpoints import resume
+from cae_mm.checkpoints.resume import checkpoint_problem
+from cae_mm.checkpoints.work_dir_lock import LOCK_FILE, acquire_work_dir_lock
 
 
 def write_checkpoint(path: Path, iteration: int, age_seconds: float = 0.0) -> Path:
@@ -85,8 +87,32 @@ def test_a_corrupt_newest_checkpoint_falls_back_with_a_warning(tmp_path, monkeyp
     warnings = []
     monkeypatch.setattr(resume, 'print_log', lambda message, logger, level: warnings.append((message, level)))
     assert find_resume_checkpoint(tmp_path) == older
-    assert warnings == [(f'not resuming from {newest}: truncated or not a PyTorch zip checkpoint; using the older '
-                         f'{older}', logging.WARNING)]
+    assert warnings == [(f'not resuming from {newest}: truncated or not a PyTorch zip checkpoint; using {older}',
+                         logging.WARNING)]
+
+
+def test_a_touched_or_copied_old_checkpoint_does_not_win(tmp_path):
+    """Modification times say nothing: a ``touch`` of iter_4 after iter_8 was written still resumes from iter_8."""
+    write_checkpoint(tmp_path / 'iter_4.pth', 4, age_seconds=0)
+    newest = write_checkpoint(tmp_path / 'iter_8.pth', 8, age_seconds=100)
+    write_checkpoint(tmp_path / 'iter_12.pth', 12, age_seconds=50)
+    truncate(tmp_path / 'iter_12.pth')
+    point_to(tmp_path, tmp_path / 'iter_4.pth')
+    assert find_resume_checkpoint(tmp_path) == newest
+
+
+def test_numbers_compare_as_numbers_not_text(tmp_path):
+    write_checkpoint(tmp_path / 'iter_9.pth', 9)
+    newest = write_checkpoint(tmp_path / 'iter_10.pth', 10, age_seconds=30)
+    assert find_resume_checkpoint(tmp_path) == newest
+
+
+def test_a_pointer_target_of_another_name_counts_as_the_newest(tmp_path):
+    """A custom ``filename_tmpl`` writes names without the number pattern; the pointer names the latest one."""
+    write_checkpoint(tmp_path / 'iter_8.pth', 8)
+    custom = write_checkpoint(tmp_path / 'model_step_12.pth', 12, age_seconds=30)
+    point_to(tmp_path, custom)
+    assert find_resume_checkpoint(tmp_path) == custom
 
 
 def test_pointer_to_a_checkpoint_in_another_folder(tmp_path):
@@ -137,13 +163,13 @@ def pointer_writing_runner(work_dir: Path) -> SimpleNamespace:
 def checkpoint_hook(work_dir: Path) -> CheckpointHook:
     hook = CheckpointHook(interval=1, by_epoch=False)
     hook.out_dir = str(work_dir)
-    hook.file_backend = cae_mm.engine.checkpoint_io.AtomicLocalBackend()
+    hook.file_backend = LocalBackend()
     hook.keep_ckpt_ids = []
     return hook
 
 
 def test_checkpoint_hook_writes_the_pointer_atomically(tmp_path, monkeypatch):
-    """mmengine's CheckpointHook writes ``last_checkpoint``; a failure mid-write keeps the previous pointer."""
+    """cae_mm's CheckpointHook writes ``last_checkpoint``; a failure mid-write keeps the previous pointer."""
     hook, runner = checkpoint_hook(tmp_path), pointer_writing_runner(tmp_path)
     hook._save_checkpoint_with_step(runner, 1, {})
     assert (tmp_path / 'last_checkpoint').read_text() == str(tmp_path / 'iter_1.pth')
@@ -157,3 +183,30 @@ def test_checkpoint_hook_writes_the_pointer_atomically(tmp_path, monkeypatch):
     assert (tmp_path / 'iter_2.pth').exists()
     assert (tmp_path / 'last_checkpoint').read_text() == str(tmp_path / 'iter_1.pth')
     assert not list(tmp_path.glob('.*.tmp'))
+
+
+def test_work_dir_lock_refuses_a_live_owner_and_takes_over_a_dead_one(tmp_path, monkeypatch):
+    """A live process's lock refuses a second run; a lock of a process that ended is taken over with a warning."""
+    import subprocess
+    import socket
+    live = subprocess.Popen(['sleep', '30'])
+    try:
+        (tmp_path / LOCK_FILE).write_text(f'{live.pid} {socket.gethostname()}\n')
+        with pytest.raises(CheckpointWriteError, match=rf'in use by a live training run \(process {live.pid}\)'):
+            acquire_work_dir_lock(tmp_path)
+    finally:
+        live.kill()
+        live.wait()
+    warnings = []
+    monkeypatch.setattr('cae_mm.checkpoints.work_dir_lock.print_log',
+                        lambda message, logger, level: warnings.append(message))
+    with hold_work_dir_lock(tmp_path) as lock:
+        assert lock.read_text().split()[0] == str(os.getpid())
+        assert f'from process {live.pid}, which no longer runs' in warnings[0]
+    assert not lock.exists()
+
+
+def test_work_dir_lock_of_another_host_is_refused(tmp_path):
+    (tmp_path / LOCK_FILE).write_text('123 some-other-host\n')
+    with pytest.raises(CheckpointWriteError, match='in use by process 123 on some-other-host'):
+        acquire_work_dir_lock(tmp_path)
