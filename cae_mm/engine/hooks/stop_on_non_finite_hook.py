@@ -1,9 +1,11 @@
-"""Stop training with a clear error at the first NaN/inf loss, before a checkpoint can save poisoned weights."""
+"""Stop training with a clear error at the first NaN/inf loss or weight, before a checkpoint can save poisoned weights."""
+import math
 from typing import Any, Optional
 
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.optim import OptimWrapperDict
 
 from cae_mm.registry import HOOKS
 
@@ -37,21 +39,36 @@ class StopOnNonFiniteHook(Hook):
     ``max_skipped_steps`` non-finite losses in a row, which no smaller scale cured, stop it, with the same error.
 
     The error says which loss terms are not finite and where the NaN/inf entered: the batch itself (the data
-    pipeline), the data preprocessor (for example a ``std`` of 0), or neither, in which case training diverged
-    (lower the learning rate, clip gradients with ``optim_wrapper.clip_grad``, or prefer bf16 to fp16).
+    pipeline), the data preprocessor (for example a ``std`` of 0), the weights (already NaN/inf: the previous
+    optimizer step overflowed), or none of these, in which case training diverged (lower the learning rate, clip
+    gradients with ``optim_wrapper.clip_grad``, or prefer bf16 to fp16).
+
+    A learning rate large enough to overflow Adam gives a finite loss at the step that makes the weights inf; the
+    next loss would be NaN, with nothing to say why. So the weights are also checked after the optimizer step, every
+    ``weight_check_interval`` iterations and at the first one (one reduction per weight tensor and a single
+    synchronisation: about a forward pass's worth of reading memory), and the gradient norm that mmengine logs
+    when ``optim_wrapper.clip_grad`` is set is checked at every step (a number already on the CPU). Both errors name
+    the learning rate, its config key ``optim_wrapper.optimizer.lr`` and its value at that step. Before training,
+    every parameter group's learning rate must be a finite float32 number.
 
     Args:
         max_skipped_steps: consecutive non-finite losses, each skipped by the loss scaler, that stop training. The
             default 25 lets the scale fall from its start (2^16) below 0.01: an overflow that persists at such scales
             is not a scaling problem.
+        weight_check_interval: check the weights after every this many optimizer steps (and after the first).
     """
 
     priority = 'ABOVE_NORMAL'
 
-    def __init__(self, max_skipped_steps: int = 25) -> None:
+    def __init__(self, max_skipped_steps: int = 25, weight_check_interval: int = 50) -> None:
         if max_skipped_steps < 1:
             raise ValueError(f'max_skipped_steps must be at least 1, got {max_skipped_steps}')
+        if isinstance(weight_check_interval, bool) or not isinstance(weight_check_interval, int) \
+                or weight_check_interval < 1:
+            raise ValueError(f'StopOnNonFiniteHook weight_check_interval must be a positive integer, got '
+                             f'{weight_check_interval!r}')
         self.max_skipped_steps = max_skipped_steps
+        self.weight_check_interval = weight_check_interval
         self.skipped_in_a_row = 0
         self._scale_before_step: Optional[float] = None
 
@@ -63,6 +80,23 @@ class StopOnNonFiniteHook(Hook):
             return None
         return float(scaler.get_scale())
 
+    def before_train(self, runner: Any) -> None:
+        """Refuse a configured learning rate that is NaN, inf, or so large that the optimizer's first step cannot be
+        represented in float32 (Adam divides it by ``1 - beta1``): torch would stop with "value cannot be converted
+        to type float without overflow", which names no setting."""
+        optim_wrapper = getattr(runner, 'optim_wrapper', None)
+        wrappers = list(optim_wrapper.values()) if isinstance(optim_wrapper, OptimWrapperDict) else [optim_wrapper]
+        largest = float(torch.finfo(torch.float32).max)
+        for wrapper in wrappers:
+            for index, group in enumerate(getattr(wrapper, 'param_groups', [])):
+                rate = float(group.get('initial_lr', group['lr']))
+                limit = largest * (1 - group['betas'][0]) if 'betas' in group else largest
+                if not (math.isfinite(rate) and abs(rate) < limit):
+                    raise ValueError(
+                        f'the learning rate of parameter group {index} is {rate:g}: the optimizer step would overflow '
+                        f'float32 (limit {limit:.3g}); set optim_wrapper.optimizer.lr to a sensible value (and check '
+                        'auto_scale_lr, which scales it)')
+
     def before_train_iter(self, runner: Any, batch_idx: int, data_batch: Optional[dict] = None) -> None:
         """Remember the loss scale, to tell afterwards whether the scaler skipped the step."""
         self._scale_before_step = self._loss_scale(runner)
@@ -72,13 +106,13 @@ class StopOnNonFiniteHook(Hook):
                          batch_idx: int,
                          data_batch: Optional[dict] = None,
                          outputs: Optional[dict] = None) -> None:
-        """Check the logged losses of this step; explain and stop if any is NaN or inf."""
-        if not outputs:
-            return
-        values = {name: torch.as_tensor(value).detach().float() for name, value in outputs.items()}
+        """Check the logged losses of this step, the gradient norm and (now and then) the weights; explain and stop
+        if any is NaN or inf."""
+        values = {name: torch.as_tensor(value).detach().float() for name, value in (outputs or {}).items()}
         bad_terms = {name: float(value.mean()) for name, value in values.items() if _non_finite(value)}
         if not bad_terms:
             self.skipped_in_a_row = 0
+            self._check_after_the_step(runner)
             return
         terms = ', '.join(f'{name}={value}' for name, value in bad_terms.items())
         scale_after = self._loss_scale(runner)
@@ -107,6 +141,26 @@ class StopOnNonFiniteHook(Hook):
                 f'gradients overflowed (lower the learning rate or clip gradients with optim_wrapper.clip_grad); '
                 f'this checkpoint was not written. {self._where_to_resume(runner)}')
 
+    def _check_after_the_step(self, runner: Any) -> None:
+        """After a finite loss: stop if the logged gradient norm, or (every ``weight_check_interval`` steps) a
+        weight, is NaN or inf. Skipped under an active loss scaler, which handles overflowing gradients itself."""
+        if self._loss_scale(runner) is not None:
+            return
+        grad_norm = _logged_grad_norm(runner)
+        if grad_norm is not None and not math.isfinite(grad_norm):
+            raise FloatingPointError(
+                f'the gradient norm is {grad_norm} at iteration {runner.iter + 1} although the loss is finite: '
+                f'{_learning_rate_advice(runner)}. {self._where_to_resume(runner)}')
+        step = runner.iter + 1
+        if step != 1 and step % self.weight_check_interval:
+            return
+        bad_weights = _non_finite_weights(runner)
+        if bad_weights:
+            raise FloatingPointError(
+                f'{_describe_weights(bad_weights)} became NaN or inf in the optimizer step of iteration '
+                f'{runner.iter + 1}, although its loss was finite: the step overflowed; '
+                f'{_learning_rate_advice(runner)}. {self._where_to_resume(runner)}')
+
     @staticmethod
     def _diagnose(runner: Any, data_batch: Optional[dict]) -> str:
         if data_batch is not None and _non_finite(data_batch.get('inputs')):
@@ -119,7 +173,12 @@ class StopOnNonFiniteHook(Hook):
             if _non_finite(preprocessed.get('inputs')):
                 return ('the input batch is finite but the data preprocessor turns it into NaN or inf: check '
                         'model.data_preprocessor (a std of 0 divides by zero)')
-        return ('the inputs are finite, so training diverged: lower the learning rate, clip gradients '
+        bad_weights = _non_finite_weights(runner)
+        if bad_weights:
+            return (f'the inputs are finite and {_describe_weights(bad_weights)} are NaN or inf after this step: '
+                    f'training diverged; {_learning_rate_advice(runner)}')
+        return (f'the inputs are finite, so training diverged: lower the learning rate '
+                f'({_learning_rate_key_and_value(runner)}), clip gradients '
                 '(optim_wrapper.clip_grad=dict(max_norm=3.0)), or use bf16 instead of fp16')
 
     @staticmethod
@@ -128,3 +187,56 @@ class StopOnNonFiniteHook(Hook):
         if last:
             return f'The newest checkpoint, {last}, was written before this step: fix the cause and --resume'
         return 'No checkpoint was written yet: fix the cause and start again'
+
+
+def _learning_rates(runner: Any) -> dict[str, float]:
+    """The current learning rate of every parameter group, keyed ``'0'``, ``'1'``, ... (empty without optimizer)."""
+    get_lr = getattr(getattr(runner, 'optim_wrapper', None), 'get_lr', None)
+    if get_lr is None:
+        return {}
+    rates = {}
+    for name, values in get_lr().items():
+        prefix = '' if name == 'lr' else f'{name.removesuffix(".lr")} '  # OptimWrapperDict: one entry per optimizer
+        rates.update({f'{prefix}{index}': float(value) for index, value in enumerate(values)})
+    return rates
+
+
+def _learning_rate_key_and_value(runner: Any) -> str:
+    rates = _learning_rates(runner)
+    if not rates:
+        return 'optim_wrapper.optimizer.lr'
+    return f'optim_wrapper.optimizer.lr, {max(rates.values()):g} at this step'
+
+
+def _learning_rate_advice(runner: Any) -> str:
+    return (f'the learning rate is most likely too large: lower it ({_learning_rate_key_and_value(runner)}) or clip '
+            'gradients (optim_wrapper.clip_grad=dict(max_norm=3.0))')
+
+
+def _logged_grad_norm(runner: Any) -> Optional[float]:
+    """The gradient norm mmengine logged at this step (only with ``optim_wrapper.clip_grad``), else None."""
+    message_hub = getattr(runner, 'message_hub', None)
+    if message_hub is None or 'train/grad_norm' not in message_hub.log_scalars:
+        return None
+    return float(message_hub.get_scalar('train/grad_norm').current())
+
+
+def _non_finite_weights(runner: Any) -> list[str]:
+    """Names of this process's parameters holding a NaN or inf.
+
+    No collective: with a sharded model (FSDP) only the process holding the bad shard stops, and the launcher then
+    ends the others; a collective here could wait forever for a process that already stopped on a NaN loss.
+    """
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    named = [(name, parameter) for name, parameter in model.named_parameters() if parameter.is_floating_point()] \
+        if isinstance(model, torch.nn.Module) else []
+    if not named:
+        return []
+    with torch.no_grad():
+        finite = torch.stack([torch.isfinite(parameter).all() for _, parameter in named])  # (P,) one per tensor
+    return [name for (name, _), ok in zip(named, finite.tolist()) if not ok]
+
+
+def _describe_weights(names: list[str]) -> str:
+    shown = ', '.join(names[:5]) + (', ...' if len(names) > 5 else '')
+    return f'{len(names)} weight tensors ({shown})'
