@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from cae_mm.engine import CheckpointReadError
+from cae_mm.checkpoints import CheckpointConversionError, CheckpointReadError, CheckpointWriteError
 from cae_mm.models.targets import DALLETokenizer
 from cae_mm.registry import MODELS
-from cae_mm.utils.checkpoint_conversion import CheckpointConversionError
+from tests.checkpoints.official_cae import official_state_dict
+from tests.checkpoints.test_reading import torchscript_archive_that_writes
 from tests.conftest import CONFIG_ROOT, REPO_ROOT, TEST_CONFIG
 from tests.models.algorithms.mmpretrain_cae import build_mmpretrain_cae, cae_mm_config
 from tests.models.targets.dalle_files import write_openai_style_pickle
-from tests.checkpoints.official_cae import official_state_dict
 
 DALLE_TEST_CONFIG = CONFIG_ROOT / 'cae' / 'cae_vit-test-p8_1xb4-dalle-8i_test.py'
 # mmpretrain's CAE at the size of the DALL-E tiny twin: 64 px, 8 px patches, 64 wide, 2 + 1 + 1 blocks, 8-wide DALL-E.
@@ -129,9 +129,9 @@ def test_truncated_and_missing_checkpoints_are_named(mmpretrain_checkpoint, tmp_
     _, source = mmpretrain_checkpoint
     data = source.read_bytes()
     source.write_bytes(data[:len(data) // 2])
-    with pytest.raises((CheckpointConversionError, CheckpointReadError), match='truncated'):
+    with pytest.raises(CheckpointReadError, match='truncated'):
         tool('mmpretrain_cae_to_cae_mm').main([str(source), str(tmp_path / 'out.pth')])
-    with pytest.raises(CheckpointConversionError, match='does not exist'):
+    with pytest.raises(CheckpointReadError, match='does not exist'):
         tool('cae_mm_to_backbone').main([str(tmp_path / 'missing.pth'), str(tmp_path / 'out.pth')])
 
 
@@ -144,3 +144,62 @@ def test_tokenizer_written_by_the_converter_is_a_dalle_encoder_file(mmpretrain_c
     images = 0.1 + 0.8 * torch.rand(1, 3, 64, 64)
     expected = model.target_generator(images).argmax(1).flatten(1)
     assert torch.equal(tokenizer.token_ids(images), expected)
+
+
+CONVERTERS = ['cae_mm_to_backbone', 'cae_mm_to_mmpretrain_cae', 'mmpretrain_cae_to_cae_mm', 'official_cae_to_cae_mm']
+
+
+@pytest.mark.parametrize('converter', CONVERTERS)
+def test_torchscript_archive_is_refused_and_its_code_never_runs(tmp_path, converter):
+    source, marker = torchscript_archive_that_writes(tmp_path)
+    with pytest.raises(CheckpointReadError, match='TorchScript'):
+        tool(converter).main([str(source), str(tmp_path / 'out.pth')])
+    assert not marker.exists() and not (tmp_path / 'out.pth').exists()
+
+
+@pytest.mark.parametrize('converter', CONVERTERS)
+def test_output_that_is_the_input_is_refused_even_with_force(mmpretrain_checkpoint, tmp_path, converter):
+    _, source = mmpretrain_checkpoint
+    before = source.read_bytes()
+    with pytest.raises(CheckpointWriteError, match='is the input'):
+        tool(converter).main([str(source), str(source), '--force'])
+    assert source.read_bytes() == before
+
+
+@pytest.mark.parametrize('converter', CONVERTERS)
+def test_existing_output_needs_force_and_a_folder_is_refused(mmpretrain_checkpoint, tmp_path, converter):
+    _, source = mmpretrain_checkpoint
+    existing = tmp_path / 'existing.pth'
+    existing.write_bytes(b'keep me')
+    with pytest.raises(CheckpointWriteError, match='exists: pass --force'):
+        tool(converter).main([str(source), str(existing)])
+    assert existing.read_bytes() == b'keep me'
+    with pytest.raises(CheckpointWriteError, match='is a folder'):
+        tool(converter).main([str(source), str(tmp_path)])
+
+
+@pytest.mark.parametrize('converter', CONVERTERS)
+@pytest.mark.parametrize('content', [{}, {'state_dict': {}}, [1, 2]], ids=['empty', 'empty-state-dict', 'list'])
+def test_a_checkpoint_without_weights_writes_nothing(tmp_path, converter, content):
+    source = tmp_path / 'empty.pth'
+    torch.save(content, source)
+    with pytest.raises(CheckpointReadError, match='holds no weights'):
+        tool(converter).main([str(source), str(tmp_path / 'out.pth')])
+    assert not (tmp_path / 'out.pth').exists()
+
+
+def test_backbone_export_refuses_an_mmpretrain_checkpoint(mmpretrain_checkpoint, tmp_path):
+    """mmpretrain checkpoints (CAE, MAE) have backbone.* keys in mmpretrain's layout: refused, nothing written."""
+    _, source = mmpretrain_checkpoint
+    with pytest.raises(CheckpointConversionError, match="not those of cae_mm's CAEVisionTransformer"):
+        tool('cae_mm_to_backbone').main([str(source), str(tmp_path / 'out.pth')])
+    assert not (tmp_path / 'out.pth').exists()
+
+
+@pytest.mark.parametrize('grid', [['0', '14'], ['-1', '-1']])
+def test_grid_size_must_be_positive(mmpretrain_checkpoint, tmp_path, grid):
+    _, source = mmpretrain_checkpoint
+    converted = tmp_path / 'cae_mm.pth'
+    tool('mmpretrain_cae_to_cae_mm').main([str(source), str(converted)])
+    with pytest.raises(CheckpointConversionError, match='--grid-size must be two positive numbers'):
+        tool('cae_mm_to_mmpretrain_cae').main([str(converted), str(tmp_path / 'out.pth'), '--grid-size', *grid])

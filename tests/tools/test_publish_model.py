@@ -9,10 +9,11 @@ import torch
 from mmengine.logging import MessageHub
 from mmengine.runner import load_checkpoint
 
+from cae_mm.checkpoints import CheckpointReadError, CheckpointWriteError
 from cae_mm.models.backbones.vision_transformer import CAEVisionTransformer
 from cae_mm.registry import MODELS
-from cae_mm.utils.checkpoint_conversion import CheckpointConversionError
 from cae_mm.visualization.model_loading import build_model, load_config
+from tests.checkpoints.test_reading import torchscript_archive_that_writes
 from tests.conftest import REPO_ROOT, TEST_CONFIG
 
 
@@ -93,11 +94,10 @@ def test_a_failed_write_leaves_nothing(tmp_path, training_checkpoint, monkeypatc
     source, _ = training_checkpoint
     tool = publish_model()
 
-    def failing_save(contents, file):
-        file.write(b'partial')
+    def failing_fsync(descriptor):
         raise OSError('disk full')
 
-    monkeypatch.setattr(tool.torch, 'save', failing_save)
+    monkeypatch.setattr('os.fsync', failing_fsync)
     with pytest.raises(OSError, match='disk full'):
         tool.main([str(source), str(tmp_path / 'out' / 'cae_tiny.pth')])
     assert list((tmp_path / 'out').iterdir()) == []
@@ -106,5 +106,59 @@ def test_a_failed_write_leaves_nothing(tmp_path, training_checkpoint, monkeypatc
 def test_a_file_without_weights_is_refused(tmp_path):
     source = tmp_path / 'not_weights.pth'
     torch.save(dict(meta=dict(iter=1), state_dict=dict(note='no tensors')), source)
-    with pytest.raises(CheckpointConversionError, match='no state dict of tensors'):
+    with pytest.raises(CheckpointReadError, match=r"holds no weights: its 'state_dict' entry has entries that are not"):
         publish_model().main([str(source), str(tmp_path / 'out.pth')])
+
+
+@pytest.mark.parametrize('content', [{}, [1], torch.ones(1)], ids=['empty', 'list', 'tensor'])
+def test_a_checkpoint_without_weights_writes_nothing(tmp_path, content):
+    source = tmp_path / 'empty.pth'
+    torch.save(content, source)
+    with pytest.raises(CheckpointReadError, match='holds no weights'):
+        publish_model().main([str(source), str(tmp_path / 'out' / 'release.pth')])
+    assert not (tmp_path / 'out').exists()
+
+
+def test_a_destination_folder_is_refused(tmp_path, training_checkpoint):
+    """``publish_model.py SRC existing_dir`` used to write existing_dir-HASH.pth beside the folder."""
+    source, _ = training_checkpoint
+    (tmp_path / 'release').mkdir()
+    with pytest.raises(CheckpointWriteError, match='is a folder'):
+        publish_model().main([str(source), str(tmp_path / 'release')])
+    assert sorted(path.name for path in tmp_path.iterdir()) == ['iter_8.pth', 'release']
+
+
+def test_an_existing_release_is_replaced_only_with_force(tmp_path, training_checkpoint):
+    source, _ = training_checkpoint
+    tool = publish_model()
+    first = tool.main([str(source), str(tmp_path / 'cae.pth')])
+    with pytest.raises(CheckpointWriteError, match='exists: pass --force'):
+        tool.main([str(source), str(tmp_path / 'cae.pth')])
+    assert tool.main([str(source), str(tmp_path / 'cae.pth'), '--force']) == first
+
+
+def test_the_source_as_destination_is_refused(tmp_path, training_checkpoint):
+    source, _ = training_checkpoint
+    before = source.read_bytes()
+    with pytest.raises(CheckpointWriteError, match='is the input'):
+        publish_model().main([str(source), str(source), '--force'])
+    assert source.read_bytes() == before and sorted(path.name for path in tmp_path.iterdir()) == ['iter_8.pth']
+
+
+def test_release_file_mode_follows_the_umask(tmp_path, training_checkpoint):
+    import os
+    import stat
+    source, _ = training_checkpoint
+    previous = os.umask(0o022)
+    try:
+        release = publish_model().main([str(source), str(tmp_path / 'cae.pth')])
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(release.stat().st_mode) == 0o644
+
+
+def test_torchscript_archive_is_refused_and_its_code_never_runs(tmp_path):
+    source, marker = torchscript_archive_that_writes(tmp_path)
+    with pytest.raises(CheckpointReadError, match='TorchScript'):
+        publish_model().main([str(source), str(tmp_path / 'out.pth')])
+    assert not marker.exists()

@@ -10,7 +10,7 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import DefaultScope, init_default_scope
 
-from cae_mm.models.backbones.pretrained_weights import PretrainedWeightsMismatchError
+from cae_mm.checkpoints import CheckpointMismatchError, CheckpointReadError
 from tests.conftest import CONFIG_ROOT, REPO_ROOT, tiny_cae_config
 from tests.labelled_data import shared_digits_root
 
@@ -90,7 +90,7 @@ def test_class_count_of_checkpoint_config_and_test_set_must_agree(digits, tmp_pa
     """A 10-class checkpoint into a 5-class head, or a 12-class head for the 10 digit classes, is a clear error."""
     test_tool = load_test_tool()
     _, path = save_classifier(tmp_path, num_classes=10)
-    with pytest.raises(PretrainedWeightsMismatchError,
+    with pytest.raises(CheckpointMismatchError,
                        match=r'class count mismatch: .* trained for 10 classes .*num_classes is 5'):
         test_tool.main([str(CONFIG), str(path), '--work-dir', str(tmp_path / 'a'),
                         *options(digits, 'model.head.num_classes=5')])
@@ -106,8 +106,16 @@ def test_checkpoint_of_another_model_lists_the_keys(digits, tmp_path):
     cae = build_classifier(Config(dict(model=tiny_cae_config(patch_size=4))))
     path = tmp_path / 'cae.pth'
     torch.save(dict(state_dict=cae.state_dict()), path)
-    with pytest.raises(PretrainedWeightsMismatchError, match=r"missing keys \['head.fc.bias'.*unexpected keys .*'neck"):
+    with pytest.raises(CheckpointMismatchError, match=r'missing keys: head.fc.bias.*unexpected keys: .*neck'):
         test_tool.main([str(CONFIG), str(path), '--work-dir', str(tmp_path / 'c'), *options(digits)])
+
+
+@pytest.mark.parametrize('content', [{}, [1, 2], torch.ones(3)], ids=['empty', 'list', 'tensor'])
+def test_checkpoint_without_weights_is_named(digits, tmp_path, content):
+    path = tmp_path / 'empty.pth'
+    torch.save(content, path)
+    with pytest.raises(CheckpointReadError, match='holds no weights'):
+        load_test_tool().main([str(CONFIG), str(path), '--work-dir', str(tmp_path / 'd'), *options(digits)])
 
 
 def test_work_dir_and_options_reach_the_config():
