@@ -1,6 +1,6 @@
 """OpenAI's DALL-E discrete VAE encoder as CAE's reconstruction target (the paper's main setting)."""
 from collections import OrderedDict
-from typing import Optional, Union
+from typing import Literal, Optional, Union
 
 import torch
 from torch import nn
@@ -106,6 +106,8 @@ class DALLETokenizer(FrozenTokenizer):
         hidden_dims: width of the first group (256 in OpenAI's encoder).
         blocks_per_group: residual blocks per group (2).
         vocab_size: number of token ids (8192).
+        precision: ``'auto'``, ``'fp32'`` or ``'bf16_recompute'``; the ids are the same (see
+            :class:`FrozenTokenizer`).
         init_cfg: unused (weights come from ``checkpoint``).
     """
 
@@ -116,6 +118,7 @@ class DALLETokenizer(FrozenTokenizer):
                  hidden_dims: int = 256,
                  blocks_per_group: int = 2,
                  vocab_size: int = 8192,
+                 precision: Literal['auto', 'fp32', 'bf16_recompute'] = 'auto',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
             vocab_size=vocab_size,
@@ -124,6 +127,7 @@ class DALLETokenizer(FrozenTokenizer):
             preprocessing_hint=('DALL-E expects map_pixels inputs: use TwoNormDataPreprocessor with '
                                 'second_mean=[-31.875] * 3, second_std=[318.75] * 3 and a two-view crop '
                                 '(cae_mm.TwoViewRandomResizedCrop with second_size=112)'),
+            precision=precision,
             init_cfg=init_cfg)
         num_blocks = len(self.group_widths) * blocks_per_group
         layers: list[tuple[str, nn.Module]] = [('input', _dalle_conv(3, hidden_dims, 7))]

@@ -1,5 +1,5 @@
 """The official CAE code's own discrete VAE (``--discrete_vae_type customized``) as the reconstruction target."""
-from typing import Optional, Union
+from typing import Literal, Optional, Union
 
 import torch
 from torch import nn
@@ -64,6 +64,8 @@ class DiscreteVAETokenizer(FrozenTokenizer):
         num_layers: stride-2 layers (3).
         hidden_dims: width of every layer (256).
         vocab_size: number of token ids (8192).
+        precision: ``'auto'``, ``'fp32'`` or ``'bf16_recompute'``; the ids are the same (see
+            :class:`FrozenTokenizer`).
         init_cfg: unused (weights come from ``checkpoint``).
     """
 
@@ -72,6 +74,7 @@ class DiscreteVAETokenizer(FrozenTokenizer):
                  num_layers: int = 3,
                  hidden_dims: int = 256,
                  vocab_size: int = 8192,
+                 precision: Literal['auto', 'fp32', 'bf16_recompute'] = 'auto',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
             vocab_size=vocab_size,
@@ -79,6 +82,7 @@ class DiscreteVAETokenizer(FrozenTokenizer):
             input_range=(-1.0, 1.0),
             preprocessing_hint=('the d-VAE expects images normalised with mean 0.5, std 0.5: use '
                                 'TwoNormDataPreprocessor with second_mean=[127.5] * 3, second_std=[127.5] * 3'),
+            precision=precision,
             init_cfg=init_cfg)
         layers: list[nn.Module] = []
         in_channels = 3

@@ -5,7 +5,8 @@ no gradient, are no optimizer parameters, and stay out of ``state_dict()``, so a
 them (hundreds of MB for DALL-E) nor needs them to load. They come only from the tokenizer's own weights file.
 """
 import math
-from typing import Callable, Optional, Union
+import time
+from typing import Callable, Literal, Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -15,6 +16,12 @@ from torch import nn
 
 from ..layers import mask_to_indices
 from .tokenizer_loading import TokenizerWeightsError
+
+
+def cpu_has_amx() -> bool:
+    """Whether this CPU has AMX tiles, where oneDNN's bf16 convolutions run several times faster than fp32."""
+    is_supported = getattr(torch.cpu, '_is_amx_tile_supported', None)
+    return bool(is_supported and is_supported())
 
 
 class FrozenConv2d(nn.Module):
@@ -62,33 +69,55 @@ class FrozenTokenizer(BaseModule):
     mode whatever ``train()`` asks, computes in fp32 with autocast off (ids must not depend on ``--amp``), under
     ``no_grad``, and checks the inputs.
 
-    fp32 is also the cheapest precision that keeps the ids: under bf16 about 5% of the argmaxes change on real
-    photographs (docs/benchmark.md), and a channels-last layout changes the logits in their last bits, which can flip a
-    near-tie, so both are left out. The value range is checked on the first batch only: the data preprocessor is a
-    fixed affine map of 0..255 pixels, so a configuration that passes once passes for every batch, and checking every
-    batch would cost a device synchronisation per step on a GPU.
+    The ids are always those of the fp32 computation. Where the CPU has AMX (``precision='auto'``), bf16 convolutions
+    are about 3x faster, but they change about 3% of the argmaxes. So the logits are first computed under bf16
+    autocast; an error bound is measured on the batch itself (the fp32 logits of the two images with the narrowest
+    top-2 margins, which are the most likely to need them anyway: ``error_safety`` times the largest difference of
+    any of their logits); every image with a patch whose bf16 top-2 margin is below twice the bound is recomputed in
+    fp32 (a logit moves by less than the bound, so a wider margin keeps its argmax). The fp32 logits of an image do
+    not depend on the other images of a batch of two or more (checked in the tests; a batch of one takes other
+    oneDNN kernels, so none is run), so the recomputed ids equal those of a full fp32 pass.
+    Whether this pays depends on how often the weights put two logits close together: with random weights nearly
+    every image has such a patch; after the first batch the tokenizer keeps bf16 only if the measured times say it
+    is faster than plain fp32, and logs its choice either way.
+
+    The value range is checked on the first batch only: the data preprocessor is a fixed affine map of 0..255
+    pixels, so a configuration that passes once passes for every batch, and checking every batch would cost a device
+    synchronisation per step on a GPU.
 
     Args:
         vocab_size: number of token ids.
         downsample_factor: image pixels per token along each side (8: a 112 px view gives the 14x14 grid).
         input_range: ``(low, high)`` pixel range the tokenizer expects after the data preprocessor.
         preprocessing_hint: how to configure the data preprocessor, quoted when the input is out of range.
+        precision: ``'auto'`` (bf16 with fp32 recomputation on a CPU with AMX, else fp32), ``'fp32'``, or
+            ``'bf16_recompute'`` (always, e.g. to test it; slower than fp32 without AMX). The ids are the same.
         init_cfg: mmengine initialisation config (unused: weights come from the file).
     """
+
+    error_safety = 4.0
+    """The bf16 error bound is this many times the largest error measured on the batch's reference image."""
 
     def __init__(self,
                  vocab_size: int,
                  downsample_factor: int,
                  input_range: tuple[float, float],
                  preprocessing_hint: str,
+                 precision: Literal['auto', 'fp32', 'bf16_recompute'] = 'auto',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if precision not in ('auto', 'fp32', 'bf16_recompute'):
+            raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16_recompute', got {precision!r}")
         self.vocab_size = vocab_size
         self.downsample_factor = downsample_factor
         self.input_range = input_range
         self.preprocessing_hint = preprocessing_hint
+        self.precision = precision
         self.loaded_from: Optional[str] = None
         self.range_checked = False
+        self.use_bf16: Optional[bool] = None  # decided at the first batch, when the device is known
+        self.bf16_decided = precision != 'auto'
+        self.recompute_stats = dict(images=0, recomputed=0, bf16_seconds=0.0, fp32_seconds=0.0)
 
     def train(self, mode: bool = True) -> 'FrozenTokenizer':
         """Stay in eval mode: the tokenizer is fixed, whatever mode the model around it is in."""
@@ -173,9 +202,67 @@ class FrozenTokenizer(BaseModule):
             raise ValueError(f'{type(self).__name__} expects pixels in [{low}, {high}], got [{found_low:.3f}, '
                              f'{found_high:.3f}]: {self.preprocessing_hint}')
 
+    def _choose_precision(self, device: torch.device) -> None:
+        """Set ``use_bf16`` from ``precision`` and the device, and say which in the log."""
+        if self.precision == 'auto':
+            self.use_bf16 = device.type == 'cpu' and cpu_has_amx()
+        else:
+            self.use_bf16 = self.precision == 'bf16_recompute'
+        how = ('bf16 convolutions, images with a near-tie patch recomputed in fp32 (ids equal to fp32)'
+               if self.use_bf16 else 'fp32')
+        reason = {'auto': f'{device.type}, AMX {"yes" if cpu_has_amx() else "no"}'}.get(self.precision, 'configured')
+        MMLogger.get_current_instance().info(f'{type(self).__name__}: {how} ({reason})')
+
+    def _fp32_logits(self, images: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device_type=images.device.type, enabled=False):
+            return self.logits(images.float())  # (B, vocab, h, w)
+
+    def _bf16_ids_with_fp32_recompute(self, images: torch.Tensor) -> torch.Tensor:
+        """fp32 ids ``(B, h, w)`` from bf16 logits, recomputing in fp32 every image where bf16 could flip one."""
+        start = time.perf_counter()
+        with torch.autocast(device_type=images.device.type, dtype=torch.bfloat16):
+            logits = self.logits(images.float()).float()  # (B, vocab, h, w)
+        bf16_seconds = time.perf_counter() - start
+        top2 = logits.topk(2, dim=1).values  # (B, 2, h, w)
+        margin = (top2[:, 0] - top2[:, 1]).flatten(1).amin(dim=1)  # (B,) narrowest top-2 margin per image
+        ids = logits.argmax(dim=1)  # (B, h, w)
+        start = time.perf_counter()
+        # The two images with the narrowest margins are the reference: the most likely to need fp32 anyway, and two
+        # because oneDNN runs a batch of one with other kernels whose last bits differ from those of a larger batch.
+        reference = margin.argsort()[:2]
+        reference_logits = self._fp32_logits(images[reference])  # (R, vocab, h, w)
+        bound = self.error_safety * float((logits[reference] - reference_logits).abs().max())
+        ids[reference] = reference_logits.argmax(dim=1)
+        recompute = margin < 2 * bound  # (B,)
+        recompute[reference] = False
+        if int(recompute.sum()) == 1:
+            recompute[reference[0]] = True  # again: never a batch of one
+        if bool(recompute.any()):
+            ids[recompute] = self._fp32_logits(images[recompute]).argmax(dim=1)
+        stats = self.recompute_stats
+        stats['images'] += images.shape[0]
+        stats['recomputed'] += int(recompute.sum()) + len(reference)
+        stats['bf16_seconds'] += bf16_seconds
+        stats['fp32_seconds'] += time.perf_counter() - start
+        return ids
+
+    def _keep_bf16_if_faster(self) -> None:
+        """After the first batch: keep bf16 only if bf16 plus its recomputations took less than fp32 would."""
+        self.bf16_decided = True
+        stats = self.recompute_stats
+        fp32_per_image = stats['fp32_seconds'] / stats['recomputed']
+        fp32_estimate = fp32_per_image * stats['images']
+        bf16_total = stats['bf16_seconds'] + stats['fp32_seconds']
+        recomputed = stats['recomputed'] / stats['images']
+        self.use_bf16 = bf16_total < fp32_estimate
+        choice = 'keeps bf16' if self.use_bf16 else 'switches to fp32'
+        MMLogger.get_current_instance().info(
+            f'{type(self).__name__} {choice}: {recomputed:.0%} of the first {stats["images"]} images needed fp32 '
+            f'recomputation; bf16 with it took {bf16_total:.2f} s, fp32 alone would take about {fp32_estimate:.2f} s')
+
     @torch.no_grad()
     def token_ids(self, images: torch.Tensor) -> torch.Tensor:
-        """Token id of every patch.
+        """Token id of every patch, always those of the fp32 logits (whichever precision computes them).
 
         Args:
             images: tokenizer view ``(B, 3, H, W)`` in ``input_range``.
@@ -184,9 +271,14 @@ class FrozenTokenizer(BaseModule):
             ``(B, h*w)`` int64 ids, row-major.
         """
         self.check_images(images)
-        with torch.autocast(device_type=images.device.type, enabled=False):
-            logits = self.logits(images.float())  # (B, vocab, h, w)
-        return logits.argmax(dim=1).flatten(1)  # (B, h*w)
+        if self.use_bf16 is None:
+            self._choose_precision(images.device)
+        if not self.use_bf16:
+            return self._fp32_logits(images).argmax(dim=1).flatten(1)  # (B, h*w)
+        ids = self._bf16_ids_with_fp32_recompute(images)  # (B, h, w)
+        if not self.bf16_decided:
+            self._keep_bf16_if_faster()
+        return ids.flatten(1)  # (B, h*w)
 
     @torch.no_grad()
     def forward(self, images: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
