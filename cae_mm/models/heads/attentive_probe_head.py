@@ -7,17 +7,15 @@ prediction does not depend on the evaluation batch size.
 from typing import Optional, Sequence
 
 import torch
-from mmpretrain.models.heads import ClsHead
 from torch import nn
 
 from cae_mm.registry import MODELS
 from ..layers import CrossAttention
-from .batch_norm_batch import check_batch_norm_batch
-from .classification_labels import check_labels
+from .classification_head import ClassificationHead
 
 
 @MODELS.register_module()
-class AttentiveProbeHead(ClsHead):
+class AttentiveProbeHead(ClassificationHead):
     """``q = CrossAttn(LN_q(query), LN_k(tokens), LN_v(tokens))`` -> ``BatchNorm1d(affine=False)`` (eps 1e-5, as the
     official probe) -> ``Linear``.
 
@@ -36,6 +34,8 @@ class AttentiveProbeHead(ClsHead):
         init_cfg: mmengine initialisation config.
     """
 
+    trains_batch_norm = True
+
     def __init__(self,
                  num_classes: int,
                  in_channels: int,
@@ -46,13 +46,8 @@ class AttentiveProbeHead(ClsHead):
                  norm_eps: float = 1e-6,
                  init_std: float = 0.01,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(
-            loss=loss or dict(type='CrossEntropyLoss', loss_weight=1.0), topk=topk, cal_acc=cal_acc,
-            init_cfg=init_cfg)
-        if num_classes <= 0:
-            raise ValueError(f'num_classes must be positive, got {num_classes}')
-        self.num_classes = num_classes
-        self.in_channels = in_channels
+        super().__init__(num_classes, in_channels, loss or dict(type='CrossEntropyLoss', loss_weight=1.0), topk,
+                         cal_acc, init_cfg)
         self.query_token = nn.Parameter(torch.zeros(1, 1, in_channels))
         self.norm_query = nn.LayerNorm(in_channels, eps=norm_eps)
         self.norm_key = nn.LayerNorm(in_channels, eps=norm_eps)
@@ -73,28 +68,10 @@ class AttentiveProbeHead(ClsHead):
         Raises:
             ValueError: the feature is not a token sequence ``(B, N, C)`` (use the backbone's ``out_type='raw'``).
         """
-        tokens = feats[-1]
-        if tokens.ndim != 3 or tokens.shape[-1] != self.in_channels:
-            raise ValueError(f'AttentiveProbeHead expects tokens (B, N, {self.in_channels}), got '
-                             f'{tuple(tokens.shape)}; set the backbone\'s out_type=\'raw\'')
+        tokens = self.last_feature(feats, 3, 'tokens (B, N, C)', 'raw')
         query = self.query_token.expand(tokens.shape[0], -1, -1)  # (B, 1, C)
         pooled = self.cross_attention(self.norm_query(query), self.norm_key(tokens), self.norm_value(tokens))
         return self.norm(pooled[:, 0])  # (B, C)
-
-    def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Class logits ``(B, K)`` from the backbone outputs (the last is used)."""
-        return self.fc(self.pre_logits(feats))
-
-    def loss(self, feats: Sequence[torch.Tensor], data_samples: list, **kwargs) -> dict:
-        """Classification loss; labels outside the head's classes and a batch of one sample are errors."""
-        check_batch_norm_batch(len(data_samples), 'AttentiveProbeHead')
-        check_labels(data_samples, self.num_classes)
-        return super().loss(feats, data_samples, **kwargs)
-
-    def predict(self, feats: Sequence[torch.Tensor], data_samples: Optional[list] = None) -> list:
-        """Predictions (``pred_score``, ``pred_label``); given labels outside the head's classes are an error."""
-        check_labels(data_samples, self.num_classes)
-        return super().predict(feats, data_samples)
 
     def no_weight_decay(self) -> set[str]:
         """The query token gets no weight decay (like the encoder's cls token)."""

@@ -2,15 +2,14 @@
 from typing import Optional, Sequence
 
 import torch
-from mmpretrain.models.heads import ClsHead
 from torch import nn
 
 from cae_mm.registry import MODELS
-from .classification_labels import check_labels
+from .classification_head import ClassificationHead
 
 
 @MODELS.register_module()
-class FineTuningHead(ClsHead):
+class FineTuningHead(ClassificationHead):
     """``LayerNorm -> Linear`` on pooled features, the Linear weight started tiny (truncated normal .02 × 0.001).
 
     Use it with ``CAEVisionTransformer(out_type='avg_featmap', final_norm=False)``: the official fine-tuning model
@@ -36,13 +35,9 @@ class FineTuningHead(ClsHead):
                  norm_eps: float = 1e-6,
                  init_scale: float = 0.001,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(
-            loss=loss or dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'), topk=topk,
-            cal_acc=cal_acc, init_cfg=init_cfg)
-        if num_classes <= 0:
-            raise ValueError(f'num_classes must be positive, got {num_classes}')
-        self.num_classes = num_classes
-        self.in_channels = in_channels
+        super().__init__(num_classes, in_channels,
+                         loss or dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'), topk, cal_acc,
+                         init_cfg)
         self.norm = nn.LayerNorm(in_channels, eps=norm_eps)
         self.fc = nn.Linear(in_channels, num_classes)
         nn.init.trunc_normal_(self.fc.weight, std=0.02)
@@ -56,22 +51,4 @@ class FineTuningHead(ClsHead):
         Raises:
             ValueError: the feature is not ``(B, C)`` (use the backbone's ``out_type='avg_featmap'``).
         """
-        features = feats[-1]
-        if features.ndim != 2 or features.shape[1] != self.in_channels:
-            raise ValueError(f'FineTuningHead expects ({self.in_channels},)-wide pooled features (B, C), got '
-                             f'{tuple(features.shape)}; set the backbone\'s out_type=\'avg_featmap\'')
-        return self.norm(features)
-
-    def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Class logits ``(B, K)`` from the backbone outputs (the last is used)."""
-        return self.fc(self.pre_logits(feats))
-
-    def loss(self, feats: Sequence[torch.Tensor], data_samples: list, **kwargs) -> dict:
-        """Classification loss; labels outside the head's classes are an error."""
-        check_labels(data_samples, self.num_classes)
-        return super().loss(feats, data_samples, **kwargs)
-
-    def predict(self, feats: Sequence[torch.Tensor], data_samples: Optional[list] = None) -> list:
-        """Predictions (``pred_score``, ``pred_label``); given labels outside the head's classes are an error."""
-        check_labels(data_samples, self.num_classes)
-        return super().predict(feats, data_samples)
+        return self.norm(self.last_feature(feats, 2, 'pooled features (B, C)', 'avg_featmap'))

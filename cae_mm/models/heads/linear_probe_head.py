@@ -2,16 +2,14 @@
 from typing import Optional, Sequence
 
 import torch
-from mmpretrain.models.heads import ClsHead
 from torch import nn
 
 from cae_mm.registry import MODELS
-from .batch_norm_batch import check_batch_norm_batch
-from .classification_labels import check_labels
+from .classification_head import ClassificationHead
 
 
 @MODELS.register_module()
-class LinearProbeHead(ClsHead):
+class LinearProbeHead(ClassificationHead):
     """``BatchNorm1d(affine=False, eps=1e-6) -> Linear`` on the cls token (MAE/CAE linear probing).
 
     The BatchNorm only rescales the frozen features (it has no parameters); in evaluation it uses its running
@@ -27,6 +25,8 @@ class LinearProbeHead(ClsHead):
         init_cfg: mmengine initialisation config.
     """
 
+    trains_batch_norm = True
+
     def __init__(self,
                  num_classes: int,
                  in_channels: int,
@@ -35,13 +35,8 @@ class LinearProbeHead(ClsHead):
                  cal_acc: bool = False,
                  init_std: float = 0.01,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(
-            loss=loss or dict(type='CrossEntropyLoss', loss_weight=1.0), topk=topk, cal_acc=cal_acc,
-            init_cfg=init_cfg)
-        if num_classes <= 0:
-            raise ValueError(f'num_classes must be positive, got {num_classes}')
-        self.num_classes = num_classes
-        self.in_channels = in_channels
+        super().__init__(num_classes, in_channels, loss or dict(type='CrossEntropyLoss', loss_weight=1.0), topk,
+                         cal_acc, init_cfg)
         self.norm = nn.BatchNorm1d(in_channels, affine=False, eps=1e-6)
         self.fc = nn.Linear(in_channels, num_classes)
         nn.init.trunc_normal_(self.fc.weight, std=init_std)
@@ -53,23 +48,4 @@ class LinearProbeHead(ClsHead):
         Raises:
             ValueError: the feature is not ``(B, C)`` (use the backbone's ``out_type='cls_token'``).
         """
-        features = feats[-1]
-        if features.ndim != 2 or features.shape[1] != self.in_channels:
-            raise ValueError(f'LinearProbeHead expects ({self.in_channels},)-wide features (B, C), got '
-                             f'{tuple(features.shape)}; set the backbone\'s out_type=\'cls_token\'')
-        return self.norm(features)
-
-    def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Class logits ``(B, K)`` from the backbone outputs (the last is used)."""
-        return self.fc(self.pre_logits(feats))
-
-    def loss(self, feats: Sequence[torch.Tensor], data_samples: list, **kwargs) -> dict:
-        """Classification loss; labels outside the head's classes and a batch of one sample are errors."""
-        check_batch_norm_batch(len(data_samples), 'LinearProbeHead')
-        check_labels(data_samples, self.num_classes)
-        return super().loss(feats, data_samples, **kwargs)
-
-    def predict(self, feats: Sequence[torch.Tensor], data_samples: Optional[list] = None) -> list:
-        """Predictions (``pred_score``, ``pred_label``); given labels outside the head's classes are an error."""
-        check_labels(data_samples, self.num_classes)
-        return super().predict(feats, data_samples)
+        return self.norm(self.last_feature(feats, 2, 'features (B, C)', 'cls_token'))

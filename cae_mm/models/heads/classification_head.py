@@ -1,0 +1,86 @@
+"""The base of cae_mm's classification heads: checks, logits and the mmpretrain loss/predict contract in one place."""
+from typing import Optional, Sequence
+
+import torch
+from mmpretrain.models.heads import ClsHead
+from torch import nn
+
+from .batch_norm_batch import check_batch_norm_batch
+from .classification_labels import check_labels
+
+
+class ClassificationHead(ClsHead):
+    """``logits = fc(pre_logits(feats))`` over the last backbone output, with the label checks of every cae_mm head.
+
+    A subclass builds its own layers, ending with ``self.fc`` (``Linear(C, K)``), and defines ``pre_logits``, which
+    turns the last backbone output into ``(B, C)`` features (with :meth:`last_feature` to check its shape).
+    ``loss`` and ``predict`` refuse labels outside the head's classes (a dataset/head class-count mismatch would
+    otherwise give a wrong accuracy or an index error); a head that trains a BatchNorm also refuses a training batch
+    of one sample.
+
+    Args:
+        num_classes: classes ``K``; must be positive.
+        in_channels: feature channels ``C``.
+        loss: mmpretrain loss config.
+        topk: top-k accuracies reported by ``loss`` when ``cal_acc``.
+        cal_acc: report training accuracy.
+        init_cfg: mmengine initialisation config.
+
+    Raises:
+        ValueError: ``num_classes`` is not positive.
+    """
+
+    #: True for heads that normalise with a BatchNorm in training (it needs 2 or more samples per batch).
+    trains_batch_norm: bool = False
+    fc: nn.Linear
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 loss: dict,
+                 topk: Sequence[int] = (1, ),
+                 cal_acc: bool = False,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(loss=loss, topk=topk, cal_acc=cal_acc, init_cfg=init_cfg)
+        if num_classes <= 0:
+            raise ValueError(f'num_classes must be positive, got {num_classes}')
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+
+    def last_feature(self, feats: Sequence[torch.Tensor], ndim: int, shape: str, out_type: str) -> torch.Tensor:
+        """The last backbone output, required to have ``ndim`` dimensions and ``C`` channels last.
+
+        Args:
+            feats: backbone outputs.
+            ndim: 2 for ``(B, C)`` features, 3 for ``(B, N, C)`` tokens.
+            shape: the expected shape in words, for the message.
+            out_type: the backbone ``out_type`` that gives this shape, for the message.
+
+        Raises:
+            ValueError: another shape; the message names the backbone ``out_type`` to set.
+        """
+        features = feats[-1]
+        if features.ndim != ndim or features.shape[-1] != self.in_channels:
+            raise ValueError(f'{type(self).__name__} expects {shape} with C={self.in_channels}, got '
+                             f"{tuple(features.shape)}; set the backbone's out_type={out_type!r}")
+        return features
+
+    def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Class logits ``(B, K)`` from the backbone outputs (the last is used)."""
+        return self.fc(self.pre_logits(feats))
+
+    def loss(self, feats: Sequence[torch.Tensor], data_samples: list, **kwargs) -> dict:
+        """Classification loss.
+
+        Raises:
+            ValueError: a label outside the head's classes; a batch of one sample for a head that trains a BatchNorm.
+        """
+        if self.trains_batch_norm:
+            check_batch_norm_batch(len(data_samples), type(self).__name__)
+        check_labels(data_samples, self.num_classes)
+        return super().loss(feats, data_samples, **kwargs)
+
+    def predict(self, feats: Sequence[torch.Tensor], data_samples: Optional[list] = None) -> list:
+        """Predictions (``pred_score``, ``pred_label``); given labels outside the head's classes are an error."""
+        check_labels(data_samples, self.num_classes)
+        return super().predict(feats, data_samples)
