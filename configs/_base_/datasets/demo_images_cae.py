@@ -1,5 +1,5 @@
 # The bundled demo dataset: 22 real photographs from scikit-image's and scikit-learn's wheels, laid out by
-# `python -m cae_mm.datasets.demo_images` (tools/install.sh runs it) under data/cae_demo/.
+# `python tools/data/demo_images.py` (tools/install.sh runs it) under data/cae_demo/.
 # Any folder of images works: --cfg-options train_dataloader.dataset.data_root=/path/to/images
 _base_ = ['./imagenet_cae.py']
 train_dataloader = dict(
