@@ -1,7 +1,9 @@
 # Tiny twin of the Mask R-CNN configs, for tests: a 64-wide, 4-block encoder with 16 px patches (all four blocks
 # tapped), 32-wide heads, 3 classes, two epochs on rendered scenes in COCO format (`python
-# tools/data/rendered_scenes.py`), evaluated with mmdet's CocoMetric (box and mask AP). No pretrained checkpoint: set
-# model.backbone.init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.') to load one.
+# tools/data/rendered_scenes.py`), evaluated with mmdet's CocoMetric (box and mask AP).
+# The encoder starts from random weights (init_cfg=None). A config inheriting this one loads a pretrained encoder
+# with model = dict(backbone=dict(init_cfg=dict(_delete_=True, type='Pretrained', checkpoint=PATH,
+# prefix='backbone.'))): `_delete_` because mmengine does not merge a dict into None (docs/downstream.md).
 _base_ = ['./mask-rcnn_cae-vit-base-p16_16xb2-ms-1x_coco.py']
 embed_dims = 64
 width = 32

@@ -3,6 +3,9 @@
 # rendered scenes in ADE20K format (`python tools/data/rendered_scenes.py`; label PNG values 1-4, i.e. the
 # first four ADE20K classes, which stand for background, square, disc and triangle), evaluated with mmseg's IoUMetric
 # (mIoU).
+# The encoder starts from random weights (init_cfg=None). A config inheriting this one loads a pretrained encoder
+# with model = dict(backbone=dict(init_cfg=dict(_delete_=True, type='Pretrained', checkpoint=PATH,
+# prefix='backbone.'))): `_delete_` because mmengine does not merge a dict into None (docs/downstream.md).
 _base_ = ['./upernet_cae-vit-base-p16_8xb2-160k_ade20k-512x512.py']
 crop_size = (128, 128)
 patch_size = 16
