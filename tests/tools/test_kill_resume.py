@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from mmengine.runner import Runner
+from mmengine.registry import RUNNERS
 
-from cae_mm.engine import CheckpointReadError, load_checkpoint_file
+from cae_mm.checkpoints import CheckpointReadError, read_checkpoint
 from tests.conftest import REPO_ROOT, TEST_CONFIG
 from tests.tools.test_train import load_train_module
 
@@ -128,8 +128,8 @@ def test_sigkill_anywhere_then_resume_gives_identical_weights(tmp_path, demo_dat
     assert not [path for path in os.listdir(killed_dir) if path.endswith('.tmp')]
 
     finish(reference, 0)
-    expected = load_checkpoint_file(reference_dir / f'iter_{MAX_ITERS}.pth')
-    resumed = load_checkpoint_file(killed_dir / f'iter_{MAX_ITERS}.pth')
+    expected = read_checkpoint(reference_dir / f'iter_{MAX_ITERS}.pth')
+    resumed = read_checkpoint(killed_dir / f'iter_{MAX_ITERS}.pth')
     for key, value in expected['state_dict'].items():
         assert torch.equal(resumed['state_dict'][key], value), key
     for parameter_id, state in expected['optimizer']['state'].items():
@@ -140,40 +140,44 @@ def test_sigkill_anywhere_then_resume_gives_identical_weights(tmp_path, demo_dat
     assert len(logged_losses(reference_dir)) == MAX_ITERS
 
 
-def resume_config(work_dir: Path, *flags: str):
+def resume_runner(work_dir: Path, data_root: Path, *flags: str):
+    """The runner tools/train.py builds (cae_mm.Runner), before training."""
     train_tool = load_train_module()
-    cfg = train_tool.build_config(train_tool.parse_args([str(TEST_CONFIG), '--work-dir', str(work_dir), *flags]))
-    train_tool.choose_resume_checkpoint(cfg)
-    return cfg
+    cfg = train_tool.build_config(train_tool.parse_args([
+        str(TEST_CONFIG), '--work-dir', str(work_dir), *flags, '--cfg-options',
+        f'train_dataloader.dataset.data_root={data_root / "images"}'
+    ]))
+    return RUNNERS.build(cfg)
 
 
-def test_resume_flag_picks_the_newest_complete_checkpoint_and_clears_partial_writes(tmp_path):
+def test_resume_flag_picks_the_highest_complete_checkpoint_and_clears_partial_writes(tmp_path, demo_data_root):
+    """iter_2 is damaged and iter_1 was touched last: --resume takes iter_1 by number, removes the partial write."""
+    runner = resume_runner(tmp_path, demo_data_root, '--resume')
     torch.save({'meta': {'iter': 1}}, tmp_path / 'iter_1.pth')
     (tmp_path / 'iter_2.pth').write_bytes(b'half a checkpoint')
-    os.utime(tmp_path / 'iter_1.pth', (time.time() - 10, time.time() - 10))
     (tmp_path / '.iter_3.pth.abc123.tmp').write_bytes(b'killed mid-write')
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_2.pth'))
-    assert resume_config(tmp_path, '--resume').load_from == str(tmp_path / 'iter_1.pth')
+    chosen = []
+    runner.resume = lambda filename: chosen.append(filename)
+    runner.load_or_resume()
+    assert chosen == [str(tmp_path / 'iter_1.pth')]
     assert not (tmp_path / '.iter_3.pth.abc123.tmp').exists()
-    assert resume_config(tmp_path, '--resume', 'chosen.pth').load_from == 'chosen.pth'
-    assert resume_config(tmp_path).load_from is None
 
 
 def test_resume_from_a_named_corrupt_checkpoint_names_the_file(tmp_path, demo_data_root):
     checkpoint = tmp_path / 'iter_4.pth'
     torch.save({'meta': {'iter': 4}, 'state_dict': {}}, checkpoint)
     checkpoint.write_bytes(checkpoint.read_bytes()[:-40])
-    train_tool = load_train_module()
-    cfg = train_tool.build_config(
-        train_tool.parse_args([str(TEST_CONFIG), '--work-dir', str(tmp_path / 'work'), '--resume', str(checkpoint),
-                               '--cfg-options', f'train_dataloader.dataset.data_root={demo_data_root / "images"}']))
-    train_tool.choose_resume_checkpoint(cfg)
+    runner = resume_runner(tmp_path / 'work', demo_data_root, '--resume', str(checkpoint))
     with pytest.raises(CheckpointReadError, match=f'cannot read checkpoint {checkpoint}: the file is truncated'):
-        Runner.from_cfg(cfg).train()
+        runner.train()
 
 
-def test_resume_flag_in_a_new_work_dir_starts_fresh_and_fails_when_every_checkpoint_is_damaged(tmp_path):
-    assert resume_config(tmp_path / 'new', '--resume').load_from is None
+def test_resume_flag_in_a_new_work_dir_starts_fresh_and_fails_when_every_checkpoint_is_damaged(tmp_path,
+                                                                                             demo_data_root):
+    runner = resume_runner(tmp_path / 'new', demo_data_root, '--resume')
+    runner.load_or_resume()
+    assert not runner._has_loaded
     (tmp_path / 'iter_5.pth').write_bytes(b'')
     with pytest.raises(CheckpointReadError, match=r'no complete checkpoint .*iter_5\.pth \(empty file\)'):
-        resume_config(tmp_path, '--resume')
+        resume_runner(tmp_path, demo_data_root, '--resume').load_or_resume()
