@@ -11,7 +11,7 @@ model = dict(
     target_generator=dict(patch_size=patch_size),
 )
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='cae_mm.LoadImageWithPixelLimit'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='cae_mm.TwoViewRandomResizedCrop', size=32, scale=(0.5, 1.0), interpolation='bicubic'),
     dict(type='cae_mm.BlockwiseMaskGenerator', num_masked_patches=32, patch_size=patch_size, min_patches_per_block=4),

@@ -10,7 +10,7 @@ model = dict(
         _delete_=True, type='cae_mm.DALLETokenizer', checkpoint=None, hidden_dims=8, vocab_size=vocab_size),
 )
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='cae_mm.LoadImageWithPixelLimit'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='cae_mm.TwoViewRandomResizedCrop', size=64, second_size=64, scale=(0.08, 1.0)),
     dict(type='cae_mm.BlockwiseMaskGenerator', num_masked_patches=32, patch_size=8, min_patches_per_block=4),

@@ -18,7 +18,7 @@ model = dict(
 bgr_mean = [103.53, 116.28, 123.675]
 bgr_std = [57.375, 57.12, 58.395]
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='cae_mm.LoadImageWithPixelLimit'),
     dict(type='RandomResizedCrop', scale=32, backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(

@@ -32,7 +32,7 @@ model = dict(
 data_root = 'data/rendered_scenes/ade'
 image_scale = (384, 128)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='cae_mm.LoadImageWithPixelLimit'),
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='RandomResize', scale=image_scale, ratio_range=(0.75, 1.5), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
@@ -41,7 +41,7 @@ train_pipeline = [
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='cae_mm.LoadImageWithPixelLimit'),
     dict(type='Resize', scale=image_scale, keep_ratio=True),
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='PackSegInputs'),

@@ -4,13 +4,13 @@
 dataset_type = 'CustomDataset'
 data_root = 'data/digits'
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='cae_mm.LoadImageWithPixelLimit'),
     dict(type='RandomResizedCrop', scale=32, backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='cae_mm.LoadImageWithPixelLimit'),
     dict(type='ResizeEdge', scale=36, edge='short', backend='pillow', interpolation='bicubic'),
     dict(type='CenterCrop', crop_size=32),
     dict(type='PackInputs'),

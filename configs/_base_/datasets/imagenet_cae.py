@@ -2,7 +2,7 @@
 # Flip, one random resized crop (scale .08-1, bicubic, 224), block-wise mask of 98 of 196 patches. No colour jitter.
 data_root = 'data/imagenet/'
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='cae_mm.LoadImageWithPixelLimit'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='cae_mm.TwoViewRandomResizedCrop', size=224, scale=(0.08, 1.0), interpolation='bicubic'),
     dict(type='cae_mm.BlockwiseMaskGenerator', num_masked_patches=98, patch_size=16, min_patches_per_block=16),

@@ -2,7 +2,7 @@
 # tokenizer view (lanczos), so both see the same region; the 14x14 token grid matches the 14x14 patch grid.
 _base_ = ['./imagenet_cae.py']
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='cae_mm.LoadImageWithPixelLimit'),
     dict(type='RandomFlip', prob=0.5),
     dict(
         type='cae_mm.TwoViewRandomResizedCrop',
