@@ -1,5 +1,6 @@
 """A user's own config inheriting a downstream tiny twin by path and loading a pretrained encoder, as the twins'
 comments and docs/downstream.md say to write it."""
+import re
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import DefaultScope, init_default_scope
 
 from cae_mm.models.backbones import CAEVisionTransformer
+from tests.conftest import REPO_ROOT
 from tests.downstream.runs import MASK_RCNN_TEST, UPERNET_TEST
 
 
@@ -69,3 +71,26 @@ def test_command_line_sets_a_pretrained_encoder_on_a_tiny_twin(tmp_path):
     cfg.merge_from_dict(namespace.cfg_options)
     loaded = build_backbone(cfg).encoder.state_dict()
     assert all(torch.equal(loaded[name], weights[name]) for name in weights)
+
+
+def test_documented_custom_dataset_config_changes_what_it_says(tmp_path):
+    """docs/downstream.md's own-dataset example, read by mmengine with the clone's path: classes, heads, data,
+    pipelines on the datasets, evaluator and schedule are the user's; the rest is the inherited recipe."""
+    docs = (REPO_ROOT / 'docs' / 'downstream.md').read_text()
+    example = re.search(r'```python\n(# my_configs/.*?)```', docs, re.DOTALL).group(1)
+    assert "_base_ = ['/path/to/cae_mm/configs/" in example
+    config = tmp_path / 'pets.py'
+    config.write_text(example.replace('/path/to/cae_mm', str(REPO_ROOT)))
+    cfg = Config.fromfile(config)
+    assert cfg.model.roi_head.bbox_head.num_classes == 2 and cfg.model.roi_head.mask_head.num_classes == 2
+    assert cfg.model.backbone.type == 'cae_mm.MultiScaleVisionTransformer'
+    assert cfg.model.backbone.init_cfg.prefix == 'backbone.'
+    for loader, pipeline, annotations in ((cfg.train_dataloader, cfg.train_pipeline, 'annotations/train.json'),
+                                          (cfg.val_dataloader, cfg.test_pipeline, 'annotations/val.json'),
+                                          (cfg.test_dataloader, cfg.test_pipeline, 'annotations/val.json')):
+        assert loader.dataset.data_root == 'data/pets/' and loader.dataset.ann_file == annotations
+        assert loader.dataset.metainfo.classes == ('cat', 'dog')
+        assert loader.dataset.pipeline == pipeline
+    assert cfg.val_evaluator.ann_file == cfg.test_evaluator.ann_file == 'data/pets/annotations/val.json'
+    assert cfg.train_cfg.max_epochs == 24 and cfg.param_scheduler[1].milestones == [16, 22]
+    assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.75
