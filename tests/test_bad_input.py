@@ -1,0 +1,532 @@
+"""Bad input, one table row each: what a user can hand cae_mm, and the clear error or the documented recovery.
+
+A row is ``(action, expected error, pattern the message must match)``; ``None`` as the error means the input is
+handled (the action asserts how: it trains, or it loads as documented). docs/troubleshooting.md explains each error.
+"""
+import contextlib
+import io
+import os
+from pathlib import Path
+from typing import Callable, NamedTuple, Optional
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmcv.transforms import BaseTransform
+from mmengine.config import Config
+from mmengine.dataset import Compose, default_collate
+from mmengine.optim import OptimWrapper
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import DefaultScope
+from mmengine.registry import RUNNERS
+from mmpretrain.registry import DATASETS
+from PIL import Image
+
+from cae_mm.checkpoints import CheckpointMismatchError, CheckpointReadError, Runner
+from cae_mm.models.targets import TokenizerWeightsError
+from cae_mm.registry import HOOKS, MODELS, TRANSFORMS
+from tests.conftest import TEST_CONFIG, tiny_cae_config
+
+
+class Workspace(NamedTuple):
+    """Where a row writes its files, and the bundled photographs."""
+    folder: Path
+    demo_images: Path
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Helpers: images, the test config's pipeline, one training step, a short in-process training run.
+
+
+def photo(height: int, width: int) -> np.ndarray:
+    """A smooth RGB test picture (compresses like a photograph), ``(H, W, 3)`` uint8."""
+    rows, columns = np.mgrid[0:height, 0:width]
+    return np.stack([rows * 255 // max(height - 1, 1), columns * 255 // max(width - 1, 1),
+                     (rows + columns) % 256], -1).astype(np.uint8)
+
+
+def save(workspace: Workspace, name: str, image: Image.Image, **options) -> Path:
+    path = workspace.folder / name
+    image.save(path, **options)
+    return path
+
+
+def rgb(height: int = 96, width: int = 128) -> Image.Image:
+    return Image.fromarray(photo(height, width))
+
+
+def damaged(path: Path, damage: Callable[[bytes], bytes]) -> Path:
+    path.write_bytes(damage(path.read_bytes()))
+    return path
+
+
+def test_pipeline(**mask_generator_changes) -> list[dict]:
+    """The test config's pipeline (64 px crop, 8 px patches, 32 of 64 masked), with mask generator changes."""
+    pipeline = Config.fromfile(TEST_CONFIG).train_pipeline
+    pipeline[3].update(mask_generator_changes)
+    return pipeline
+
+
+test_pipeline.__test__ = False  # a helper, not a test
+
+
+def load(path: Path, pipeline: Optional[list[dict]] = None) -> dict:
+    """Run one image file through the (test config's) training pipeline."""
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        return Compose(pipeline or test_pipeline())(dict(img_path=str(path)))
+
+
+def train_one_step(paths: list[Path], model_changes: Optional[dict] = None) -> None:
+    """One SGD step of the tiny CAE on these files: the loss must be finite and every trained weight must move."""
+    cfg = Config.fromfile(TEST_CONFIG)
+    cfg.merge_from_dict({f'model.{key}': value for key, value in (model_changes or {}).items()})
+    model = MODELS.build(cfg.model)
+    batch = default_collate([load(path) for path in paths])
+    assert batch['inputs'].shape == (len(paths), 3, 64, 64)
+    before = {name: parameter.detach().clone() for name, parameter in model.named_parameters()}
+    losses = model.train_step(batch, OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1)))
+    assert all(torch.isfinite(value) for value in losses.values()), losses
+    assert not any(torch.equal(before[name], parameter) for name, parameter in model.named_parameters()
+                   if name.startswith('backbone.layers'))
+
+
+def trains(make_image: Callable[[Workspace], Path]) -> Callable[[Workspace], None]:
+    return lambda workspace: train_one_step([make_image(workspace)] * 2)
+
+
+def run_training(workspace: Workspace, changes: dict, max_iters: int = 2) -> None:
+    """Train the tiny test config in this process on the bundled photographs."""
+    cfg = Config.fromfile(TEST_CONFIG)
+    cfg.work_dir = str(workspace.folder / 'work_dir')
+    cfg.train_dataloader.dataset.data_root = str(workspace.demo_images)
+    cfg.train_cfg.max_iters = max_iters
+    cfg.merge_from_dict(changes)
+    RUNNERS.build(cfg).train()
+
+
+@MMENGINE_TRANSFORMS.register_module(force=True)
+class PutNaNInTheImageForTest(BaseTransform):
+    """A faulty float transform, as a user's own pipeline step might be: the image becomes float with a NaN."""
+
+    def transform(self, results: dict) -> dict:
+        image = results['img'].astype(np.float32)
+        image[0, 0, 0] = np.nan
+        results['img'] = image
+        return results
+
+
+def nan_pipeline() -> list[dict]:
+    pipeline = test_pipeline()
+    pipeline.insert(3, dict(type='PutNaNInTheImageForTest'))
+    return pipeline
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Rows: image files.
+
+
+def text_file_named_jpg(workspace: Workspace) -> None:
+    path = workspace.folder / 'notes.jpg'
+    path.write_text('not an image')
+    load(path)
+
+
+def empty_image_file(workspace: Workspace) -> None:
+    path = workspace.folder / 'empty.jpg'
+    path.write_bytes(b'')
+    load(path)
+
+
+def truncated_jpeg(workspace: Workspace) -> None:
+    load(damaged(save(workspace, 'truncated.jpg', rgb()), lambda data: data[:len(data) // 2]))
+
+
+def truncated_png(workspace: Workspace) -> None:
+    load(damaged(save(workspace, 'truncated.png', rgb()), lambda data: data[:-100]))
+
+
+def png_with_a_flipped_byte(workspace: Workspace) -> None:
+    def flip(data: bytes) -> bytes:
+        middle = len(data) // 2
+        return data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1:]
+
+    load(damaged(save(workspace, 'flipped.png', rgb()), flip))
+
+
+def gif_image(workspace: Workspace) -> None:
+    load(save(workspace, 'animation.gif', rgb()))
+
+
+def missing_image_file(workspace: Workspace) -> None:
+    load(workspace.folder / 'deleted.png')
+
+
+def jpeg_with_damaged_scan_data_decodes(workspace: Workspace) -> None:
+    """Documented limitation: JPEG has no checksum, so damage inside the scan data decodes to wrong pixels."""
+    def scribble(data: bytes) -> bytes:
+        middle = len(data) // 2
+        return data[:middle] + b'\x13\x37\x00\xaa\x55\x01\x02\x03' + data[middle + 8:]
+
+    path = damaged(save(workspace, 'scribbled.jpg', rgb(240, 320), quality=90), scribble)
+    assert load(path)['inputs'].shape == (3, 64, 64)
+
+
+def grayscale_png(workspace: Workspace) -> Path:
+    return save(workspace, 'gray.png', rgb().convert('L'))
+
+
+def grayscale_jpeg(workspace: Workspace) -> Path:
+    return save(workspace, 'gray.jpg', rgb().convert('L'))
+
+
+def rgba_png(workspace: Workspace) -> Path:
+    image = rgb().convert('RGBA')
+    image.putalpha(Image.fromarray(photo(96, 128)[..., 0]))
+    return save(workspace, 'rgba.png', image)
+
+
+def grayscale_with_alpha_png(workspace: Workspace) -> Path:
+    return save(workspace, 'gray_alpha.png', rgb().convert('LA'))
+
+
+def palette_png(workspace: Workspace) -> Path:
+    return save(workspace, 'palette.png', rgb().convert('P'))
+
+
+def one_bit_png(workspace: Workspace) -> Path:
+    return save(workspace, 'bilevel.png', rgb().convert('1'))
+
+
+def sixteen_bit_png(workspace: Workspace) -> Path:
+    path = workspace.folder / 'deep.png'
+    cv2.imwrite(str(path), (photo(96, 128).astype(np.uint16) * 257))
+    return path
+
+
+def cmyk_jpeg(workspace: Workspace) -> Path:
+    return save(workspace, 'cmyk.jpg', rgb().convert('CMYK'))
+
+
+def large_jpeg(workspace: Workspace) -> Path:
+    """3000x2000 (6 megapixels): decoded whole, then cropped; slower per image, nothing else changes."""
+    return save(workspace, 'large.jpg', rgb(2000, 3000), quality=85)
+
+
+def smaller_than_the_crop(workspace: Workspace) -> Path:
+    """20x20 < 64: the random crop is upsampled to 64 px (as torchvision's RandomResizedCrop does)."""
+    return save(workspace, 'small.png', rgb(20, 20))
+
+
+def one_pixel_image(workspace: Workspace) -> Path:
+    return save(workspace, 'pixel.png', rgb(1, 1))
+
+
+def extreme_aspect_ratio(workspace: Workspace) -> Path:
+    """2000x3: no crop fits the 3/4..4/3 ratio range, so the centre crop fallback is used."""
+    return save(workspace, 'sliver.png', rgb(2000, 3))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Rows: patch sizes and masks.
+
+
+def crop_not_a_multiple_of_the_patch_size(workspace: Workspace) -> None:
+    pipeline = test_pipeline()
+    pipeline[2]['size'] = 60
+    load(save(workspace, 'photo.png', rgb()), pipeline)
+
+
+def mask_generator_and_model_disagree_on_the_patch_size(workspace: Workspace) -> None:
+    path = save(workspace, 'photo.png', rgb())
+    model = MODELS.build(Config.fromfile(TEST_CONFIG).model)
+    sample = load(path, test_pipeline(patch_size=16, num_masked_patches=8, min_patches_per_block=2))
+    batch = model.data_preprocessor(default_collate([sample, sample]), training=True)
+    model.loss(batch['inputs'], batch['data_samples'])
+
+
+def encoder_input_not_a_multiple_of_the_patch_size(workspace: Workspace) -> None:
+    backbone = MODELS.build(dict(type='cae_mm.CAEVisionTransformer', arch='test', patch_size=8))
+    backbone(torch.zeros(1, 3, 60, 60))
+
+
+def pixel_target_patch_size_differs_from_the_model(workspace: Workspace) -> None:
+    train_one_step([save(workspace, 'photo.png', rgb())] * 2, {'target_generator.patch_size': 16})
+
+
+def mask_generator(**options) -> Callable[[Workspace], None]:
+    return lambda workspace: load(save(workspace, 'photo.png', rgb()), test_pipeline(**options))
+
+
+def masks_of_unequal_counts_in_a_batch(workspace: Workspace) -> None:
+    path = save(workspace, 'photo.png', rgb())
+    model = MODELS.build(Config.fromfile(TEST_CONFIG).model)
+    samples = [load(path, test_pipeline(num_masked_patches=count)) for count in (32, 24)]
+    batch = model.data_preprocessor(default_collate(samples), training=True)
+    model.loss(batch['inputs'], batch['data_samples'])
+
+
+def pipeline_without_a_mask_generator(workspace: Workspace) -> None:
+    pipeline = test_pipeline()
+    del pipeline[3]
+    model = MODELS.build(Config.fromfile(TEST_CONFIG).model)
+    sample = load(save(workspace, 'photo.png', rgb()), pipeline)
+    batch = model.data_preprocessor(default_collate([sample]), training=True)
+    model.loss(batch['inputs'], batch['data_samples'])
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Rows: tokenizer weights.
+
+SMALL_DALLE = dict(type='cae_mm.DALLETokenizer', hidden_dims=8, blocks_per_group=1, vocab_size=16)
+
+
+def missing_tokenizer_weights(workspace: Workspace) -> None:
+    MODELS.build(dict(SMALL_DALLE, checkpoint=str(workspace.folder / 'dalle_encoder.pth')))
+
+
+def corrupt_tokenizer_weights(workspace: Workspace) -> None:
+    tokenizer = MODELS.build(dict(SMALL_DALLE, checkpoint=None))
+    path = workspace.folder / 'dalle_encoder.pth'
+    torch.save(dict(tokenizer.named_buffers()), path)
+    damaged(path, lambda data: data[:len(data) // 2])
+    MODELS.build(dict(SMALL_DALLE, checkpoint=str(path)))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Rows: checkpoints.
+
+
+def tiny_cae() -> torch.nn.Module:
+    return MODELS.build(tiny_cae_config())
+
+
+def load_from(workspace: Workspace, checkpoint: str) -> None:
+    """``load_from`` of cae_mm's Runner (what every cae_mm config uses) into the tiny CAE."""
+    runner = Runner(model=tiny_cae(), work_dir=str(workspace.folder / 'work_dir'), default_scope='mmpretrain')
+    runner.load_checkpoint(checkpoint)
+
+
+def saved_checkpoint(workspace: Workspace, state_dict: dict, name: str = 'iter_4.pth') -> Path:
+    path = workspace.folder / name
+    torch.save(dict(meta=dict(iter=4), state_dict=state_dict), path)
+    return path
+
+
+def truncated_checkpoint(workspace: Workspace) -> None:
+    path = damaged(saved_checkpoint(workspace, tiny_cae().state_dict()), lambda data: data[:len(data) * 2 // 3])
+    load_from(workspace, str(path))
+
+
+def missing_checkpoint(workspace: Workspace) -> None:
+    load_from(workspace, str(workspace.folder / 'iter_404.pth'))
+
+
+class RunsCode:
+    """Unpickles to a call of ``os.system``: what a malicious checkpoint holds."""
+
+    def __reduce__(self):
+        return os.system, ('echo owned',)
+
+
+def checkpoint_that_runs_code(workspace: Workspace) -> None:
+    load_from(workspace, str(saved_checkpoint(workspace, {'backbone.cls_token': RunsCode()})))
+
+
+def backbone(checkpoint: Path) -> torch.nn.Module:
+    model = MODELS.build(dict(type='cae_mm.CAEVisionTransformer', arch='test', patch_size=8,
+                              init_cfg=dict(type='Pretrained', checkpoint=str(checkpoint), prefix='backbone.')))
+    model.init_weights()
+    return model
+
+
+def pretrained_with_renamed_keys(workspace: Workspace) -> None:
+    state_dict = {key.replace('mlp.fc1', 'mlp.dense1'): value for key, value in tiny_cae().state_dict().items()}
+    backbone(saved_checkpoint(workspace, state_dict))
+
+
+def pretrained_with_other_shapes(workspace: Workspace) -> None:
+    other_patch_size = MODELS.build(tiny_cae_config(patch_size=16))
+    backbone(saved_checkpoint(workspace, other_patch_size.state_dict()))
+
+
+def load_from_an_encoder_only_checkpoint(workspace: Workspace) -> None:
+    encoder = MODELS.build(dict(type='cae_mm.CAEVisionTransformer', arch='test', patch_size=8))
+    load_from(workspace, str(saved_checkpoint(workspace, encoder.state_dict())))
+
+
+def load_from_with_one_tensor_of_another_shape_warns(workspace: Workspace) -> None:
+    """Documented: ``load_from`` is mmengine's non-strict load (heads may be swapped); it lists every mismatch."""
+    state_dict = tiny_cae().state_dict()
+    state_dict['head.predictor.weight'] = torch.zeros(10, 64)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        load_from(workspace, str(saved_checkpoint(workspace, state_dict)))
+    assert 'size mismatch for head.predictor.weight' in printed.getvalue()
+    assert 'torch.Size([10, 64])' in printed.getvalue() and 'torch.Size([192, 64])' in printed.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Rows: config typos.
+
+
+def build_model(**changes) -> Callable[[Workspace], None]:
+    def build(workspace: Workspace) -> None:
+        config = tiny_cae_config()
+        for part, options in changes.items():
+            if isinstance(options, dict):
+                config[part].update(options)
+            else:
+                config[part] = options
+        MODELS.build(config)
+
+    return build
+
+
+def unknown_hook_option(workspace: Workspace) -> None:
+    HOOKS.build(dict(type='cae_mm.RandomStateHook', interval=10))
+
+
+def unknown_transform_option(workspace: Workspace) -> None:
+    TRANSFORMS.build(dict(type='cae_mm.BlockwiseMaskGenerator', num_masked_patch=98))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Rows: datasets.
+
+
+def dataset(**options) -> Callable[[Workspace], None]:
+    def build(workspace: Workspace) -> None:
+        (workspace.folder / 'no_images').mkdir()
+        (workspace.folder / 'empty.txt').write_text('')
+        root = {key: str(workspace.folder / value) for key, value in options.items() if key == 'data_root'}
+        DATASETS.build(dict(type='CustomDataset', with_label=False, pipeline=[], **{**options, **root}))
+
+    return build
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Rows: NaN.
+
+
+def nan_pixels_from_the_pipeline(workspace: Workspace) -> None:
+    run_training(workspace, {'train_dataloader.dataset.pipeline': nan_pipeline()})
+
+
+def zero_std_in_the_data_preprocessor(workspace: Workspace) -> None:
+    run_training(workspace, {'model.data_preprocessor.std': [0.0, 0.0, 0.0]})
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The table.
+
+BAD_INPUTS = [
+    # image files
+    pytest.param(text_file_named_jpg, AssertionError, r'failed to load image: .*notes\.jpg', id='image-not-an-image'),
+    pytest.param(empty_image_file, cv2.error, r'!buf\.empty\(\)', id='image-empty-file'),
+    pytest.param(truncated_jpeg, AssertionError, r'failed to load image: .*truncated\.jpg', id='image-truncated-jpeg'),
+    pytest.param(truncated_png, AssertionError, r'failed to load image: .*truncated\.png', id='image-truncated-png'),
+    pytest.param(png_with_a_flipped_byte, AssertionError, r'failed to load image: .*flipped\.png',
+                 id='image-corrupt-png'),
+    pytest.param(gif_image, AssertionError, r'failed to load image: .*animation\.gif', id='image-gif'),
+    pytest.param(missing_image_file, FileNotFoundError, r'deleted\.png', id='image-missing'),
+    pytest.param(jpeg_with_damaged_scan_data_decodes, None, '', id='image-corrupt-jpeg-decodes'),
+    pytest.param(trains(grayscale_png), None, '', id='image-grayscale-png-trains'),
+    pytest.param(trains(grayscale_jpeg), None, '', id='image-grayscale-jpeg-trains'),
+    pytest.param(trains(rgba_png), None, '', id='image-rgba-trains'),
+    pytest.param(trains(grayscale_with_alpha_png), None, '', id='image-grayscale-alpha-trains'),
+    pytest.param(trains(palette_png), None, '', id='image-palette-trains'),
+    pytest.param(trains(one_bit_png), None, '', id='image-1-bit-trains'),
+    pytest.param(trains(sixteen_bit_png), None, '', id='image-16-bit-trains'),
+    pytest.param(trains(cmyk_jpeg), None, '', id='image-cmyk-trains'),
+    pytest.param(trains(large_jpeg), None, '', id='image-6-megapixel-trains'),
+    pytest.param(trains(smaller_than_the_crop), None, '', id='image-smaller-than-crop-trains'),
+    pytest.param(trains(one_pixel_image), None, '', id='image-1x1-trains'),
+    pytest.param(trains(extreme_aspect_ratio), None, '', id='image-2000x3-trains'),
+    # patch sizes and masks
+    pytest.param(crop_not_a_multiple_of_the_patch_size, ValueError,
+                 r'image size 60x60 is not divisible by the patch size 8', id='crop-not-patch-multiple'),
+    pytest.param(mask_generator_and_model_disagree_on_the_patch_size, ValueError,
+                 r'masks of shape \(4, 4\) do not match the 8x8 patch grid', id='mask-patch-size-differs'),
+    pytest.param(encoder_input_not_a_multiple_of_the_patch_size, ValueError,
+                 r'image size 60x60 is not divisible by the patch size 8', id='encoder-input-not-patch-multiple'),
+    pytest.param(pixel_target_patch_size_differs_from_the_model, ValueError,
+                 r'mask covers 64 patches, the images have 16', id='pixel-target-patch-size-differs'),
+    pytest.param(mask_generator(num_masked_patches=0), ValueError, r'num_masked_patches must be a positive integer .*, got 0',
+                 id='mask-zero'),
+    pytest.param(mask_generator(num_masked_patches=-3), ValueError, r'num_masked_patches must be a positive integer .*, got -3',
+                 id='mask-negative'),
+    pytest.param(mask_generator(num_masked_patches=64), ValueError,
+                 r'cannot mask 64 patches of a 8x8 grid \(64 patches\): at least one patch must stay visible',
+                 id='mask-all-patches'),
+    pytest.param(mask_generator(num_masked_patches=100), ValueError, r'cannot mask 100 patches of a 8x8 grid',
+                 id='mask-more-than-patches'),
+    pytest.param(mask_generator(min_patches_per_block=10, max_patches_per_block=5), ValueError,
+                 r'min_patches_per_block <= max_patches_per_block, got 10 and 5', id='mask-min-above-max'),
+    pytest.param(mask_generator(aspect_ratio_range=(3.0, 0.3)), ValueError, r'aspect_ratio_range must satisfy',
+                 id='mask-aspect-range-reversed'),
+    pytest.param(masks_of_unequal_counts_in_a_batch, ValueError,
+                 r'every image in a batch must mask the same number of patches', id='masks-unequal-in-batch'),
+    pytest.param(pipeline_without_a_mask_generator, ValueError, r'add cae_mm\.BlockwiseMaskGenerator',
+                 id='mask-missing'),
+    # tokenizer weights
+    pytest.param(missing_tokenizer_weights, TokenizerWeightsError, r'weights not found at .*dalle_encoder\.pth',
+                 id='tokenizer-missing'),
+    pytest.param(corrupt_tokenizer_weights, TokenizerWeightsError,
+                 r'cannot read .* weights .*dalle_encoder\.pth: the file is truncated', id='tokenizer-corrupt'),
+    # checkpoints
+    pytest.param(truncated_checkpoint, CheckpointReadError, r'cannot read checkpoint .*iter_4\.pth: .*truncated',
+                 id='checkpoint-truncated'),
+    pytest.param(missing_checkpoint, CheckpointReadError, r'checkpoint .*iter_404\.pth does not exist',
+                 id='checkpoint-missing'),
+    pytest.param(checkpoint_that_runs_code, CheckpointReadError, r'refusing to load checkpoint .*iter_4\.pth: it refers to .*system',
+                 id='checkpoint-runs-code'),
+    pytest.param(pretrained_with_renamed_keys, CheckpointMismatchError, r'layers\.0\.mlp\.fc1\.weight',
+                 id='pretrained-keys-mismatch'),
+    pytest.param(pretrained_with_other_shapes, CheckpointMismatchError, r'patch_embed\.weight',
+                 id='pretrained-shapes-mismatch'),
+    pytest.param(load_from_an_encoder_only_checkpoint, CheckpointMismatchError,
+                 r"none of the .* matches a parameter of CAE.*holds only the model's 'backbone'",
+                 id='load-from-encoder-only'),
+    pytest.param(load_from_with_one_tensor_of_another_shape_warns, None, '', id='load-from-shape-mismatch-warns'),
+    # config typos
+    pytest.param(build_model(backbone=dict(drop_path=0.1)), TypeError, r"unexpected keyword argument 'drop_path'",
+                 id='typo-backbone-option'),
+    pytest.param(build_model(neck=dict(num_head=4)), TypeError, r"unexpected keyword argument 'num_head'",
+                 id='typo-regressor-option'),
+    pytest.param(build_model(head=dict(loss='mse')), TypeError, r"unexpected keyword argument 'loss'",
+                 id='typo-head-option'),
+    pytest.param(build_model(backbone=dict(type='cae_mm.CAEVisionTransfomer')), KeyError,
+                 r'cae_mm\.CAEVisionTransfomer is not in the .*model registry', id='typo-type-name'),
+    pytest.param(build_model(backbone=dict(arch='tiniest')), ValueError, r"unknown arch 'tiniest'",
+                 id='typo-arch'),
+    pytest.param(unknown_transform_option, TypeError, r"unexpected keyword argument 'num_masked_patch'",
+                 id='typo-transform-option'),
+    pytest.param(unknown_hook_option, TypeError, r"unexpected keyword argument 'interval'", id='typo-hook-option'),
+    # datasets
+    pytest.param(dataset(data_root='no_images'), RuntimeError, r'Found 0 files in subfolders of: .*no_images',
+                 id='dataset-empty-folder'),
+    pytest.param(dataset(data_root='not_there'), FileNotFoundError, r'not_there', id='dataset-missing-folder'),
+    pytest.param(dataset(data_root='', ann_file='empty.txt'), ValueError, r'need at least one array to concatenate',
+                 id='dataset-empty-annotation-file'),
+    # NaN
+    pytest.param(nan_pixels_from_the_pipeline, FloatingPointError,
+                 r'non-finite loss at iteration 1 .*the input batch holds NaN', id='nan-pixels'),
+    pytest.param(zero_std_in_the_data_preprocessor, FloatingPointError,
+                 r'non-finite loss at iteration 1 .*data preprocessor turns it into NaN or inf', id='nan-from-zero-std'),
+]
+
+
+def test_the_table_is_complete():
+    assert len(BAD_INPUTS) >= 30
+    assert len({row.id for row in BAD_INPUTS}) == len(BAD_INPUTS)
+
+
+@pytest.mark.parametrize('action, error, message', BAD_INPUTS)
+def test_bad_input(action, error, message, tmp_path, demo_data_root):
+    workspace = Workspace(tmp_path, demo_data_root / 'images')
+    if error is None:
+        action(workspace)
+        return
+    with pytest.raises(error, match=message):
+        action(workspace)
