@@ -6,6 +6,7 @@ from mmpretrain.models.selfsup import BaseSelfSupervisor
 from mmpretrain.structures import DataSample
 
 from cae_mm.registry import MODELS
+from ..layers import PatchMask
 
 
 @MODELS.register_module()
@@ -63,15 +64,15 @@ class CAE(BaseSelfSupervisor):
         images, _ = self._split_views(inputs)
         return self.backbone(images)
 
-    def masks_from(self, data_samples: list[DataSample], images: torch.Tensor) -> torch.Tensor:
-        """Stack and check the masks the pipeline drew.
+    def masks_from(self, data_samples: list[DataSample], images: torch.Tensor) -> PatchMask:
+        """Stack and check the masks the pipeline drew: the only check of the step's mask.
 
         Args:
             data_samples: one per image, each with ``mask`` of shape ``(h, w)``.
             images: the model view ``(B, 3, H, W)``.
 
         Returns:
-            ``(B, h, w)`` bool, True = masked.
+            The ``(B, h, w)`` mask (True = masked) with its visible and masked patch indices.
 
         Raises:
             ValueError: if masks are missing, do not match the patch grid, or differ in count within the batch.
@@ -84,7 +85,7 @@ class CAE(BaseSelfSupervisor):
         if mask.dim() != 3 or tuple(mask.shape[1:]) != grid:
             raise ValueError(f'masks of shape {tuple(mask.shape[1:])} do not match the {grid[0]}x{grid[1]} patch grid '
                              f'of {images.shape[-2]}x{images.shape[-1]} images')
-        return mask
+        return PatchMask.from_mask(mask)
 
     def loss(self, inputs: Union[torch.Tensor, list[torch.Tensor]], data_samples: list[DataSample],
              **kwargs) -> dict[str, torch.Tensor]:
@@ -98,7 +99,7 @@ class CAE(BaseSelfSupervisor):
             ``loss_reconstruction`` and ``loss_alignment`` (weighted by λ).
         """
         images, target_images = self._split_views(inputs)
-        mask = self.masks_from(data_samples, images)  # (B, h, w)
+        mask = self.masks_from(data_samples, images)  # (B, h, w) and its indices, checked once for the whole step
         with torch.no_grad():
             # First, while no activation is held for the backward pass: a tokenizer's feature maps are the largest
             # tensors of the step, so the peak memory is lower when they come and go before the encoder's.
@@ -106,6 +107,7 @@ class CAE(BaseSelfSupervisor):
         visible_latents = self.backbone.forward_encoder(images, mask)[:, 1:]  # (B, Nv, C), cls dropped
         latent_pred = self.neck(visible_latents, mask)  # (B, Nm, C')
         with torch.no_grad():
-            # ~mask keeps exactly the masked patches, in the same row-major order as the regressor's queries.
-            latent_target = self.neck.project(self.backbone.forward_encoder(images, ~mask)[:, 1:])  # (B, Nm, C')
+            # The inverted mask keeps exactly the masked patches, in the row-major order of the regressor's queries.
+            masked_latents = self.backbone.forward_encoder(images, mask.inverted())[:, 1:]  # (B, Nm, C)
+            latent_target = self.neck.project(masked_latents)  # (B, Nm, C')
         return self.head.loss(latent_pred, latent_target, reconstruction_target, mask)

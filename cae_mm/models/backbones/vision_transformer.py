@@ -12,8 +12,8 @@ from torch.utils.checkpoint import checkpoint
 
 from cae_mm.registry import MODELS
 from cae_mm.utils.argument_checks import check_positive_integer, check_rate
-from ..layers import (InitMode, RelativePositionBias, TransformerBlock, build_2d_sincos_position_embedding,
-                      cae_init_, gather_tokens, mask_to_indices, truncated_normal_)
+from ..layers import (InitMode, PatchMask, RelativePositionBias, TransformerBlock, build_2d_sincos_position_embedding,
+                      build_block_stack, cae_init_, gather_tokens, mask_to_indices, truncated_normal_)
 from cae_mm.checkpoints.pretrained import load_pretrained_weights
 
 OutputType = Literal['raw', 'featmap', 'cls_token', 'avg_featmap']
@@ -126,20 +126,22 @@ class CAEVisionTransformer(BaseModule):
         self.patch_embed = nn.Conv2d(in_channels, self.embed_dims, kernel_size=patch_size, stride=patch_size)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, self.embed_dims))
         self.drop_after_pos = nn.Dropout(dropout)
-        drop_path_rates = torch.linspace(0, drop_path_rate, self.num_layers).tolist()
-        self.layers = nn.ModuleList(
-            TransformerBlock(
-                self.embed_dims,
-                self.num_heads,
-                mlp_ratio=mlp_ratio,
-                qv_bias=qv_bias,
-                drop_path=rate,
-                layer_scale_init_value=layer_scale_init_value,
-                dropout=dropout,
-                attention_dropout=attention_dropout,
-                norm_eps=norm_eps,
-                window_size=0 if index in self.global_attention_indices else window_size)
-            for index, rate in enumerate(drop_path_rates))
+        self.layers = build_block_stack(
+            TransformerBlock,
+            self.num_layers,
+            drop_path_rate,
+            per_block_args=[
+                dict(window_size=0 if index in self.global_attention_indices else window_size)
+                for index in range(self.num_layers)
+            ],
+            embed_dims=self.embed_dims,
+            num_heads=self.num_heads,
+            mlp_ratio=mlp_ratio,
+            qv_bias=qv_bias,
+            layer_scale_init_value=layer_scale_init_value,
+            dropout=dropout,
+            attention_dropout=attention_dropout,
+            norm_eps=norm_eps)
         self.norm = nn.LayerNorm(self.embed_dims, eps=norm_eps) if final_norm else nn.Identity()
         self.relative_position_bias: Optional[nn.ModuleList] = None
         if relative_position_bias_grid is not None:
@@ -215,16 +217,25 @@ class CAEVisionTransformer(BaseModule):
         table = build_2d_sincos_position_embedding(grid_size, self.embed_dims, with_cls_token=False)
         return table.to(device=like.device, dtype=like.dtype)
 
-    def _input_tokens(self, images: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
-        """Embed patches, add positions, drop masked patches, prepend cls: ``(B, 1 + N_kept, C)``."""
-        grid = self.grid_size(images)
+    def _input_tokens(self,
+                      images: torch.Tensor,
+                      mask: Optional[Union[torch.Tensor, PatchMask]],
+                      grid: Optional[tuple[int, int]] = None) -> torch.Tensor:
+        """Embed patches, add positions, drop masked patches, prepend cls: ``(B, 1 + N_kept, C)``.
+
+        ``grid`` is the images' patch grid when the caller has it. A :class:`PatchMask` was checked against the
+        grid where it was made; a plain mask is checked here.
+        """
+        grid = grid or self.grid_size(images)
         if mask is not None and self.window_size > 0:
             raise ValueError('window attention needs every patch of the grid; it cannot run on masked inputs')
         if mask is not None and self.relative_position_bias is not None:
             raise ValueError('the relative position bias needs every patch of the grid; it cannot run on masked inputs')
         patches = self.patch_embed(images).flatten(2).transpose(1, 2)  # (B, h*w, C)
         patches = patches + self.position_embedding(grid, patches)
-        if mask is not None:
+        if isinstance(mask, PatchMask):
+            patches = gather_tokens(patches, mask.visible_index)  # (B, N_kept, C)
+        elif mask is not None:
             mask = mask.flatten(1)  # (B, h*w)
             if mask.shape[1] != patches.shape[1]:
                 raise ValueError(f'mask covers {mask.shape[1]} patches but the {images.shape[-2]}x'
@@ -252,18 +263,21 @@ class CAEVisionTransformer(BaseModule):
             return checkpoint(block, tokens, grid, bias, use_reentrant=False)
         return block(tokens, grid, bias)
 
-    def forward_encoder(self, images: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward_encoder(self,
+                        images: torch.Tensor,
+                        mask: Optional[Union[torch.Tensor, PatchMask]] = None) -> torch.Tensor:
         """Encode the patches that ``mask`` keeps, plus cls (the pretraining path).
 
         Args:
             images: ``(B, 3, H, W)``; ``H`` and ``W`` multiples of the patch size.
-            mask: ``(B, h, w)`` or ``(B, h*w)`` bool, True = masked (left out); None keeps every patch.
+            mask: ``(B, h, w)`` or ``(B, h*w)`` bool, True = masked (left out), or a :class:`PatchMask` already
+                checked against this grid; None keeps every patch.
 
         Returns:
             Final-normed tokens ``(B, 1 + N_kept, C)``: cls first, then the kept patches in row-major order.
         """
-        grid = self.grid_size(images)
-        tokens = self._input_tokens(images, mask)
+        grid = mask.grid_size if isinstance(mask, PatchMask) else self.grid_size(images)
+        tokens = self._input_tokens(images, mask, grid)
         for index in range(self.num_layers):
             tokens = self._run_block(index, tokens, grid)
         return self.norm(tokens)
@@ -282,7 +296,7 @@ class CAEVisionTransformer(BaseModule):
         if mask is not None and self.out_type in ('featmap', 'avg_featmap'):
             raise ValueError(f"out_type={self.out_type!r} needs every patch; call with mask=None")
         grid = self.grid_size(images)
-        tokens = self._input_tokens(images, mask)
+        tokens = self._input_tokens(images, mask, grid)
         outputs = []
         for index in range(self.num_layers):
             tokens = self._run_block(index, tokens, grid)

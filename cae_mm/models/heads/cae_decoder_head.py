@@ -1,5 +1,5 @@
 """CAE's decoder and losses: reconstruction of the masked patches plus alignment of the predicted latents."""
-from typing import Literal, Optional
+from typing import Literal, Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -9,8 +9,8 @@ from torch.utils.checkpoint import checkpoint
 
 from cae_mm.registry import MODELS
 from cae_mm.utils.argument_checks import check_positive_integer, check_rate
-from ..layers import (InitMode, TransformerBlock, build_2d_sincos_position_embedding, cae_init_, gather_tokens,
-                      mask_to_indices)
+from ..layers import (InitMode, PatchMask, TransformerBlock, as_patch_mask, build_2d_sincos_position_embedding,
+                      build_block_stack, cae_init_, gather_tokens)
 
 
 @MODELS.register_module()
@@ -67,30 +67,31 @@ class CAEDecoderHead(BaseModule):
         self.reconstruction_loss = reconstruction_loss
         self.alignment_weight = alignment_weight
         self.with_checkpoint = with_checkpoint
-        self.blocks = nn.ModuleList(
-            TransformerBlock(
-                embed_dims,
-                num_heads,
-                mlp_ratio=mlp_ratio,
-                qv_bias=qv_bias,
-                drop_path=rate,
-                layer_scale_init_value=layer_scale_init_value,
-                norm_eps=norm_eps) for rate in torch.linspace(0, drop_path_rate, depth).tolist())
+        self.blocks = build_block_stack(
+            TransformerBlock,
+            depth,
+            drop_path_rate,
+            embed_dims=embed_dims,
+            num_heads=num_heads,
+            mlp_ratio=mlp_ratio,
+            qv_bias=qv_bias,
+            layer_scale_init_value=layer_scale_init_value,
+            norm_eps=norm_eps)
         self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.predictor = nn.Linear(embed_dims, out_dims)
         cae_init_(self, init_std, init_mode, self.blocks)
 
-    def forward(self, latent_pred: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, latent_pred: torch.Tensor, mask: Union[torch.Tensor, PatchMask]) -> torch.Tensor:
         """Decode predicted latents into per-patch predictions.
 
         Args:
             latent_pred: predicted latents of the masked patches ``(B, Nm, C)``, row-major.
-            mask: ``(B, h, w)`` bool, True = masked.
+            mask: ``(B, h, w)`` bool, True = masked, or its already checked :class:`PatchMask`.
 
         Returns:
             ``(B, Nm, out_dims)`` logits or pixel predictions.
         """
-        _, masked_index = mask_to_indices(mask.flatten(1))
+        mask, _, masked_index = as_patch_mask(mask)
         table = build_2d_sincos_position_embedding(mask.shape[-2:], self.embed_dims, with_cls_token=False)
         x = latent_pred + gather_tokens(table.to(latent_pred), masked_index)  # (B, Nm, C)
         recompute = self.with_checkpoint and self.training and torch.is_grad_enabled()
@@ -99,14 +100,14 @@ class CAEDecoderHead(BaseModule):
         return self.predictor(self.norm(x))
 
     def loss(self, latent_pred: torch.Tensor, latent_target: torch.Tensor, reconstruction_target: torch.Tensor,
-             mask: torch.Tensor) -> dict[str, torch.Tensor]:
+             mask: Union[torch.Tensor, PatchMask]) -> dict[str, torch.Tensor]:
         """CAE's losses.
 
         Args:
             latent_pred: regressor output ``(B, Nm, C)``.
             latent_target: encoder output on the masked patches ``(B, Nm, C)`` (no gradient).
             reconstruction_target: token ids ``(B, Nm)`` (int64) or pixel targets ``(B, Nm, out_dims)``.
-            mask: ``(B, h, w)`` bool, True = masked.
+            mask: ``(B, h, w)`` bool, True = masked, or its already checked :class:`PatchMask`.
 
         Returns:
             ``loss_reconstruction`` and ``loss_alignment`` (already multiplied by ``alignment_weight``); mmengine sums

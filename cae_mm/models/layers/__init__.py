@@ -2,10 +2,10 @@ from .attention import CrossAttention, SelfAttention
 from .initialization import InitMode, cae_init_, truncated_normal_
 from .position_embedding import build_2d_sincos_position_embedding
 from .relative_position_bias import RelativePositionBias, relative_position_index
-from .token_gather import gather_tokens, mask_to_indices
-from .transformer_blocks import FeedForward, RegressorBlock, TransformerBlock
+from .token_gather import PatchMask, as_patch_mask, gather_tokens, mask_to_indices
+from .transformer_blocks import FeedForward, RegressorBlock, TransformerBlock, build_block_stack
 
 __all__ = [
     'CrossAttention', 'SelfAttention', 'InitMode', 'cae_init_', 'truncated_normal_', 'build_2d_sincos_position_embedding', 'gather_tokens', 'mask_to_indices',
-    'FeedForward', 'RegressorBlock', 'TransformerBlock', 'RelativePositionBias', 'relative_position_index'
+    'PatchMask', 'as_patch_mask', 'FeedForward', 'RegressorBlock', 'TransformerBlock', 'build_block_stack', 'RelativePositionBias', 'relative_position_index'
 ]

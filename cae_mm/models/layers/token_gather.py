@@ -2,7 +2,13 @@
 
 Mask convention, used everywhere in cae_mm: a boolean tensor over the patch grid in row-major order, **True = masked**
 (hidden from the encoder, predicted by the regressor).
+
+A training step checks its mask once, where it enters the model, and hands the same :class:`PatchMask` (the mask
+with its index lists) to the encoder, the regressor and the decoder; they accept a plain mask tensor too, which they
+then check themselves.
 """
+from typing import NamedTuple, Union
+
 import torch
 
 
@@ -48,3 +54,38 @@ def gather_tokens(tokens: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """
     tokens = tokens.expand(index.shape[0], -1, -1)  # (B, L, C)
     return torch.gather(tokens, 1, index[:, :, None].expand(-1, -1, tokens.shape[-1]))  # (B, N, C)
+
+
+class PatchMask(NamedTuple):
+    """A checked patch mask with the row-major indices of its visible and masked patches.
+
+    Attributes:
+        mask: ``(B, h, w)`` bool, True = masked.
+        visible_index: ``(B, Nv)`` ascending.
+        masked_index: ``(B, Nm)`` ascending.
+    """
+
+    mask: torch.Tensor
+    visible_index: torch.Tensor
+    masked_index: torch.Tensor
+
+    @classmethod
+    def from_mask(cls, mask: torch.Tensor) -> 'PatchMask':
+        """Check a ``(B, h, w)`` mask (see :func:`mask_to_indices`) and list its patches."""
+        if mask.dim() != 3:
+            raise ValueError(f'expected a (B, h, w) patch mask, got shape {tuple(mask.shape)}')
+        return cls(mask, *mask_to_indices(mask.flatten(1)))
+
+    @property
+    def grid_size(self) -> tuple[int, int]:
+        """The patch grid ``(h, w)``."""
+        return tuple(self.mask.shape[-2:])
+
+    def inverted(self) -> 'PatchMask':
+        """The complementary mask: the masked patches become the visible ones (e.g. to encode them)."""
+        return PatchMask(~self.mask, self.masked_index, self.visible_index)
+
+
+def as_patch_mask(mask: Union[torch.Tensor, PatchMask]) -> PatchMask:
+    """``mask`` itself if it is already a :class:`PatchMask`, else the checked ``PatchMask`` of a ``(B, h, w)`` mask."""
+    return mask if isinstance(mask, PatchMask) else PatchMask.from_mask(mask)

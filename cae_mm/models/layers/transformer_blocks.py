@@ -1,5 +1,5 @@
 """The two transformer blocks CAE is made of: a pre-norm self-attention block and the regressor's cross-attention block."""
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 from mmcv.cnn.bricks import DropPath
@@ -31,6 +31,29 @@ def _layer_scale(embed_dims: int, init_value: float) -> Optional[nn.Parameter]:
 
 def _scaled(gamma: Optional[nn.Parameter], x: torch.Tensor) -> torch.Tensor:
     return x if gamma is None else gamma * x
+
+
+def build_block_stack(block_type: type[nn.Module],
+                      depth: int,
+                      drop_path_rate: float,
+                      per_block_args: Sequence[dict] = (),
+                      **block_args) -> nn.ModuleList:
+    """``depth`` blocks whose stochastic depth rises linearly from 0 to ``drop_path_rate`` (ViT's rule).
+
+    Args:
+        block_type: :class:`TransformerBlock` or :class:`RegressorBlock`.
+        depth: number of blocks.
+        drop_path_rate: stochastic depth of the last block.
+        per_block_args: optional arguments of each block (one dict per block), on top of ``block_args``.
+        **block_args: arguments every block gets.
+
+    Returns:
+        The blocks, in order.
+    """
+    rates = torch.linspace(0, drop_path_rate, depth).tolist()
+    per_block_args = per_block_args or [{}] * depth
+    return nn.ModuleList(
+        block_type(drop_path=rate, **block_args, **extra) for rate, extra in zip(rates, per_block_args, strict=True))
 
 
 class TransformerBlock(nn.Module):

@@ -1,5 +1,5 @@
 """CAE's latent contextual regressor: predicts the latents of masked patches from the visible ones."""
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 from mmengine.model import BaseModule
@@ -8,8 +8,8 @@ from torch.utils.checkpoint import checkpoint
 
 from cae_mm.registry import MODELS
 from cae_mm.utils.argument_checks import check_positive_integer, check_rate
-from ..layers import (InitMode, RegressorBlock, build_2d_sincos_position_embedding, cae_init_, gather_tokens,
-                      mask_to_indices, truncated_normal_)
+from ..layers import (InitMode, PatchMask, RegressorBlock, as_patch_mask, build_2d_sincos_position_embedding,
+                      build_block_stack, cae_init_, gather_tokens, truncated_normal_)
 
 
 @MODELS.register_module()
@@ -63,15 +63,16 @@ class LatentContextRegressor(BaseModule):
         else:
             self.projection = nn.Identity()
         self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
-        self.blocks = nn.ModuleList(
-            RegressorBlock(
-                embed_dims,
-                num_heads,
-                mlp_ratio=mlp_ratio,
-                qv_bias=qv_bias,
-                drop_path=rate,
-                layer_scale_init_value=layer_scale_init_value,
-                norm_eps=norm_eps) for rate in torch.linspace(0, drop_path_rate, depth).tolist())
+        self.blocks = build_block_stack(
+            RegressorBlock,
+            depth,
+            drop_path_rate,
+            embed_dims=embed_dims,
+            num_heads=num_heads,
+            mlp_ratio=mlp_ratio,
+            qv_bias=qv_bias,
+            layer_scale_init_value=layer_scale_init_value,
+            norm_eps=norm_eps)
         self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
         cae_init_(self, init_std, init_mode, self.blocks)
         truncated_normal_(self.mask_token, init_std)
@@ -80,17 +81,17 @@ class LatentContextRegressor(BaseModule):
         """Map encoder latents ``(B, N, C_enc)`` to the regressor width ``(B, N, C)`` (identity if equal)."""
         return self.projection(latents)
 
-    def forward(self, visible_latents: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, visible_latents: torch.Tensor, mask: Union[torch.Tensor, PatchMask]) -> torch.Tensor:
         """Predict the latents of the masked patches.
 
         Args:
             visible_latents: encoder output for the visible patches, cls excluded, ``(B, Nv, C_enc)``, row-major.
-            mask: ``(B, h, w)`` bool, True = masked.
+            mask: ``(B, h, w)`` bool, True = masked, or its already checked :class:`PatchMask`.
 
         Returns:
             Predicted latents of the masked patches ``(B, Nm, C)``, row-major, after the final LayerNorm.
         """
-        visible_index, masked_index = mask_to_indices(mask.flatten(1))
+        mask, visible_index, masked_index = as_patch_mask(mask)
         if visible_index.shape[1] != visible_latents.shape[1]:
             raise ValueError(f'the mask keeps {visible_index.shape[1]} patches but {visible_latents.shape[1]} '
                              'visible latents were given')

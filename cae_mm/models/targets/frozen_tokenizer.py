@@ -14,7 +14,7 @@ from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from torch import nn
 
-from ..layers import mask_to_indices
+from ..layers import PatchMask, as_patch_mask
 from .tokenizer_loading import TokenizerWeightsError
 
 
@@ -281,22 +281,22 @@ class FrozenTokenizer(BaseModule):
         return ids.flatten(1)  # (B, h*w)
 
     @torch.no_grad()
-    def forward(self, images: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, images: torch.Tensor, mask: Union[torch.Tensor, PatchMask]) -> torch.Tensor:
         """Token ids of the masked patches: the reconstruction targets.
 
         Args:
             images: tokenizer view ``(B, 3, H, W)`` (e.g. 112 px for a 14x14 grid).
-            mask: ``(B, h, w)`` bool, True = masked, on the token grid.
+            mask: ``(B, h, w)`` bool, True = masked, on the token grid, or its already checked :class:`PatchMask`.
 
         Returns:
             ``(B, Nm)`` int64 ids of the masked patches, row-major.
         """
         grid = self.check_images(images)
+        mask, _, masked_index = as_patch_mask(mask)
         if tuple(mask.shape[1:]) != grid:
             raise ValueError(f'{type(self).__name__} gives a {grid[0]}x{grid[1]} token grid for '
                              f'{images.shape[-2]}x{images.shape[-1]} images, but the mask is '
                              f'{mask.shape[1]}x{mask.shape[2]}: resize the tokenizer view to '
                              f'{mask.shape[1] * self.downsample_factor}x{mask.shape[2] * self.downsample_factor}')
         ids = self.token_ids(images)  # (B, h*w)
-        _, masked_index = mask_to_indices(mask.flatten(1))
         return torch.gather(ids, 1, masked_index)  # (B, Nm)

@@ -1,9 +1,11 @@
 """Pixel reconstruction target: the per-patch normalised pixels of the masked patches."""
+from typing import Union
+
 import torch
 from mmengine.model import BaseModule
 
 from cae_mm.registry import MODELS
-from ..layers import gather_tokens, mask_to_indices
+from ..layers import PatchMask, as_patch_mask, gather_tokens
 
 
 def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:
@@ -43,20 +45,20 @@ class NormalizedPixelTarget(BaseModule):
         self.eps = eps
 
     @torch.no_grad()
-    def forward(self, images: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, images: torch.Tensor, mask: Union[torch.Tensor, PatchMask]) -> torch.Tensor:
         """Targets of the masked patches.
 
         Args:
             images: the model view ``(B, 3, H, W)`` after the data preprocessor's normalisation.
-            mask: ``(B, h, w)`` bool, True = masked.
+            mask: ``(B, h, w)`` bool, True = masked, or its already checked :class:`PatchMask`.
 
         Returns:
             ``(B, Nm, p*p*3)``, float32, masked patches in row-major order.
         """
         patches = patchify(images.float(), self.patch_size)  # (B, h*w, p*p*3)
+        mask, _, masked_index = as_patch_mask(mask)
         if patches.shape[1] != mask[0].numel():
             raise ValueError(f'mask covers {mask[0].numel()} patches, the images have {patches.shape[1]}')
-        _, masked_index = mask_to_indices(mask.flatten(1))
         targets = gather_tokens(patches, masked_index)  # (B, Nm, p*p*3)
         if self.normalize_per_patch:
             mean = targets.mean(dim=-1, keepdim=True)

@@ -45,7 +45,8 @@ def test_total_loss_equals_a_hand_computation():
     samples = samples_with_masks(2)
     head_loss = Capture(model.head, 'loss')
     losses = model.loss(images, samples)
-    latent_pred, latent_target, _, mask = head_loss.args
+    latent_pred, latent_target, _, patch_mask = head_loss.args
+    mask = patch_mask.mask  # (B, h, w), checked once by CAE.loss
     prediction = model.head(latent_pred, mask).detach().numpy()
 
     pixels = images.numpy()
@@ -79,7 +80,7 @@ def test_target_branch_has_no_gradient_and_uses_current_weights():
         for parameter in model.backbone.parameters():
             parameter.add_(0.01 * torch.randn_like(parameter))
     model.loss(images, samples)
-    second_target, mask = head_loss.args[1], head_loss.args[3]
+    second_target, mask = head_loss.args[1], head_loss.args[3].mask
     expected = model.neck.project(model.backbone.forward_encoder(images, ~mask)[:, 1:])
     torch.testing.assert_close(second_target, expected)
     assert not torch.allclose(second_target, first_target)
@@ -94,7 +95,8 @@ def test_alignment_gradient_flows_only_through_the_prediction():
     model.loss(images, samples)['loss_alignment'].backward()
     from_model = {name: p.grad.clone() for name, p in model.backbone.named_parameters()}
     model.zero_grad()
-    _, latent_target, _, mask = head_loss.args
+    _, latent_target, _, patch_mask = head_loss.args
+    mask = patch_mask.mask
     visible = model.backbone.forward_encoder(images, mask)[:, 1:]
     manual = 2.0 * ((model.neck(visible, mask) - latent_target.clone())**2).mean()
     manual.backward()
@@ -127,7 +129,7 @@ def test_masked_pixels_do_not_change_the_prediction():
     samples = samples_with_masks(2)
     neck_forward = Capture(model.neck, 'forward')
     model.loss(images, samples)
-    reference, mask = neck_forward.result, neck_forward.args[1]
+    reference, mask = neck_forward.result, neck_forward.args[1].mask
     pixel_mask = mask.repeat_interleave(8, 1).repeat_interleave(8, 2)[:, None].expand_as(images)
     model.loss(torch.where(pixel_mask, torch.randn_like(images), images), samples)
     assert torch.equal(neck_forward.result, reference)
@@ -162,3 +164,19 @@ def test_tensor_mode_returns_backbone_features():
     images = torch.randn(2, 3, 64, 64)
     (features, ) = model(images, mode='tensor')
     torch.testing.assert_close(features, model.backbone.forward_encoder(images))
+
+
+def test_a_training_step_checks_its_mask_and_grid_once():
+    """The mask is split and checked where it enters the model; encoder, regressor, decoder and target reuse it."""
+    from unittest import mock
+
+    from cae_mm.models.backbones import vision_transformer
+    from cae_mm.models.layers import token_gather
+    model = build()
+    images = torch.randn(2, 3, 64, 64)
+    with mock.patch.object(token_gather, 'mask_to_indices', wraps=token_gather.mask_to_indices) as split, \
+            mock.patch.object(vision_transformer, 'mask_to_indices', wraps=token_gather.mask_to_indices) as encoder, \
+            mock.patch.object(type(model.backbone), 'grid_size', autospec=True,
+                              side_effect=vision_transformer.CAEVisionTransformer.grid_size) as grid:
+        model.loss(images, samples_with_masks(2))
+    assert split.call_count == 1 and encoder.call_count == 0 and grid.call_count == 1

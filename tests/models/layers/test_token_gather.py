@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from cae_mm.models.layers import gather_tokens, mask_to_indices
+from cae_mm.models.layers import PatchMask, as_patch_mask, gather_tokens, mask_to_indices
 
 
 def test_indices_split_the_grid_in_ascending_order():
@@ -37,3 +37,18 @@ def test_gather_broadcasts_a_shared_table():
     table = torch.arange(10.).reshape(1, 5, 2)
     index = torch.tensor([[0, 4], [1, 2]])
     assert torch.equal(gather_tokens(table, index), torch.tensor([[[0., 1.], [8., 9.]], [[2., 3.], [4., 5.]]]))
+
+
+def test_patch_mask_lists_both_sides_and_inverts():
+    mask = torch.zeros(2, 4, 4, dtype=torch.bool)
+    mask[:, 1] = True
+    patch_mask = PatchMask.from_mask(mask)
+    assert patch_mask.grid_size == (4, 4)
+    assert torch.equal(patch_mask.masked_index, torch.arange(4, 8).expand(2, -1))
+    inverted = patch_mask.inverted()
+    assert torch.equal(inverted.mask, ~mask)
+    assert torch.equal(inverted.visible_index, patch_mask.masked_index)
+    assert torch.equal(inverted.masked_index, mask_to_indices(~mask.flatten(1))[1])
+    assert as_patch_mask(patch_mask) is patch_mask
+    with pytest.raises(ValueError, match='same number'):
+        as_patch_mask(torch.stack([mask[0], ~mask[1]]))
