@@ -4,6 +4,7 @@
 _base_ = [
     '../_base_/models/cae_vit-base-p16_fine-tune.py',
     '../_base_/datasets/digits_classification.py',
+    '../_base_/datasets/fine-tune_augmentation.py',
     '../_base_/schedules/fine_tune_adamw_100e.py',
     '../_base_/default_runtime.py',
 ]
@@ -15,30 +16,8 @@ model = dict(
     backbone=dict(arch='test', patch_size=4, relative_position_bias_grid=(8, 8), init_cfg=dict(checkpoint=pretrained)),
     head=dict(num_classes=10, in_channels=64),
 )
-bgr_mean = [103.53, 116.28, 123.675]
-bgr_std = [57.375, 57.12, 58.395]
-train_pipeline = [
-    dict(type='cae_mm.LoadImageWithPixelLimit'),
-    dict(type='RandomResizedCrop', scale=32, backend='pillow', interpolation='bicubic'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(
-        type='RandAugment',
-        policies='timm_increasing',
-        num_policies=2,
-        total_level=10,
-        magnitude_level=9,
-        magnitude_std=0.5,
-        hparams=dict(pad_val=[round(value) for value in bgr_mean], interpolation='bicubic')),
-    dict(
-        type='RandomErasing',
-        erase_prob=0.25,
-        mode='rand',
-        min_area_ratio=0.02,
-        max_area_ratio=1 / 3,
-        fill_color=bgr_mean,
-        fill_std=bgr_std),
-    dict(type='PackInputs'),
-]
+# The digits pipeline (crop to 32 px, flip) with the recipe's RandAugment and random erasing before PackInputs.
+train_pipeline = [*_base_.train_pipeline[:-1], _base_.rand_augment, _base_.random_erasing, _base_.train_pipeline[-1]]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 warmup_epochs = 1
 max_epochs = 2
