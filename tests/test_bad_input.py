@@ -6,6 +6,8 @@ handled (the action asserts how: it trains, or it loads as documented). docs/tro
 import contextlib
 import io
 import os
+import shutil
+import zlib
 from pathlib import Path
 from typing import Callable, NamedTuple, Optional
 
@@ -21,6 +23,7 @@ from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import DefaultScope
 from mmengine.registry import RUNNERS
 from mmpretrain.registry import DATASETS
+from mmpretrain.structures import DataSample
 from PIL import Image
 
 from cae_mm.checkpoints import CheckpointMismatchError, CheckpointReadError, Runner
@@ -227,6 +230,25 @@ def extreme_aspect_ratio(workspace: Workspace) -> Path:
     return save(workspace, 'sliver.png', rgb(2000, 3))
 
 
+def png_declaring_20000x20000_pixels(workspace: Workspace) -> None:
+    """A small PNG whose header claims 20000x20000 (decoding would take 1.2 GB, 4 GB at the peak): refused unread."""
+    path = save(workspace, 'bomb.png', rgb(8, 8))
+    data = bytearray(path.read_bytes())
+    header = (20000).to_bytes(4, 'big') * 2 + bytes(data[24:29])  # IHDR: width, height, then depth and methods
+    data[16:29] = header
+    data[29:33] = zlib.crc32(b'IHDR' + header).to_bytes(4, 'big')
+    path.write_bytes(bytes(data))
+    load(path)
+
+
+def data_folder_with_a_text_file_trains(workspace: Workspace) -> None:
+    """A README.txt among the photographs: the dataset lists image extensions only, so it is never loaded."""
+    folder = workspace.folder / 'photos'
+    shutil.copytree(workspace.demo_images, folder)
+    (folder / 'README.txt').write_text('photographs for the demo')
+    run_training(workspace, {'train_dataloader.dataset.data_root': str(folder)}, max_iters=1)
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Rows: patch sizes and masks.
 
@@ -256,6 +278,16 @@ def pixel_target_patch_size_differs_from_the_model(workspace: Workspace) -> None
 
 def mask_generator(**options) -> Callable[[Workspace], None]:
     return lambda workspace: load(save(workspace, 'photo.png', rgb()), test_pipeline(**options))
+
+
+def crop(**options) -> Callable[[Workspace], None]:
+    """Load a photograph with the test pipeline's crop changed."""
+    def run(workspace: Workspace) -> None:
+        pipeline = test_pipeline()
+        pipeline[2].update(options)
+        load(save(workspace, 'photo.png', rgb()), pipeline)
+
+    return run
 
 
 def masks_of_unequal_counts_in_a_batch(workspace: Workspace) -> None:
@@ -417,18 +449,42 @@ def zero_std_in_the_data_preprocessor(workspace: Workspace) -> None:
     run_training(workspace, {'model.data_preprocessor.std': [0.0, 0.0, 0.0]})
 
 
+def learning_rate(value: float) -> Callable[[Workspace], None]:
+    """Train with this AdamW learning rate and no warmup."""
+    return lambda workspace: run_training(workspace, {'optim_wrapper.optimizer.lr': value, 'param_scheduler': []})
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Rows: probes.
+
+
+def probe_batch_of_one(head: dict) -> Callable[[Workspace], None]:
+    """One training step of a probe head on a batch of one sample (a batch_size of 1, or an epoch's last batch)."""
+    def run(workspace: Workspace) -> None:
+        probe = MODELS.build(dict(head, num_classes=3, in_channels=64))
+        features = torch.randn(1, 64) if head['type'] == 'cae_mm.LinearProbeHead' else torch.randn(1, 5, 64)
+        probe.train().loss((features, ), [DataSample().set_gt_label(2)])
+
+    return run
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # The table.
 
 BAD_INPUTS = [
     # image files
-    pytest.param(text_file_named_jpg, AssertionError, r'failed to load image: .*notes\.jpg', id='image-not-an-image'),
-    pytest.param(empty_image_file, cv2.error, r'!buf\.empty\(\)', id='image-empty-file'),
-    pytest.param(truncated_jpeg, AssertionError, r'failed to load image: .*truncated\.jpg', id='image-truncated-jpeg'),
-    pytest.param(truncated_png, AssertionError, r'failed to load image: .*truncated\.png', id='image-truncated-png'),
-    pytest.param(png_with_a_flipped_byte, AssertionError, r'failed to load image: .*flipped\.png',
+    pytest.param(text_file_named_jpg, ValueError, r'cannot decode .*notes\.jpg as an image', id='image-not-an-image'),
+    pytest.param(empty_image_file, ValueError, r'empty\.jpg is an empty file \(0 bytes\)', id='image-empty-file'),
+    pytest.param(truncated_jpeg, ValueError, r'cannot decode .*truncated\.jpg as an image', id='image-truncated-jpeg'),
+    pytest.param(truncated_png, ValueError, r'cannot decode .*truncated\.png as an image', id='image-truncated-png'),
+    pytest.param(png_with_a_flipped_byte, ValueError, r'cannot decode .*flipped\.png as an image',
                  id='image-corrupt-png'),
-    pytest.param(gif_image, AssertionError, r'failed to load image: .*animation\.gif', id='image-gif'),
+    pytest.param(gif_image, ValueError, r'cannot decode .*animation\.gif as an image: .*GIF: convert it to PNG',
+                 id='image-gif'),
+    pytest.param(png_declaring_20000x20000_pixels, ValueError,
+                 r'bomb\.png declares more than 178956970 pixels \(limit: max_pixels=100000000\); refused before '
+                 r'decoding', id='image-20000x20000-header'),
+    pytest.param(data_folder_with_a_text_file_trains, None, '', id='data-folder-with-a-text-file-trains'),
     pytest.param(missing_image_file, FileNotFoundError, r'deleted\.png', id='image-missing'),
     pytest.param(jpeg_with_damaged_scan_data_decodes, None, '', id='image-corrupt-jpeg-decodes'),
     pytest.param(trains(grayscale_png), None, '', id='image-grayscale-png-trains'),
@@ -465,6 +521,30 @@ BAD_INPUTS = [
                  r'min_patches_per_block <= max_patches_per_block, got 10 and 5', id='mask-min-above-max'),
     pytest.param(mask_generator(aspect_ratio_range=(3.0, 0.3)), ValueError, r'aspect_ratio_range must satisfy',
                  id='mask-aspect-range-reversed'),
+    pytest.param(mask_generator(num_masked_patches=32.0), ValueError,
+                 r'num_masked_patches must be a positive integer .*, got 32\.0', id='mask-count-whole-float'),
+    pytest.param(mask_generator(num_masked_patches=0.5), ValueError,
+                 r'num_masked_patches must be a positive integer .*, got 0\.5', id='mask-count-fraction'),
+    pytest.param(mask_generator(patch_size=0), ValueError,
+                 r'BlockwiseMaskGenerator patch_size must be a positive integer .*, got 0', id='mask-patch-size-zero'),
+    pytest.param(mask_generator(attempts_per_block=0), ValueError,
+                 r'BlockwiseMaskGenerator attempts_per_block must be a positive integer, got 0', id='mask-attempts-zero'),
+    pytest.param(crop(size=0), ValueError, r'TwoViewRandomResizedCrop size must be a positive integer .*, got 0',
+                 id='crop-size-zero'),
+    pytest.param(crop(size=-64), ValueError, r'TwoViewRandomResizedCrop size must be a positive integer .*, got -64',
+                 id='crop-size-negative'),
+    pytest.param(crop(size=64.5), ValueError, r'TwoViewRandomResizedCrop size must be a positive integer .*, got 64\.5',
+                 id='crop-size-float'),
+    pytest.param(crop(second_size=0), ValueError, r'TwoViewRandomResizedCrop second_size must be a positive integer',
+                 id='crop-second-size-zero'),
+    pytest.param(crop(interpolation='bicubik'), ValueError,
+                 r"TwoViewRandomResizedCrop interpolation must be one of .*got 'bicubik'", id='crop-interpolation-typo'),
+    pytest.param(build_model(backbone=dict(patch_size=0)), ValueError,
+                 r'CAEVisionTransformer patch_size must be a positive integer .*, got 0', id='patch-size-zero'),
+    pytest.param(build_model(backbone=dict(patch_size=-8)), ValueError,
+                 r'CAEVisionTransformer patch_size must be a positive integer .*, got -8', id='patch-size-negative'),
+    pytest.param(build_model(backbone=dict(patch_size=8.0)), ValueError,
+                 r'CAEVisionTransformer patch_size must be a positive integer .*, got 8\.0', id='patch-size-float'),
     pytest.param(masks_of_unequal_counts_in_a_batch, ValueError,
                  r'every image in a batch must mask the same number of patches', id='masks-unequal-in-batch'),
     pytest.param(pipeline_without_a_mask_generator, ValueError, r'add cae_mm\.BlockwiseMaskGenerator',
@@ -503,6 +583,29 @@ BAD_INPUTS = [
     pytest.param(unknown_transform_option, TypeError, r"unexpected keyword argument 'num_masked_patch'",
                  id='typo-transform-option'),
     pytest.param(unknown_hook_option, TypeError, r"unexpected keyword argument 'interval'", id='typo-hook-option'),
+    # config values out of range
+    pytest.param(build_model(backbone=dict(drop_path_rate=2.0)), ValueError,
+                 r'CAEVisionTransformer drop_path_rate must be a number in \[0, 1\), got 2\.0', id='drop-path-2'),
+    pytest.param(build_model(backbone=dict(drop_path_rate=-0.1)), ValueError,
+                 r'CAEVisionTransformer drop_path_rate must be a number in \[0, 1\), got -0\.1',
+                 id='drop-path-negative'),
+    pytest.param(build_model(neck=dict(drop_path_rate=1.0)), ValueError,
+                 r'LatentContextRegressor drop_path_rate must be a number in \[0, 1\), got 1\.0',
+                 id='drop-path-1-regressor'),
+    pytest.param(build_model(head=dict(drop_path_rate=1.5)), ValueError,
+                 r'CAEDecoderHead drop_path_rate must be a number in \[0, 1\), got 1\.5', id='drop-path-decoder'),
+    pytest.param(build_model(backbone=dict(dropout=1.0)), ValueError,
+                 r'CAEVisionTransformer dropout must be a number in \[0, 1\), got 1\.0', id='dropout-1'),
+    pytest.param(build_model(neck=dict(depth=0)), ValueError,
+                 r'LatentContextRegressor depth must be a positive integer .*, got 0', id='regressor-depth-zero'),
+    pytest.param(build_model(backbone=dict(in_channels=0)), ValueError,
+                 r'CAEVisionTransformer in_channels must be a positive integer .*, got 0', id='in-channels-zero'),
+    pytest.param(probe_batch_of_one(dict(type='cae_mm.LinearProbeHead')), ValueError,
+                 r'LinearProbeHead trains a BatchNorm, .* this batch has 1: set train_dataloader\.batch_size >= 2',
+                 id='linear-probe-batch-of-one'),
+    pytest.param(probe_batch_of_one(dict(type='cae_mm.AttentiveProbeHead', num_heads=4)), ValueError,
+                 r'AttentiveProbeHead trains a BatchNorm, .* this batch has 1: set train_dataloader\.batch_size >= 2',
+                 id='attentive-probe-batch-of-one'),
     # datasets
     pytest.param(dataset(data_root='no_images'), RuntimeError, r'Found 0 files in subfolders of: .*no_images',
                  id='dataset-empty-folder'),
@@ -514,6 +617,16 @@ BAD_INPUTS = [
                  r'non-finite loss at iteration 1 .*the input batch holds NaN', id='nan-pixels'),
     pytest.param(zero_std_in_the_data_preprocessor, FloatingPointError,
                  r'non-finite loss at iteration 1 .*data preprocessor turns it into NaN or inf', id='nan-from-zero-std'),
+    pytest.param(learning_rate(1e30), FloatingPointError,
+                 r'non-finite loss at iteration 2 .*are NaN or inf after this step: training diverged; the learning '
+                 r'rate is most likely too large: lower it \(optim_wrapper\.optimizer\.lr, 1e\+30 at this step\)',
+                 id='lr-overflows-adam'),
+    pytest.param(learning_rate(1e38), ValueError,
+                 r'learning rate of parameter group 0 is 1e\+38: the optimizer step would overflow float32 .*set '
+                 r'optim_wrapper\.optimizer\.lr', id='lr-beyond-float32'),
+    pytest.param(learning_rate(-1e-3), ValueError, r'Invalid learning rate: -0\.001', id='lr-negative'),
+    pytest.param(lambda workspace: run_training(workspace, {'optim_wrapper.optimizer.weight_decay': -0.05}), ValueError,
+                 r'Invalid weight_decay value: -0\.05', id='weight-decay-negative'),
 ]
 
 

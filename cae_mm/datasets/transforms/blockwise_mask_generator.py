@@ -48,6 +48,8 @@ class BlockwiseMaskGenerator(BaseTransform):
             'patches to mask, 0 < n < patches per image: 98 of 196 in the paper')
         patch_size = check_positive_integer(patch_size, 'BlockwiseMaskGenerator patch_size',
                                             "pixels per patch side: the encoder's patch_size")
+        # 0 attempts would skip every block and draw the patches uniformly: no longer block-wise masking.
+        attempts_per_block = check_positive_integer(attempts_per_block, 'BlockwiseMaskGenerator attempts_per_block')
         max_patches_per_block = num_masked_patches if max_patches_per_block is None else max_patches_per_block
         if min_patches_per_block <= 0 or min_patches_per_block > max_patches_per_block:
             raise ValueError(f'need 0 < min_patches_per_block <= max_patches_per_block, got {min_patches_per_block} '

@@ -1,6 +1,6 @@
 """One random resized crop, resized twice: the encoder's view and the tokenizer's view of the same region."""
 import math
-from typing import Literal, Optional
+from typing import Literal, Optional, get_args
 
 import mmcv
 import numpy as np
@@ -10,6 +10,7 @@ from cae_mm.registry import TRANSFORMS
 from cae_mm.utils.argument_checks import check_positive_integer
 
 Interpolation = Literal['nearest', 'bilinear', 'bicubic', 'box', 'lanczos', 'hamming']
+INTERPOLATIONS = get_args(Interpolation)
 
 
 @TRANSFORMS.register_module()
@@ -46,6 +47,10 @@ class TwoViewRandomResizedCrop(BaseTransform):
             second_size, 'TwoViewRandomResizedCrop second_size', 'side of the tokenizer view in pixels')
         self.scale = scale
         self.ratio = ratio
+        for name, value in (('interpolation', interpolation), ('second_interpolation', second_interpolation)):
+            if value not in INTERPOLATIONS:
+                raise ValueError(f'TwoViewRandomResizedCrop {name} must be one of {list(INTERPOLATIONS)} (Pillow '
+                                 f'filters), got {value!r}')
         self.interpolation = interpolation
         self.second_interpolation = second_interpolation
 

@@ -217,3 +217,10 @@ def test_grid_too_thin_for_any_block_still_gets_an_exact_mask():
     mask = generator.generate((1, 12))
     assert mask.shape == (1, 12)
     assert int(mask.sum()) == 5
+
+
+def test_zero_attempts_per_block_are_rejected():
+    """0 would skip every block and draw the whole mask uniformly at random, silently (``max_rounds=0`` does that on
+    purpose: it is the fallback path's switch)."""
+    with pytest.raises(ValueError, match=r'BlockwiseMaskGenerator attempts_per_block must be a positive integer, got 0'):
+        BlockwiseMaskGenerator(attempts_per_block=0)

@@ -164,3 +164,10 @@ def test_view_size_that_is_not_a_positive_integer_is_rejected(option, value):
     """A view side of 0 or less, or a float, raises ValueError naming the option (not a crash at the first image)."""
     with pytest.raises(ValueError, match=rf'TwoViewRandomResizedCrop {option} must be a positive integer .*got {value}'):
         TwoViewRandomResizedCrop(**{'size': 64, option: value})
+
+
+@pytest.mark.parametrize('option', ['interpolation', 'second_interpolation'])
+def test_unknown_interpolation_is_rejected_when_built(option):
+    """A misspelt filter is an error naming the choices, not a KeyError at the first image."""
+    with pytest.raises(ValueError, match=rf"TwoViewRandomResizedCrop {option} must be one of \['nearest', .*got 'bicubik'"):
+        TwoViewRandomResizedCrop(size=64, second_size=32, **{option: 'bicubik'})
