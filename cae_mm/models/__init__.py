@@ -1,6 +1,9 @@
-from .adapters import *  # noqa: F401,F403
+# Pretraining: algorithms/ (CAE), backbones/ (the encoder), necks/ (regressor), heads/ (decoder), targets/, layers/.
+# Downstream: classification/ (probe and fine-tuning heads), dense_prediction/ (the encoder in mmdet and mmseg).
 from .algorithms import *  # noqa: F401,F403
 from .backbones import *  # noqa: F401,F403
+from .classification import *  # noqa: F401,F403
+from .dense_prediction import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
 from .targets import *  # noqa: F401,F403

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from mmpretrain.structures import DataSample
 
 from cae_mm.models.backbones import CAEVisionTransformer
-from cae_mm.models.heads import FineTuningHead
+from cae_mm.models.classification import FineTuningHead
 
 
 def test_initialisation_scales_the_classifier_down():

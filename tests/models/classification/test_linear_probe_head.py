@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from mmengine.registry import init_default_scope
 from mmpretrain.structures import DataSample
 
-from cae_mm.models.heads import LinearProbeHead
+from cae_mm.models.classification import LinearProbeHead
 
 
 def labelled(labels):

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from mmpretrain.structures import DataSample
 
-from cae_mm.models.heads import AttentiveProbeHead
+from cae_mm.models.classification import AttentiveProbeHead
 
 
 def reference_logits(head: AttentiveProbeHead, tokens: torch.Tensor) -> torch.Tensor:

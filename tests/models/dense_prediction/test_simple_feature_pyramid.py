@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from cae_mm.models.adapters import LayerNorm2d, SimpleFeaturePyramid
+from cae_mm.models.dense_prediction import LayerNorm2d, SimpleFeaturePyramid
 
 
 def test_five_levels_from_one_map_with_a_common_width():

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from cae_mm.models.adapters import MultiScaleAdapter
+from cae_mm.models.dense_prediction import MultiScaleAdapter
 
 
 def test_four_taps_become_strides_quarter_half_same_double():

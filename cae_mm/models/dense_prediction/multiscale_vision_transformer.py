@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from cae_mm.registry import MODELS
-from .vision_transformer import CAEVisionTransformer
+from ..backbones import CAEVisionTransformer
 
 
 @MODELS.register_module()

@@ -6,7 +6,8 @@ from mmengine.optim import build_optim_wrapper
 from torch import nn
 
 from cae_mm.checkpoints import CheckpointMismatchError, CheckpointReadError
-from cae_mm.models.backbones import CAEVisionTransformer, MultiScaleVisionTransformer
+from cae_mm.models.backbones import CAEVisionTransformer
+from cae_mm.models.dense_prediction import MultiScaleVisionTransformer
 from cae_mm.registry import MODELS
 from tests.conftest import tiny_cae_config
 

@@ -1,4 +1,0 @@
-from .multi_scale_adapter import MultiScaleAdapter
-from .simple_feature_pyramid import LayerNorm2d, SimpleFeaturePyramid
-
-__all__ = ['LayerNorm2d', 'MultiScaleAdapter', 'SimpleFeaturePyramid']
