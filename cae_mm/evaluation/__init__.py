@@ -1,4 +1,6 @@
-"""Label-free and label-based evaluation helpers for encoders (feature rank, k-NN)."""
+"""Label-free and label-based evaluation helpers for encoders (feature rank, tokens, k-NN)."""
 from .feature_rank import effective_rank
+from .features import encoder_tokens
+from .knn import knn_accuracy
 
-__all__ = ['effective_rank']
+__all__ = ['effective_rank', 'encoder_tokens', 'knn_accuracy']

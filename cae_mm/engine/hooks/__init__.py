@@ -1,3 +1,4 @@
+from .alignment_weight_warmup_hook import AlignmentWeightWarmupHook
 from .compile_forward_hook import CompileForwardHook
 from .feature_rank_hook import FeatureRankHook
 from .random_state_hook import RandomStateHook, capture_random_states, restore_random_states
@@ -5,6 +6,6 @@ from .reconstruction_visualization_hook import ReconstructionVisualizationHook
 from .stop_on_non_finite_hook import StopOnNonFiniteHook
 
 __all__ = [
-    'CompileForwardHook', 'FeatureRankHook', 'RandomStateHook', 'ReconstructionVisualizationHook', 'StopOnNonFiniteHook', 'capture_random_states',
+    'AlignmentWeightWarmupHook', 'CompileForwardHook', 'FeatureRankHook', 'RandomStateHook', 'ReconstructionVisualizationHook', 'StopOnNonFiniteHook', 'capture_random_states',
     'restore_random_states'
 ]

@@ -10,7 +10,7 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from cae_mm.evaluation import effective_rank
+from cae_mm.evaluation import effective_rank, encoder_tokens
 from cae_mm.registry import HOOKS
 from .random_state_hook import capture_random_states, restore_random_states
 
@@ -81,7 +81,8 @@ class FeatureRankHook(Hook):
         images = data['inputs']
         self._images = images[0] if isinstance(images, (list, tuple)) else images  # (B, 3, H, W)
         if hasattr(model, 'masks_from') and hasattr(model, 'neck') and hasattr(model.neck, 'project'):
-            self._mask = model.masks_from(data['data_samples'], self._images)  # (B, h, w)
+            mask = model.masks_from(data['data_samples'], self._images)
+            self._mask = getattr(mask, 'mask', mask)  # (B, h, w) bool, also when wrapped with its indices
         self.record(runner, runner.iter)
 
     def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
@@ -98,7 +99,7 @@ class FeatureRankHook(Hook):
         model.eval()
         try:
             with torch.no_grad():
-                tokens = self._encode(model.backbone, self._images)  # (B, 1 + N, C)
+                tokens = encoder_tokens(model.backbone, self._images)  # (B, 1 + N, C)
                 ranks = {'rank_patch': effective_rank(tokens[:, 1:]), 'rank_cls': effective_rank(tokens[:, 0])}
                 if self._mask is not None:
                     # ~mask keeps exactly the masked patches: the alignment targets of training
@@ -109,16 +110,6 @@ class FeatureRankHook(Hook):
                 module.training = training
             restore_random_states(states)
         return ranks
-
-    @staticmethod
-    def _encode(backbone: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
-        if hasattr(backbone, 'forward_encoder'):
-            return backbone.forward_encoder(images)
-        tokens = backbone(images, None)[-1]
-        if tokens.dim() != 3:
-            raise ValueError(f"FeatureRankHook needs the backbone's 'raw' tokens (B, 1 + N, C), got shape "
-                             f'{tuple(tokens.shape)}: set the backbone out_type to raw')
-        return tokens
 
     def record(self, runner: Any, step: int) -> dict[str, float]:
         """Compute the ranks, put them in the message hub and append them to the JSON-lines file."""
