@@ -1,5 +1,4 @@
 """tools/analysis/figure4_alignment_ablation.py end to end at a toy budget: both runs, measurements, pictures, report"""
-import importlib.util
 import re
 
 import numpy as np
@@ -7,15 +6,11 @@ import pytest
 from PIL import Image
 
 from cae_mm.visualization.pictures import grid_shape
-from tests.conftest import REPO_ROOT
+from tests.tools.tool_loading import load_tool
 
 
 def ablation():
-    path = REPO_ROOT / 'tools' / 'analysis' / 'figure4_alignment_ablation.py'
-    spec = importlib.util.spec_from_file_location('figure4', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('analysis/figure4_alignment_ablation.py')
 
 
 @pytest.mark.slow

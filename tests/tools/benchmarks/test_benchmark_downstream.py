@@ -1,20 +1,14 @@
 """tools/benchmarks/benchmark_downstream.py: its synthetic batches are what mmdet/mmseg pipelines pack; its options
 reach the model."""
-import importlib.util
-
 import numpy as np
 import pytest
 from mmengine.registry import DefaultScope
 
-from tests.conftest import REPO_ROOT
+from tests.tools.tool_loading import load_tool
 
 
 def load_benchmark_tool():
-    path = REPO_ROOT / 'tools' / 'benchmarks' / 'benchmark_downstream.py'
-    spec = importlib.util.spec_from_file_location('benchmark_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('benchmarks/benchmark_downstream.py')
 
 
 def test_detection_batch_has_boxes_inside_the_image_and_box_shaped_masks():

@@ -1,17 +1,10 @@
 """tools/benchmarks/benchmark_probes.py: its options reach the twin configs; its report states what it measured."""
-import importlib.util
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO_ROOT
-
-
-def load_tool(path: str):
-    spec = importlib.util.spec_from_file_location(Path(path).stem, REPO_ROOT / 'tools' / path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.tools.tool_loading import load_tool
 
 
 @pytest.mark.parametrize('protocol', ['linear', 'attentive'])
