@@ -9,6 +9,10 @@ _base_ = [
     'mmdet::_base_/default_runtime.py',
 ]
 custom_imports = dict(imports=['cae_mm'], allow_failed_imports=False)
+# cae_mm's Runner and CheckpointHook (cae_mm/checkpoints): checkpoints read without running code, written atomically,
+# checked against the model before loading; --resume by iteration number under a work dir lock.
+runner_type = 'cae_mm.Runner'
+default_hooks = dict(checkpoint=dict(type='cae_mm.CheckpointHook'))
 
 # A cae_mm pretraining checkpoint (Runner file or backbone-only state dict); its keys are checked when it loads.
 pretrained_checkpoint = 'checkpoints/cae_vit-base-p16_1600e_in1k.pth'
