@@ -70,7 +70,8 @@ class FrozenTokenizer(BaseModule):
     ``no_grad``, and checks the inputs.
 
     The ids are always those of the fp32 computation. Where the CPU has AMX (``precision='auto'``), bf16 convolutions
-    are about 3x faster, but they change about 3% of the argmaxes. So the logits are first computed under bf16
+    are several times faster but change some argmaxes (measured in docs/benchmark.md, "Precision and layout of the
+    DALL-E encoder"). So the logits are first computed under bf16
     autocast; an error bound is measured on the batch itself (the fp32 logits of the two images with the narrowest
     top-2 margins, which are the most likely to need them anyway: ``error_safety`` times the largest difference of
     any of their logits); every image with a patch whose bf16 top-2 margin is below twice the bound is recomputed in
