@@ -11,6 +11,10 @@ Steps (one command each):
                            effective rank of the held-out patch tokens
     linear METHOD SEED     linear probe (BatchNorm without affine + Linear) on frozen cls / mean-pooled tokens
     attentive METHOD SEED  attentive probe (cae_mm.AttentiveProbeHead, SGD with Nesterov momentum) on frozen tokens
+    finetune METHOD SEED   fine-tuning on tiny_imagenet_10 with layer decay (configs/small_scale/*fine-tune*)
+    mask_rcnn METHOD SEED  Mask R-CNN on coco128, CocoMetric box and mask AP
+    upernet METHOD SEED    UperNet on coco128_semseg, IoUMetric mIoU and aAcc
+    vitdet METHOD SEED     the ViTDet-style Mask R-CNN (window attention, simple pyramid); CAE methods only
     search RECIPE          a short CAE pretraining under one recipe of the collapse search, then knn and ranks
     report                 docs/small_scale.md with tables (mean ± std over seeds) and PNG curves
     all                    every step for every method and seed (skipping finished ones), then the report
@@ -56,6 +60,18 @@ METHOD_NAMES = {
     'random': 'random init',
 }
 EVALUATION_STEPS = ('knn', 'linear', 'attentive')
+# Runs of tools/train.py on a pretrained (or random) encoder: (config, bf16 autocast, the final metrics kept).
+# The ViTDet-style run is for CAE only, as in the issue.
+DOWNSTREAM_STEPS = {
+    'finetune': ('configs/small_scale/cae_vit-tiny-p8_1xb64-fine-tune-30e_tiny-imagenet-10.py', True,
+                 ('accuracy/top1', )),
+    'mask_rcnn': ('configs/small_scale/mask-rcnn_cae-vit-tiny-p8_1xb2-12e_coco128.py', False,
+                  ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_mAP_50')),
+    'upernet': ('configs/small_scale/upernet_cae-vit-tiny-p8_1xb4-800i_coco128-semseg-256x256.py', False,
+                ('mIoU', 'aAcc')),
+    'vitdet': ('configs/small_scale/mask-rcnn_cae-vit-tiny-p8-window10-sfp_1xb2-12e_coco128.py', False,
+               ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_mAP_50')),
+}
 SEARCH_ITERS = 200
 SEARCH_KNN_TRAIN_STRIDE = 5  # the search's k-NN uses every 5th training photo (1,000, 100 a class)
 # The collapse search: short CAE runs (SEARCH_ITERS iterations of 64, bf16 autocast, feature ranks every 25) that differ from the benchmark's
@@ -125,10 +141,10 @@ def sha256(path: Path) -> str:
 
 
 def train_command(config: str, work_dir: Path, seed: int, extra_options: tuple[str, ...] = ()) -> list[str]:
-    """The tools/train.py command of one pretraining run (resumes when the work dir holds a checkpoint)."""
+    """The tools/train.py command of one run (resumes when the work dir holds a checkpoint; the configs read
+    ``$CAE_MM_DATA``)."""
     command = [sys.executable, 'tools/train.py', config, '--amp', '--work-dir', str(work_dir), '--cfg-options',
-               f'randomness.seed={seed}', f'train_dataloader.dataset.data_root={data_root() / "tiny_imagenet_10"}',
-               *extra_options]
+               f'randomness.seed={seed}', *extra_options]
     if any(work_dir.glob('iter_*.pth')):
         command.insert(3, '--resume')
     return command
@@ -320,6 +336,85 @@ def attentive_results(tokens: dict[str, torch.Tensor], seed: int) -> dict:
 # ---------------------------------------------------------------- steps
 
 
+def mae_backbone_to_cae_mm(state_dict: dict) -> dict:
+    """Map an mmpretrain ``MAEViT`` state dict (no ``backbone.`` prefix) onto ``cae_mm.CAEVisionTransformer`` keys.
+
+    Exact for an encoder built with ``layer_scale_init_value=0`` (MAE has no layer scale): the key bias of MAE's
+    qkv is dropped because it adds the same amount to every key's score for a query, which the softmax ignores;
+    the fixed sin-cos position table is the one cae_mm builds (checked in tests/tools/benchmarks/test_small_scale.py).
+    """
+    renames = (('patch_embed.projection.', 'patch_embed.'), ('.ln1.', '.norm1.'), ('.ln2.', '.norm2.'),
+               ('.ffn.layers.0.0.', '.mlp.fc1.'), ('.ffn.layers.1.', '.mlp.fc2.'), ('ln1.', 'norm.'))
+    converted = {}
+    for key, value in state_dict.items():
+        if key == 'pos_embed':
+            continue  # fixed sin-cos: cae_mm builds the same table
+        if key.endswith('attn.qkv.bias'):
+            query_bias, _, value_bias = value.chunk(3)  # (3C,) -> 3 x (C,); the key bias is dropped
+            converted[key.replace('qkv.bias', 'q_bias')] = query_bias
+            converted[key.replace('qkv.bias', 'v_bias')] = value_bias
+            continue
+        for old, new in renames:
+            if old in key:
+                key = key.replace(old, new, 1)
+                break
+        converted[key] = value
+    return converted
+
+
+def encoder_options(method: str, seed: int, results: Path, work_root: Path, encoder_key: str) -> list[str]:
+    """The --cfg-options that put the method's pretrained encoder (or a random one) into a downstream config."""
+    if method == 'random':
+        return ['model.backbone.init_cfg=None']
+    checkpoint = Path(json.loads((results / 'pretrain' / f'{method}_seed{seed}.json').read_text())['checkpoint'])
+    checkpoint = checkpoint if checkpoint.is_absolute() else REPO_ROOT / checkpoint
+    if method != 'mae':
+        return [f'model.backbone.init_cfg.checkpoint={checkpoint}']
+    converted = work_root / f'{method}_seed{seed}' / 'backbone_cae_mm.pth'
+    if not converted.exists():
+        state = torch.load(checkpoint, map_location='cpu', weights_only=False)['state_dict']
+        backbone = {key[len('backbone.'):]: value for key, value in state.items() if key.startswith('backbone.')}
+        torch.save({'state_dict': {f'backbone.{key}': value for key, value in mae_backbone_to_cae_mm(backbone).items()}},
+                   converted)
+    return [f'model.backbone.init_cfg.checkpoint={converted}', f'{encoder_key}.layer_scale_init_value=0.0']
+
+
+def final_metrics(work_dir: Path, keys: tuple[str, ...]) -> dict:
+    """The last validation record of a run's scalars.json files that holds ``keys``."""
+    found = {}
+    for scalars in sorted(work_dir.glob('*/vis_data/scalars.json')):
+        for line in scalars.read_text().splitlines():
+            record = json.loads(line)
+            if all(key in record for key in keys):
+                found = {key: record[key] for key in keys}
+    if not found:
+        raise RuntimeError(f'no validation record with {keys} under {work_dir}')
+    return found
+
+
+def step_downstream(step: str, method: str, seed: int, args: argparse.Namespace) -> None:
+    output = args.results / step / f'{method}_seed{seed}.json'
+    if output.exists() or (step == 'vitdet' and not method.startswith('cae')):
+        return
+    print(f'{step} {method} seed {seed} ...', flush=True)
+    config, autocast, keys = DOWNSTREAM_STEPS[step]
+    encoder_key = 'model.backbone' if step == 'finetune' else 'model.backbone.encoder'
+    work_dir = args.work_root / step / f'{method}_seed{seed}'
+    work_dir.mkdir(parents=True, exist_ok=True)
+    command = train_command(config, work_dir, seed,
+                            tuple(encoder_options(method, seed, args.results, args.work_root, encoder_key)))
+    if not autocast:
+        command.remove('--amp')
+    started = time.time()
+    with (work_dir / 'train_output.log').open('a') as log:
+        process = subprocess.run(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    if process.returncode != 0:
+        raise RuntimeError(f'{step} failed ({process.returncode}); see {work_dir / "train_output.log"}')
+    write_json(output, dict(method=method, seed=seed, config=config, command=' '.join(command[1:]),
+                            machine=machine(), wall_s=round(time.time() - started, 1),
+                            **final_metrics(work_dir, keys)))
+
+
 def step_pretrain(method: str, seed: int, args: argparse.Namespace) -> None:
     output = args.results / 'pretrain' / f'{method}_seed{seed}.json'
     if method == 'random' or output.exists():
@@ -393,9 +488,9 @@ def step_search(recipe: str, args: argparse.Namespace) -> None:
 
 def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('step', choices=['pretrain', *EVALUATION_STEPS, 'search', 'report', 'all'])
-    parser.add_argument('target', nargs='?', help='METHOD (pretrain/knn/linear/attentive) or RECIPE (search)')
-    parser.add_argument('seed', nargs='?', type=int, help='seed (pretrain/knn/linear/attentive)')
+    parser.add_argument('step', choices=['pretrain', *EVALUATION_STEPS, *DOWNSTREAM_STEPS, 'search', 'report', 'all'])
+    parser.add_argument('target', nargs='?', help='METHOD (pretrain and evaluation steps) or RECIPE (search)')
+    parser.add_argument('seed', nargs='?', type=int, help='seed (pretrain and evaluation steps)')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2], help='seeds of `all` (default: 0 1 2)')
     parser.add_argument('--methods', nargs='+', default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument('--results', type=Path, default=REPO_ROOT / 'docs' / 'small_scale' / 'results')
@@ -406,6 +501,8 @@ def main(argv: Optional[list[str]] = None) -> None:
         step_pretrain(args.target, args.seed, args)
     elif args.step in EVALUATION_STEPS:
         step_evaluation(args.step, args.target, args.seed, args)
+    elif args.step in DOWNSTREAM_STEPS:
+        step_downstream(args.step, args.target, args.seed, args)
     elif args.step == 'search':
         step_search(args.target, args)
     elif args.step == 'all':
@@ -414,9 +511,14 @@ def main(argv: Optional[list[str]] = None) -> None:
                 step_pretrain(method, seed, args)
                 for step in EVALUATION_STEPS:
                     step_evaluation(step, method, seed, args)
+                for step in DOWNSTREAM_STEPS:
+                    step_downstream(step, method, seed, args)
     if args.step in ('report', 'all'):
         from small_scale_report import write_report
-        write_report(args.results, REPO_ROOT / 'docs' / 'small_scale.md', REPO_ROOT / 'docs' / 'small_scale')
+        pages = REPO_ROOT / 'docs' / 'small_scale'
+        # the hand-written parts (set-up, findings) live beside the results and frame the generated tables
+        write_report(args.results, REPO_ROOT / 'docs' / 'small_scale.md', pages,
+                     preamble=(pages / 'preamble.md').read_text(), epilogue=(pages / 'findings.md').read_text())
 
 
 if __name__ == '__main__':

@@ -1,7 +1,7 @@
 # tiny_imagenet_10 for small-scale pretraining (../shared/data, see its README): the 5,000 training photos (10 classes,
 # 64x64) without their labels. Flip and one random resized crop at 64 px (scale .2-1: a .08 crop of a 64 px photo is
 # 18 px, mostly blur), bicubic, no colour jitter; the same augmentation for every method (CAE adds its mask).
-data_root = '../shared/data/tiny_imagenet_10'
+data_root = '{{$CAE_MM_DATA:../shared/data}}/tiny_imagenet_10'  # $CAE_MM_DATA overrides ../shared/data
 image_size = 64
 crop_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -1,0 +1,51 @@
+# Small-scale benchmark, detection transfer: Mask R-CNN on the 100 coco128 training photos, CocoMetric (box and mask
+# AP) on its 28 held-out photos. The project's Mask R-CNN recipe (blocks 3, 5, 7, 11 through the multi-scale adapter
+# into an FPN, 4conv1fc GIoU box head, AdamW, layer decay 0.75, drop path 0.1 for a tiny encoder) with the ViT-Tiny/8
+# of a small-scale pretraining (--cfg-options model.backbone.init_cfg.checkpoint=PATH; init_cfg=None for random
+# init) at a small input size: photos resized to fit 320x240 (a 40x30 patch grid), batch 2, 12 epochs, lr 1e-4, BN.
+_base_ = ['../mask_rcnn/mask-rcnn_cae-vit-base-p16_16xb2-ms-1x_coco.py']
+embed_dims = 192
+norm_cfg = dict(type='BN', requires_grad=True)
+model = dict(
+    backbone=dict(
+        encoder=dict(arch='tiny', patch_size=8, drop_path_rate=0.1, with_checkpoint=False),
+        adapter=dict(norm_cfg=norm_cfg),
+        init_cfg=dict(checkpoint=None)),
+    neck=dict(in_channels=[embed_dims] * 4),
+    roi_head=dict(bbox_head=dict(norm_cfg=norm_cfg)))
+data_root = '{{$CAE_MM_DATA:../shared/data}}/coco128/'  # $CAE_MM_DATA overrides ../shared/data
+image_scale = (320, 240)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='Resize', scale=image_scale, keep_ratio=True),
+    dict(type='PackDetInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=image_scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+]
+train_dataloader = dict(
+    batch_size=2,
+    num_workers=2,
+    dataset=dict(data_root=data_root, ann_file='annotations/instances_train.json', data_prefix=dict(img='images/train/'),
+                 filter_cfg=dict(filter_empty_gt=True, min_size=8), pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=2,
+    num_workers=2,
+    dataset=dict(data_root=data_root, ann_file='annotations/instances_val.json', data_prefix=dict(img='images/val/'),
+                 pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json', metric=['bbox', 'segm'])
+test_evaluator = val_evaluator
+max_epochs = 12
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=100),
+    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[8, 11], gamma=0.1),
+]
+optim_wrapper = dict(optimizer=dict(lr=1e-4), paramwise_cfg=dict(layer_decay_rate=0.75))
+default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=4, max_keep_ckpts=1))
