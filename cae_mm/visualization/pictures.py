@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from cae_mm.checkpoints import atomic_open
+
 TITLE_HEIGHT = 14
 GAP = 2
 WHITE = 255
@@ -128,8 +130,9 @@ def heatmap_overlay(image: np.ndarray,
 
 
 def save_png(picture: np.ndarray, path: Union[str, Path]) -> Path:
-    """Write an ``(H, W, 3)`` uint8 RGB picture as PNG, creating the folder; return the path."""
+    """Write an ``(H, W, 3)`` uint8 RGB picture as PNG, atomically (:func:`cae_mm.checkpoints.atomic_open`), creating
+    the folder; return the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(picture).save(path, format='PNG')
+    with atomic_open(path, 'wb') as file:
+        Image.fromarray(picture).save(file, format='PNG')
     return path

@@ -18,6 +18,7 @@ from typing import Optional
 
 import torch
 
+from cae_mm.checkpoints import check_output_path
 from cae_mm.visualization.attention_maps import last_layer_cls_attention
 from cae_mm.visualization.image_inputs import (image_size_from_config, list_images, read_images, to_display,
                                                to_model_inputs)
@@ -31,6 +32,7 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument('checkpoint', help='full or backbone-only checkpoint')
     parser.add_argument('images', nargs='+', help='image files and/or folders of images')
     parser.add_argument('--output', default='work_dirs/visualization/attention.png', help='PNG to write')
+    parser.add_argument('--force', action='store_true', help='replace --output if it exists')
     parser.add_argument('--max-images', type=int, default=4, help='at most this many images (rows)')
     parser.add_argument('--image-size', type=int, help='crop side; default: the training crop size of the config')
     parser.add_argument('--scale', type=int, help='integer enlargement of every panel; default: panels >= ~128 px')
@@ -42,6 +44,7 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
 def main(argv: Optional[list[str]] = None) -> Path:
     """Write the attention picture; return its path."""
     args = parse_args(argv)
+    check_output_path(args.output, [args.config, args.checkpoint, *args.images], args.force)
     cfg = load_config(args.config)
     encoder = build_backbone(cfg, args.checkpoint, args.device)
     preprocessor = build_data_preprocessor(cfg).to(args.device)

@@ -15,6 +15,7 @@ from typing import Optional
 
 import numpy as np
 
+from cae_mm.checkpoints import check_output_path
 from cae_mm.visualization.image_inputs import (build_mask_generator, draw_masks, image_size_from_config, list_images,
                                                read_images)
 from cae_mm.visualization.model_loading import load_config
@@ -28,6 +29,7 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument('config', help='config whose training pipeline holds the mask generator')
     parser.add_argument('images', nargs='+', help='image files and/or folders of images')
     parser.add_argument('--output', default='work_dirs/visualization/masks.png', help='PNG to write')
+    parser.add_argument('--force', action='store_true', help='replace --output if it exists')
     parser.add_argument('--num-masks', type=int, default=3, help='masks drawn per image')
     parser.add_argument('--max-images', type=int, default=4, help='at most this many images (rows)')
     parser.add_argument('--image-size', type=int, help='crop side; default: the training crop size of the config')
@@ -40,6 +42,7 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
 def main(argv: Optional[list[str]] = None) -> Path:
     """Write the mask picture; return its path."""
     args = parse_args(argv)
+    check_output_path(args.output, [args.config, *args.images], args.force)
     cfg = load_config(args.config)
     size = args.image_size or image_size_from_config(cfg)
     patch_size = args.patch_size or cfg.model.backbone.patch_size

@@ -28,6 +28,7 @@ from typing import Optional
 import numpy as np
 import torch
 
+from cae_mm.checkpoints import check_output_path
 from cae_mm.visualization.image_inputs import (build_mask_generator, draw_masks, image_size_from_config, list_images,
                                                read_images, to_model_inputs)
 from cae_mm.visualization.model_loading import build_model, load_config
@@ -42,6 +43,7 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument('checkpoint', help='full CAE checkpoint (encoder, regressor and decoder)')
     parser.add_argument('images', nargs='+', help='image files and/or folders of images')
     parser.add_argument('--output', default='work_dirs/visualization/reconstruction.png', help='PNG to write')
+    parser.add_argument('--force', action='store_true', help='replace --output if it exists')
     parser.add_argument('--max-images', type=int, default=4, help='at most this many images (rows)')
     parser.add_argument('--image-size', type=int, help='crop side; default: the training crop size of the config')
     parser.add_argument('--scale', type=int, help='integer enlargement of every panel; default: panels >= ~128 px')
@@ -54,6 +56,7 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
 def main(argv: Optional[list[str]] = None) -> Path:
     """Write the reconstruction picture, print the PSNRs; return the picture's path."""
     args = parse_args(argv)
+    check_output_path(args.output, [args.config, args.checkpoint, *args.images], args.force)
     cfg = load_config(args.config)
     target_type = str(cfg.model.get('target_generator', {}).get('type', ''))
     if not target_type.endswith('NormalizedPixelTarget'):

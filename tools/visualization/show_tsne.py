@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 from sklearn.manifold import TSNE
 
+from cae_mm.checkpoints import check_output_path
 from cae_mm.visualization.image_inputs import (center_crop, image_size_from_config, list_images, read_images,
                                                to_model_inputs)
 from cae_mm.visualization.model_loading import build_backbone, build_data_preprocessor, load_config
@@ -40,6 +41,7 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument('images', nargs='+', help='image files and/or folders of images')
     parser.add_argument('--labels', required=True, help='folder of label PNGs named like the images (ADE20K format)')
     parser.add_argument('--output', default='work_dirs/visualization/tsne.png', help='PNG to write')
+    parser.add_argument('--force', action='store_true', help='replace --output if it exists')
     parser.add_argument('--max-images', type=int, default=32, help='at most this many images')
     parser.add_argument('--max-points', type=int, default=3000, help='patches drawn at random beyond this many')
     parser.add_argument('--image-size', type=int, help='crop side; default: the training crop size of the config')
@@ -111,6 +113,7 @@ def scatter_picture(points: np.ndarray, labels: np.ndarray, class_names: Optiona
 def main(argv: Optional[list[str]] = None) -> Path:
     """Write the t-SNE picture; return its path."""
     args = parse_args(argv)
+    check_output_path(args.output, [args.config, args.checkpoint, *args.images], args.force)
     cfg = load_config(args.config)
     encoder = build_backbone(cfg, args.checkpoint, args.device)
     preprocessor = build_data_preprocessor(cfg).to(args.device)

@@ -1,6 +1,8 @@
 """tools/visualization/show_masks.py on the tiny config and the bundled photographs."""
 import numpy as np
+import pytest
 
+from cae_mm.checkpoints import CheckpointWriteError
 from cae_mm.visualization.pictures import GAP, TITLE_HEIGHT, grid_shape
 from tests.conftest import TEST_CONFIG
 from tests.tools.visualization.conftest import read_png, tool
@@ -34,3 +36,13 @@ def test_the_seed_fixes_the_masks(tmp_path, demo_data_root):
     other = read_png(tool('show_masks').main([*arguments, '--seed', '1', '--output', str(tmp_path / 'c.png')]))
     assert np.array_equal(first, again)
     assert not np.array_equal(first, other)
+
+
+def test_an_existing_picture_is_replaced_only_with_force(demo_data_root, tmp_path):
+    output = tmp_path / 'masks.png'
+    output.write_bytes(b'a picture the user keeps')
+    arguments = [str(TEST_CONFIG), str(demo_data_root / 'images'), '--max-images', '1', '--output', str(output)]
+    with pytest.raises(CheckpointWriteError, match='exists: pass --force'):
+        tool('show_masks').main(arguments)
+    assert output.read_bytes() == b'a picture the user keeps'
+    assert read_png(tool('show_masks').main([*arguments, '--force'])).ndim == 3
