@@ -15,7 +15,6 @@ from typing import Callable, NamedTuple
 
 import pytest
 import torch
-from mmengine.registry import RUNNERS
 
 from cae_mm.checkpoints import (CheckpointConversionError, CheckpointMismatchError, CheckpointReadError,
                                 CheckpointWriteError, Runner, TokenizerWeightsError, read_checkpoint)

@@ -16,9 +16,9 @@ from .work_dir_lock import hold_work_dir_lock
 from .writing import atomic_open, atomic_path, atomic_save, check_output_path
 
 __all__ = [
-    'CheckpointConversionError', 'CheckpointError', 'CheckpointHook', 'CheckpointMismatchError', 'CheckpointReadError',
-    'CheckpointWriteError', 'FlexibleRunner', 'Runner', 'TokenizerWeightsError', 'atomic_open', 'atomic_path',
-    'atomic_save', 'check_output_path', 'compare_keys', 'find_resume_checkpoint', 'load_pretrained_weights',
-    'read_checkpoint', 'remove_partial_checkpoint_writes', 'require_exact_match', 'require_optimizer_match',
-    'require_overlap', 'weights_of', 'hold_work_dir_lock'
+    'CheckpointConversionError', 'CheckpointError', 'CheckpointHook', 'CheckpointMismatchError',
+    'CheckpointReadError', 'CheckpointWriteError', 'FlexibleRunner', 'Runner', 'TokenizerWeightsError', 'atomic_open',
+    'atomic_path', 'atomic_save', 'check_output_path', 'compare_keys', 'find_resume_checkpoint', 'hold_work_dir_lock',
+    'load_pretrained_weights', 'read_checkpoint', 'remove_partial_checkpoint_writes', 'require_exact_match',
+    'require_optimizer_match', 'require_overlap', 'weights_of'
 ]

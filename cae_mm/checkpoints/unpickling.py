@@ -7,7 +7,6 @@ only an allow-list resolves: tensors and their containers, numpy arrays and scal
 stand-ins for named classes (the DALL-E ``encoder.pkl`` is a whole pickled ``nn.Module``); a stand-in is never
 imported or called, it only keeps the pickled state, from which :func:`pickled_module_tensors` collects the tensors.
 """
-import argparse
 import builtins
 import codecs
 import collections
