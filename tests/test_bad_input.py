@@ -454,6 +454,19 @@ def learning_rate(value: float) -> Callable[[Workspace], None]:
     return lambda workspace: run_training(workspace, {'optim_wrapper.optimizer.lr': value, 'param_scheduler': []})
 
 
+def zero_iterations(workspace: Workspace) -> None:
+    run_training(workspace, {}, max_iters=0)
+
+
+def warmup_longer_than_the_run_warns(workspace: Workspace) -> None:
+    """A 100-iteration warmup in a 2-iteration run trains (shortened runs are legitimate) and says so."""
+    warmup = [dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=100)]
+    run_training(workspace, {'param_scheduler': warmup})
+    log, = (workspace.folder / 'work_dir').glob('*/*.log')  # the run's log file
+    assert ('param_scheduler[0] (LinearLR) ends at 100 iterations but training stops after 2: the learning rate never '
+            'reaches the value the schedule was written for') in log.read_text()
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Rows: probes.
 
@@ -627,6 +640,8 @@ BAD_INPUTS = [
     pytest.param(learning_rate(-1e-3), ValueError, r'Invalid learning rate: -0\.001', id='lr-negative'),
     pytest.param(lambda workspace: run_training(workspace, {'optim_wrapper.optimizer.weight_decay': -0.05}), ValueError,
                  r'Invalid weight_decay value: -0\.05', id='weight-decay-negative'),
+    pytest.param(zero_iterations, ValueError, r'train_cfg\.max_iters is 0: nothing would be trained', id='zero-iterations'),
+    pytest.param(warmup_longer_than_the_run_warns, None, '', id='warmup-longer-than-the-run-warns'),
 ]
 
 

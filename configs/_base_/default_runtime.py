@@ -13,8 +13,10 @@ default_hooks = dict(
     checkpoint=dict(type='cae_mm.CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
-# Exact resume (generator states in every checkpoint) and a clear stop at the first NaN/inf loss: docs/troubleshooting.md
-custom_hooks = [dict(type='cae_mm.RandomStateHook'), dict(type='cae_mm.StopOnNonFiniteHook')]
+# Exact resume (generator states in every checkpoint), a clear stop at the first NaN/inf loss or weight, and a run of
+# no steps refused (schedules longer than the run reported): docs/troubleshooting.md
+custom_hooks = [dict(type='cae_mm.RandomStateHook'), dict(type='cae_mm.StopOnNonFiniteHook'),
+                dict(type='cae_mm.TrainingLengthCheckHook')]
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
