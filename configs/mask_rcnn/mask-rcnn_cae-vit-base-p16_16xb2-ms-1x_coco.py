@@ -38,7 +38,7 @@ model = dict(
             loss_bbox=dict(_delete_=True, type='GIoULoss', loss_weight=10.0))))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='cae_mm.LoadImageWithPixelLimit', backend_args=None),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='RandomChoiceResize', scales=[(1333, short_side) for short_side in range(480, 801, 32)],
