@@ -210,3 +210,15 @@ def test_work_dir_lock_of_another_host_is_refused(tmp_path):
     (tmp_path / LOCK_FILE).write_text('123 some-other-host\n')
     with pytest.raises(CheckpointWriteError, match='in use by process 123 on some-other-host'):
         acquire_work_dir_lock(tmp_path)
+
+
+def test_an_unreadable_lock_file_is_taken_over(tmp_path):
+    (tmp_path / LOCK_FILE).write_text('not a pid\n')
+    with hold_work_dir_lock(tmp_path) as lock:
+        assert lock.read_text().split()[0] == str(os.getpid())
+
+
+def test_a_folder_named_like_a_checkpoint_is_skipped(tmp_path):
+    (tmp_path / 'iter_9.pth').mkdir()
+    older = write_checkpoint(tmp_path / 'iter_4.pth', 4)
+    assert find_resume_checkpoint(tmp_path) == older

@@ -140,7 +140,7 @@ def test_fsdp_switch_sets_the_flexible_runner_and_cpu_wrappers(tmp_path):
     from cae_mm.engine import use_cpu_model_wrappers
     cfg = train_tool.build_config(train_tool.parse_args([str(TEST_CONFIG), '--strategy', 'fsdp', '--launcher',
                                                          'pytorch', '--work-dir', str(tmp_path)]))
-    assert cfg.runner_type == 'FlexibleRunner' and cfg.strategy.type == 'cae_mm.FSDPStrategy'
+    assert cfg.runner_type == 'cae_mm.FlexibleRunner' and cfg.strategy.type == 'cae_mm.FSDPStrategy'
     assert cfg.strategy.model_wrapper.auto_wrap_policy == dict(type='cae_mm.transformer_block_wrap_policy')
     use_cpu_model_wrappers(cfg)
     assert cfg.strategy.model_wrapper.device_id == 'cpu'
