@@ -272,6 +272,17 @@ def encoder_input_not_a_multiple_of_the_patch_size(workspace: Workspace) -> None
     backbone(torch.zeros(1, 3, 60, 60))
 
 
+def images_smaller_than_the_relative_position_grid(workspace: Workspace) -> None:
+    """Fine-tuning's relative position bias is learned for one grid: 32 px images give 4x4 patches, not 8x8."""
+    backbone = MODELS.build(dict(type='cae_mm.CAEVisionTransformer', arch='test', patch_size=8,
+                                 relative_position_bias_grid=(8, 8), out_type='cls_token'))
+    backbone(torch.zeros(1, 3, 32, 32))
+
+
+def detection_backbone_patch_size_zero(workspace: Workspace) -> None:
+    MODELS.build(dict(type='cae_mm.MultiScaleVisionTransformer', encoder=dict(arch='test', patch_size=0)))
+
+
 def pixel_target_patch_size_differs_from_the_model(workspace: Workspace) -> None:
     train_one_step([save(workspace, 'photo.png', rgb())] * 2, {'target_generator.patch_size': 16})
 
@@ -558,6 +569,11 @@ BAD_INPUTS = [
                  r'CAEVisionTransformer patch_size must be a positive integer .*, got -8', id='patch-size-negative'),
     pytest.param(build_model(backbone=dict(patch_size=8.0)), ValueError,
                  r'CAEVisionTransformer patch_size must be a positive integer .*, got 8\.0', id='patch-size-float'),
+    pytest.param(detection_backbone_patch_size_zero, ValueError,
+                 r'CAEVisionTransformer patch_size must be a positive integer .*, got 0', id='patch-size-zero-detection'),
+    pytest.param(images_smaller_than_the_relative_position_grid, ValueError,
+                 r'relative position bias is for a 8x8 patch grid but the images give 4x4; resize the images to 64x64',
+                 id='image-size-differs-from-position-grid'),
     pytest.param(masks_of_unequal_counts_in_a_batch, ValueError,
                  r'every image in a batch must mask the same number of patches', id='masks-unequal-in-batch'),
     pytest.param(pipeline_without_a_mask_generator, ValueError, r'add cae_mm\.BlockwiseMaskGenerator',
