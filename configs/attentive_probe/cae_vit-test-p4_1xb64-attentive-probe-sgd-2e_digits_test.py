@@ -1,5 +1,5 @@
-# Tiny twin of the attentive probe configs, for tests and tools/benchmarks/benchmark_probes.py: a 64-wide 2-block encoder on
-# 32 px digits (4 px patches: an 8x8 grid), 2 epochs of the same protocol (SGD .9, warmup, cosine).
+# Tiny twin of the attentive probe configs, for tests and tools/benchmarks/benchmark_probes.py: a 64-wide 2-block
+# encoder on 32 px digits (4 px patches: an 8x8 grid), 2 epochs of the same protocol (SGD .9, warmup, cosine).
 _base_ = [
     '../_base_/models/cae_vit-base-p16_attentive-probe.py',
     '../_base_/datasets/digits_classification.py',
@@ -18,11 +18,10 @@ warmup_epochs = 1
 max_epochs = 2
 lr = 0.4 * 64 / 8192
 optim_wrapper = dict(optimizer=dict(lr=lr))
+# The base schedule's warmup and cosine, shortened, from and to 1e-6 at this lr.
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-6 / lr, by_epoch=True, begin=0, end=warmup_epochs,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min_ratio=1e-6 / lr, by_epoch=True, begin=warmup_epochs, end=max_epochs,
-         convert_to_iter_based=True),
+    dict(_base_.param_scheduler[0], start_factor=1e-6 / lr, end=warmup_epochs),
+    dict(_base_.param_scheduler[1], eta_min_ratio=1e-6 / lr, begin=warmup_epochs, end=max_epochs),
 ]
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 auto_scale_lr = dict(base_batch_size=64)

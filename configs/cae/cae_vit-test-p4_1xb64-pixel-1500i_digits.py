@@ -20,9 +20,9 @@ train_pipeline = [
 train_dataloader = dict(batch_size=64, dataset=dict(data_root='data/digits/train', pipeline=train_pipeline))
 max_iters = 1500
 warmup_iters = 150
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=warmup_iters),
-    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=False, begin=warmup_iters, end=max_iters),
+param_scheduler = [  # the base schedule's warmup and cosine, lengthened
+    dict(_base_.param_scheduler[0], end=warmup_iters),
+    dict(_base_.param_scheduler[1], begin=warmup_iters, end=max_iters),
 ]
 train_cfg = dict(max_iters=max_iters)
 default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=max_iters))

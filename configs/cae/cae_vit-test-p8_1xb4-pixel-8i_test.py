@@ -17,9 +17,9 @@ train_pipeline = [
 ]
 train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False, dataset=dict(pipeline=train_pipeline))
 max_iters = 8
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=2),
-    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=False, begin=2, end=max_iters),
+param_scheduler = [  # the base schedule's warmup and cosine, shortened
+    dict(_base_.param_scheduler[0], end=2),
+    dict(_base_.param_scheduler[1], begin=2, end=max_iters),
 ]
 train_cfg = dict(max_iters=max_iters)
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=4))

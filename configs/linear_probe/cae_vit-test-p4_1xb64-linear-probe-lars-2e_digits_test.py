@@ -1,5 +1,6 @@
-# Tiny twin of the linear probe configs, for tests and tools/benchmarks/benchmark_probes.py: a 64-wide 2-block encoder on
-# 32 px digits (4 px patches: an 8x8 grid), 2 epochs of the same protocol (LARS, lr 0.1 x 64 / 256, warmup, cosine).
+# Tiny twin of the linear probe configs, for tests and tools/benchmarks/benchmark_probes.py: a 64-wide 2-block
+# encoder on 32 px digits (4 px patches: an 8x8 grid), 2 epochs of the same protocol (LARS, lr 0.1 x 64 / 256, warmup,
+# cosine).
 _base_ = [
     '../_base_/models/cae_vit-base-p16_linear-probe.py',
     '../_base_/datasets/digits_classification.py',
@@ -17,10 +18,10 @@ model = dict(
 warmup_epochs = 1
 max_epochs = 2
 optim_wrapper = dict(optimizer=dict(lr=0.1 * 64 / 256))
+# The base schedule's warmup and cosine, shortened.
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-6, by_epoch=True, begin=0, end=warmup_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=warmup_epochs, end=max_epochs,
-         convert_to_iter_based=True),
+    dict(_base_.param_scheduler[0], end=warmup_epochs),
+    dict(_base_.param_scheduler[1], begin=warmup_epochs, end=max_epochs),
 ]
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 auto_scale_lr = dict(base_batch_size=64)
