@@ -19,7 +19,18 @@ costs once the batch is on the device: forward with the losses, backward, AdamW 
   ``torch.cuda.max_memory_allocated`` over the step, above what was allocated before it, plus the same state bytes.
 * **Work**: ``torch.utils.flop_counter.FlopCounterMode`` counts one step of each model (forward, backward; matmuls,
   convolutions and attention, CPU flash attention included); achieved FLOP/s = counted FLOPs / median step time,
-  compared with a 2048^3 matmul measured in the same run (fp32 on CPU; bf16 on a GPU, whose ratio is the MFU).
+  compared with a 2048^3 matmul measured in the same run (fp32 on CPU; bf16 on a GPU, whose ratio is the MFU): the
+  best of 3 repetitions before the first case and after every round of steps, so that the reference is the machine's
+  best moment, not a moment when other work slowed it down.
+* ``--end-to-end``: whole training iterations through mmengine's Runner with the real data pipelines on real photos
+  (``--photos``, default ``../shared/data/tiny_imagenet_10/train``, 64 px photos that the crops upscale): cae_mm's
+  ViT-B DALL-E config (two-view crop with a lanczos 112 px view, block-wise mask generator, data preprocessor) and
+  mmpretrain's own ``cae_beit-base-p16_8xb256-amp-coslr-300e_in1k.py`` (fp32 on a CPU, its 75 masked patches), the
+  same batch size and the same DALL-E weights file. Data loading runs in the training process (``num_workers=0``),
+  so images/s is the whole iteration; separately, each pipeline's images/s on one core, and from the counted FLOPs
+  per image the images/s an H100 would reach at 45% MFU and the pipeline cores it would need.
+* ``--scaling``: the same measurements for ViT-B (``--sizes``) at 224, 320 and 448 px with half the patches masked,
+  and at 224 px with 40, 50 and 60% masked (``--batch-size 2`` suits the time), plus a PNG plot.
 
 mmpretrain's CAE has only the DALL-E target, so the pixel-target rows have cae_mm numbers only.
 
@@ -28,7 +39,9 @@ Examples:
     python tools/benchmark.py --sizes base --targets dalle      # the ViT-B / DALL-E comparison of docs/benchmark.md
     python tools/benchmark.py --sizes base --profile            # plus a torch.profiler table of one cae_mm step
     python tools/benchmark.py --sizes base --targets dalle --checkpointing   # also cae_mm with checkpointing
-    python tools/benchmark.py --tokenizer-study                 # DALL-E precision/layout study on the demo photographs
+    python tools/benchmark.py --tokenizer-study                 # DALL-E precision/layout study on photographs
+    python tools/benchmark.py --sizes base --targets dalle --batch-size 2 --steps 2 --scaling   # cost vs size/mask
+    python tools/benchmark.py --end-to-end --batch-size 8 --steps 4      # tools/train.py-style iterations, real data
 """
 import argparse
 import json
@@ -64,8 +77,9 @@ from cae_mm.checkpoints.conversion import mmpretrain_to_cae_mm  # noqa: E402
 VOCAB_SIZE = 8192
 IMAGE_SIZE = 224
 TOKENIZER_VIEW_SIZE = 112
+SCALING_CASES = ((224, 0.5), (320, 0.5), (448, 0.5), (224, 0.4), (224, 0.6))
+"""(model view side, masked fraction) of ``--scaling``; the DALL-E view is always half the side."""
 PATCH_SIZE = 16
-NUM_MASKED = 98
 # Encoder width/depth/heads as cae_mm's arch zoo has them; regressor and decoder: 4 blocks each, as in the paper.
 SIZES = {
     'test': dict(width=64, depth=2, heads=4, head_depth=1),
@@ -91,7 +105,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help='also cae_mm with activation checkpointing in encoder, regressor and decoder')
     parser.add_argument('--profile', action='store_true', help='torch.profiler table of one cae_mm step per case')
     parser.add_argument('--tokenizer-study', action='store_true',
-                        help='DALL-E ids in fp32 / channels-last / bf16 on the demo photographs, and their speed')
+                        help='DALL-E ids in fp32 / channels-last / bf16 / bf16 + fp32 recomputation on photographs, '
+                        'and their speed')
+    parser.add_argument('--image-size', type=int, default=IMAGE_SIZE, help='model view side (DALL-E view: half)')
+    parser.add_argument('--mask-ratio', type=float, default=0.5, help='fraction of the patches masked')
+    parser.add_argument('--end-to-end', action='store_true',
+                        help="time whole Runner iterations (data pipeline included) of both models' ViT-B configs")
+    parser.add_argument('--photos', type=Path, default=REPO_ROOT.parent / 'shared' / 'data' / 'tiny_imagenet_10' / 'train',
+                        help='image folder (searched recursively) for --end-to-end')
+    parser.add_argument('--scaling', action='store_true',
+                        help=f'run every (image size, mask ratio) of {SCALING_CASES} and plot time and memory')
     parser.add_argument('--output', type=Path, default=REPO_ROOT / 'work_dirs' / 'benchmark' / 'benchmark.json')
     args = parser.parse_args(argv)
     args.precision = args.precision or ('bf16' if args.device.startswith('cuda') else 'fp32')
@@ -102,14 +125,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 # Models and data
 
 
-def mmpretrain_config(width: int, depth: int, heads: int, head_depth: int, tokenizer_hidden: int) -> dict:
-    """mmpretrain's CAE (its ``cae_beit-base-p16_8xb256-amp-coslr-300e_in1k.py``) at the given size, 98 masked."""
+def num_masked(args: argparse.Namespace) -> int:
+    """Masked patches per image: ``mask_ratio`` of the grid (98 of 196 at 224 px and one half)."""
+    return round(args.mask_ratio * (args.image_size // PATCH_SIZE)**2)
+
+
+def mmpretrain_config(width: int, depth: int, heads: int, head_depth: int, tokenizer_hidden: int, image_size: int,
+                      masked: int) -> dict:
+    """mmpretrain's CAE (its ``cae_beit-base-p16_8xb256-amp-coslr-300e_in1k.py``) at the given size."""
     return dict(
         type='CAE',
         backbone=dict(
             type='CAEPretrainViT',
             arch=dict(embed_dims=width, num_layers=depth, num_heads=heads, feedforward_channels=4 * width),
-            img_size=IMAGE_SIZE,
+            img_size=image_size,
             patch_size=PATCH_SIZE,
             layer_scale_init_value=0.1,
             bias='qv_bias'),
@@ -122,7 +151,7 @@ def mmpretrain_config(width: int, depth: int, heads: int, head_depth: int, token
             decoder_depth=head_depth,
             mlp_ratio=4,
             layer_scale_init_value=0.1,
-            mask_tokens_num=NUM_MASKED),
+            mask_tokens_num=masked),
         head=dict(type='CAEHead', loss=dict(type='CAELoss', lambd=2)),
         target_generator=dict(type='DALL-E', n_hid=tokenizer_hidden, vocab_size=VOCAB_SIZE),
         base_momentum=0.0)
@@ -163,7 +192,9 @@ def build_models(size: str, target: str, args: argparse.Namespace) -> dict[str, 
     settings = SIZES[size]
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
-        reference = MMPRETRAIN_MODELS.build(mmpretrain_config(**settings, tokenizer_hidden=args.tokenizer_hidden))
+        reference = MMPRETRAIN_MODELS.build(
+            mmpretrain_config(**settings, tokenizer_hidden=args.tokenizer_hidden, image_size=args.image_size,
+                              masked=num_masked(args)))
         reference.init_weights()  # also copies the backbone into the teacher
     dalle_weights = {key: value.clone() for key, value in reference.target_generator.state_dict().items()}
     converted = mmpretrain_to_cae_mm(reference.state_dict())
@@ -190,21 +221,20 @@ def build_models(size: str, target: str, args: argparse.Namespace) -> dict[str, 
     return models
 
 
-def make_batch(batch_size: int, target: str, device: str,
+def make_batch(batch_size: int, target: str, device: str, image_size: int = IMAGE_SIZE, masked: int = 98,
                seed: int = 0) -> tuple[list[torch.Tensor], list[DataSample]]:
     """Inputs and block-wise masks.
 
     Returns:
-        ``[model view (B, 3, 224, 224), DALL-E view (B, 3, 112, 112) in [0.1, 0.9]]`` for the DALL-E target, the model
-        view alone for pixels (their target); one ``DataSample`` with a ``(14, 14)`` mask per image.
+        ``[model view (B, 3, S, S), DALL-E view (B, 3, S/2, S/2) in [0.1, 0.9]]`` for the DALL-E target, the model
+        view alone for pixels (their target); one ``DataSample`` with a ``(S/16, S/16)`` mask per image.
     """
     generator = torch.Generator().manual_seed(seed)
-    images = torch.randn(batch_size, 3, IMAGE_SIZE, IMAGE_SIZE, generator=generator)
-    tokenizer_view = 0.1 + 0.8 * torch.rand(batch_size, 3, TOKENIZER_VIEW_SIZE, TOKENIZER_VIEW_SIZE,
-                                            generator=generator)
+    images = torch.randn(batch_size, 3, image_size, image_size, generator=generator)
+    tokenizer_view = 0.1 + 0.8 * torch.rand(batch_size, 3, image_size // 2, image_size // 2, generator=generator)
     np.random.seed(seed)
-    grid = IMAGE_SIZE // PATCH_SIZE
-    mask_generator = BlockwiseMaskGenerator(NUM_MASKED, patch_size=PATCH_SIZE, min_patches_per_block=16)
+    grid = image_size // PATCH_SIZE
+    mask_generator = BlockwiseMaskGenerator(masked, patch_size=PATCH_SIZE, min_patches_per_block=16)
     samples = [
         DataSample().set_mask(torch.from_numpy(mask_generator.generate((grid, grid))).to(device))
         for _ in range(batch_size)
@@ -219,13 +249,18 @@ def total_loss(name: str, losses: dict[str, torch.Tensor]) -> torch.Tensor:
 
 
 class Trainer:
-    """One model, its AdamW optimizer and the step: forward + losses, backward, optimizer step."""
+    """One model, its AdamW optimizer and the step: forward + losses, backward, optimizer step.
+
+    Each model's AdamW is the one its own configs build: mmengine's default for mmpretrain, and for cae_mm on a CPU
+    the fused kernel (``cae_mm.LayerDecayOptimWrapperConstructor``), whose updates differ in the last bits only.
+    """
 
     def __init__(self, name: str, model: torch.nn.Module, precision: str, device: str) -> None:
         self.name = name
         self.model = model.train()
+        fused = {'fused': True} if name != 'mmpretrain' and torch.device(device).type == 'cpu' else {}
         self.optimizer = torch.optim.AdamW([parameter for parameter in model.parameters() if parameter.requires_grad],
-                                           lr=1e-4, weight_decay=0.05)
+                                           lr=1e-4, weight_decay=0.05, **fused)
         self.autocast = (torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
                          if precision == 'bf16' else nullcontext())
 
@@ -353,8 +388,25 @@ def count_step_flops(trainer: Trainer, inputs: list[torch.Tensor], samples: list
     return counter.get_total_flops()
 
 
+class MatmulReference:
+    """The best FLOP/s of a 2048^3 matmul seen during the run: sampled before the first case and after every round
+    of steps (a single measurement at a loaded moment once made the models look faster than 100% of it)."""
+
+    def __init__(self, device: str, dtype: torch.dtype) -> None:
+        self.device, self.dtype = device, dtype
+        self.samples: list[float] = []
+
+    def sample(self) -> float:
+        self.samples.append(matmul_rate(self.device, self.dtype, repeats=3))
+        return self.samples[-1]
+
+    @property
+    def best(self) -> float:
+        return max(self.samples)
+
+
 def matmul_rate(device: str, dtype: torch.dtype, size: int = 2048, repeats: int = 5) -> float:
-    """Best FLOP/s of a ``size^3`` matmul on this device, in ``dtype``."""
+    """Best FLOP/s of ``repeats`` ``size^3`` matmuls on this device, in ``dtype`` (after one untimed)."""
     generator = torch.Generator().manual_seed(0)
     left = torch.randn(size, size, generator=generator).to(device=device, dtype=dtype)
     right = torch.randn(size, size, generator=generator).to(device=device, dtype=dtype)
@@ -444,11 +496,15 @@ def profile_table(trainer: Trainer, inputs: list[torch.Tensor], samples: list[Da
 # One benchmark case
 
 
-def run_case(size: str, target: str, args: argparse.Namespace, matmul_flops_per_second: float) -> list[dict]:
-    """Benchmark one (size, target): records for cae_mm and, for DALL-E targets, mmpretrain."""
+def run_case(size: str, target: str, args: argparse.Namespace, matmul: MatmulReference) -> list[dict]:
+    """Benchmark one (size, target): records for cae_mm and, for DALL-E targets, mmpretrain.
+
+    Their ``fraction_of_matmul_rate`` is set by :func:`set_matmul_fractions` once the whole run has sampled the
+    matmul rate.
+    """
     models = build_models(size, target, args)
     trainers = [Trainer(name, model, args.precision, args.device) for name, model in models.items()]
-    inputs, samples = make_batch(args.batch_size, target, args.device)
+    inputs, samples = make_batch(args.batch_size, target, args.device, args.image_size, num_masked(args))
     step_seconds = {trainer.name: [] for trainer in trainers}
     cpu_seconds = {trainer.name: [] for trainer in trainers}
     losses = {trainer.name: [] for trainer in trainers}
@@ -469,6 +525,7 @@ def run_case(size: str, target: str, args: argparse.Namespace, matmul_flops_per_
             if timed:
                 step_seconds[trainer.name].append(wall)
                 cpu_seconds[trainer.name].append(cpu)
+        matmul.sample()
     records = []
     for trainer in trainers:
         memory = peak_step_memory(trainer, inputs, samples, args.device)
@@ -477,17 +534,23 @@ def run_case(size: str, target: str, args: argparse.Namespace, matmul_flops_per_
         phases = {name: seconds / args.steps for name, seconds in phase_timers[trainer.name].seconds.items()}
         records.append(
             dict(size=size, target=target, model=trainer.name, batch_size=args.batch_size, precision=args.precision,
-                 device=args.device, checkpointing=trainer.name == CHECKPOINTING,
+                 device=args.device, checkpointing=trainer.name == CHECKPOINTING, image_size=args.image_size,
+                 num_masked=num_masked(args),
                  step_seconds=median, step_seconds_all=step_seconds[trainer.name],
                  cpu_seconds=statistics.median(cpu_seconds[trainer.name]), images_per_second=args.batch_size / median,
                  state_bytes=memory['state_bytes'], peak_bytes=memory['peak_bytes'], flops_per_step=flops,
-                 achieved_flops_per_second=flops / median,
-                 fraction_of_matmul_rate=flops / median / matmul_flops_per_second, losses=losses[trainer.name],
+                 achieved_flops_per_second=flops / median, losses=losses[trainer.name],
                  phase_seconds=phases))
     if args.profile:
         ours = next(trainer for trainer in trainers if trainer.name == 'cae_mm')
         records[0]['profile'] = profile_table(ours, inputs, samples)  # records[0] is cae_mm's
     return records
+
+
+def set_matmul_fractions(records: list[dict], matmul: MatmulReference) -> None:
+    """Achieved FLOP/s of every record over the best matmul rate of the whole run."""
+    for record in records:
+        record['fraction_of_matmul_rate'] = record['achieved_flops_per_second'] / matmul.best
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -516,6 +579,25 @@ def demo_photograph_views(size: int = TOKENIZER_VIEW_SIZE) -> torch.Tensor:
     return 0.1 + 0.8 * pixels
 
 
+def shared_photograph_views(size: int = TOKENIZER_VIEW_SIZE, per_set: int = 24) -> torch.Tensor:
+    """Photographs of ``../shared/data`` (tiny_imagenet_10 upscaled, coco128 downscaled), if that folder is there.
+
+    Returns:
+        ``(N, 3, size, size)`` float32 in [0.1, 0.9], lanczos-resized, ``map_pixels`` applied; N may be 0.
+    """
+    from PIL import Image
+    root = REPO_ROOT.parent / 'shared' / 'data'
+    views = []
+    for pattern in ('tiny_imagenet_10/train/*/*.JPEG', 'coco128/images/train/*.jpg'):
+        paths = sorted(root.glob(pattern))
+        for path in paths[::max(1, len(paths) // per_set)][:per_set]:
+            with Image.open(path) as image:
+                views.append(np.asarray(image.convert('RGB').resize((size, size), Image.LANCZOS)))
+    if not views:
+        return torch.empty(0, 3, size, size)
+    return 0.1 + 0.8 * torch.from_numpy(np.stack(views)).permute(0, 3, 1, 2).float() / 255
+
+
 def tokenizer_study(args: argparse.Namespace) -> dict:
     """ids of the demo photographs under each variant against fp32 (cae_mm's choice), and seconds per batch."""
     from mmpretrain.models.selfsup.cae import DALLEEncoder
@@ -524,9 +606,12 @@ def tokenizer_study(args: argparse.Namespace) -> dict:
     torch.manual_seed(0)
     reference = DALLEEncoder(n_hid=args.tokenizer_hidden, vocab_size=VOCAB_SIZE).eval()
     weights = {key: value.clone() for key, value in reference.state_dict().items()}
-    tokenizer = DALLETokenizer(weights, hidden_dims=args.tokenizer_hidden)
-    channels_last = DALLETokenizer(weights, hidden_dims=args.tokenizer_hidden).to(memory_format=torch.channels_last)
-    views = demo_photograph_views()
+    tokenizer = DALLETokenizer(weights, hidden_dims=args.tokenizer_hidden, precision='fp32')
+    channels_last = DALLETokenizer(weights, hidden_dims=args.tokenizer_hidden,
+                                   precision='fp32').to(memory_format=torch.channels_last)
+    recomputing = DALLETokenizer(weights, hidden_dims=args.tokenizer_hidden, precision='bf16_recompute')
+    demo_views, shared_views = demo_photograph_views(), shared_photograph_views()
+    views = torch.cat([demo_views, shared_views])
     batch = views[:args.batch_size]
 
     def bf16_logits(images: torch.Tensor) -> torch.Tensor:
@@ -539,6 +624,8 @@ def tokenizer_study(args: argparse.Namespace) -> dict:
         'cae_mm, fp32 channels-last': lambda images: channels_last.logits(
             images.contiguous(memory_format=torch.channels_last)),
         'cae_mm, bf16 autocast': bf16_logits,
+        # ids (B, h*w), not logits: images with a near tie are recomputed in fp32 (FrozenTokenizer)
+        'cae_mm, bf16 + fp32 recomputation': recomputing.token_ids,
     }
     results = {}
     with torch.no_grad():
@@ -551,15 +638,154 @@ def tokenizer_study(args: argparse.Namespace) -> dict:
                 started = time.perf_counter()
                 logits(batch)
                 seconds[name].append(time.perf_counter() - started)
+        exact_ids = exact.argmax(1).flatten(1)  # (N, h*w)
+        recomputing.recompute_stats.update(images=0, recomputed=0)
         for name, logits in variants.items():
             output = torch.cat([logits(chunk) for chunk in views.split(args.batch_size)])
+            ids = output if output.dim() == 2 else output.argmax(1).flatten(1)
             results[name] = dict(
                 seconds_per_batch=statistics.median(seconds[name]),
-                max_logit_difference=float((output - exact).abs().max()),
-                id_agreement=float((output.argmax(1) == exact.argmax(1)).double().mean()))
-    return dict(photographs=len(views) // 2, views=len(views), tokens=views.shape[0] * (TOKENIZER_VIEW_SIZE // 8)**2,
+                max_logit_difference=float((output - exact).abs().max()) if output.dim() == 4 else None,
+                id_agreement=float((ids == exact_ids).double().mean()))
+        stats = recomputing.recompute_stats
+        results['cae_mm, bf16 + fp32 recomputation']['recomputed_images'] = stats['recomputed'] / stats['images']
+    return dict(demo_photographs=len(demo_views) // 2, shared_photographs=len(shared_views), views=len(views),
+                tokens=views.shape[0] * (TOKENIZER_VIEW_SIZE // 8)**2,
                 batch_size=args.batch_size, smallest_top_two_gap=smallest_gap, variants=results,
                 note='random DALL-E weights (no download): the agreement of trained weights may differ')
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Whole training iterations (--end-to-end)
+
+H100_BF16_DENSE_FLOPS = 989e12
+"""H100 SXM dense bf16 peak; the projection takes 45% of it (MFU) as the rate a well-tuned ViT-B run reaches."""
+MMPRETRAIN_CAE_CONFIG = 'cae/cae_beit-base-p16_8xb256-amp-coslr-300e_in1k.py'
+CAE_MM_CONFIG = REPO_ROOT / 'configs' / 'cae' / 'cae_vit-base-p16_32xb64-dalle-300e_in1k.py'
+
+
+def end_to_end_config(name: str, args: argparse.Namespace, weights_file: Path, work_dir: Path) -> Any:
+    """The model's own ViT-B DALL-E training config, pointed at ``args.photos`` and ``weights_file``, for
+    ``args.warmup + args.steps`` iterations of ``args.batch_size`` images with data loading in the process."""
+    import mmpretrain
+    from mmengine.config import Config
+    if name == 'mmpretrain':
+        cfg = Config.fromfile(Path(mmpretrain.__file__).parent / '.mim' / 'configs' / MMPRETRAIN_CAE_CONFIG)
+        cfg.model.target_generator.init_cfg.checkpoint = str(weights_file)
+        cfg.model.target_generator.n_hid = args.tokenizer_hidden
+        # AmpOptimWrapper needs CUDA; its optimizer, clipping and parameter rules are kept.
+        cfg.optim_wrapper = dict(type='OptimWrapper', optimizer=cfg.optim_wrapper.optimizer,
+                                 clip_grad=cfg.optim_wrapper.clip_grad, paramwise_cfg=cfg.optim_wrapper.paramwise_cfg)
+    else:
+        cfg = Config.fromfile(CAE_MM_CONFIG)
+        cfg.model.target_generator.checkpoint = str(weights_file)
+        cfg.model.target_generator.hidden_dims = args.tokenizer_hidden
+        cfg.custom_hooks = []
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    cfg.train_dataloader = dict(
+        batch_size=args.batch_size, num_workers=0, persistent_workers=False,
+        sampler=dict(type='InfiniteSampler', shuffle=True), collate_fn=dict(type='default_collate'),
+        dataset=dict(type='CustomDataset', data_root=str(args.photos), with_label=False, pipeline=pipeline))
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=args.warmup + args.steps)
+    cfg.param_scheduler = []
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=10**6)
+    cfg.default_hooks.checkpoint = None
+    cfg.env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+                       dist_cfg=dict(backend='gloo'))
+    cfg.launcher = 'none'
+    cfg.work_dir = str(work_dir / name)
+    cfg.randomness = dict(seed=0)
+    return cfg
+
+
+def pipeline_images_per_second(cfg: Any, count: int = 40) -> float:
+    """Images/s of the config's training pipeline (read, crops, mask, pack) on one core, in this process."""
+    from mmpretrain.registry import DATASETS
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            dataset = DATASETS.build(cfg.train_dataloader.dataset)
+        dataset[0]
+        started = time.process_time()
+        for index in range(1, count + 1):
+            dataset[index % len(dataset)]
+        return count / (time.process_time() - started)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def train_iterations(cfg: Any) -> tuple[list[float], Any, dict]:
+    """Run the config's Runner; return the wall seconds of every iteration (data loading included), the runner and
+    the last data batch."""
+    from mmengine.hooks import Hook
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    class IterationClock(Hook):
+        priority = 'VERY_LOW'
+
+        def __init__(self) -> None:
+            self.stamps = [time.perf_counter()]
+            self.last_batch = None
+
+        def before_train(self, runner) -> None:
+            self.stamps = [time.perf_counter()]
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+            self.stamps.append(time.perf_counter())
+            self.last_batch = data_batch
+
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+    clock = IterationClock()
+    runner.register_hook(clock)
+    runner.train()
+    return [after - before for before, after in zip(clock.stamps, clock.stamps[1:])], runner, clock.last_batch
+
+
+def flops_per_image(name: str, runner: Any, data_batch: dict) -> float:
+    """Counted FLOPs of one training iteration (forward, backward) divided by the batch size."""
+    model = runner.model
+    data = model.data_preprocessor(data_batch, True)
+    counter = FlopCounterMode(display=False, custom_mapping=CPU_FLASH_ATTENTION_FLOPS)
+    with counter:
+        total_loss(name, model(**data, mode='loss')).backward()
+    model.zero_grad(set_to_none=True)
+    return counter.get_total_flops() / len(data_batch['inputs'])
+
+
+def end_to_end(args: argparse.Namespace) -> dict:
+    """Both models' ViT-B configs through the Runner on the same photos and DALL-E weights file."""
+    import tempfile
+
+    from mmpretrain.models.selfsup.cae import DALLEEncoder
+    if not any(args.photos.rglob('*.*')):
+        raise FileNotFoundError(f'--photos {args.photos} holds no images')
+    results: dict[str, Any] = dict(photos=str(args.photos), batch_size=args.batch_size, warmup=args.warmup,
+                                   steps=args.steps)
+    with tempfile.TemporaryDirectory() as work_dir:
+        work_dir = Path(work_dir)
+        torch.manual_seed(0)
+        weights_file = work_dir / 'dalle_encoder.pth'
+        torch.save(DALLEEncoder(n_hid=args.tokenizer_hidden, vocab_size=VOCAB_SIZE).state_dict(), weights_file)
+        configs = {name: end_to_end_config(name, args, weights_file, work_dir) for name in ('cae_mm', 'mmpretrain')}
+        for name, cfg in configs.items():
+            per_core = pipeline_images_per_second(cfg)
+            seconds, runner, batch = train_iterations(cfg)
+            timed = seconds[args.warmup:]
+            flops = flops_per_image(name, runner, batch)
+            projected = 0.45 * H100_BF16_DENSE_FLOPS / flops
+            results[name] = dict(
+                iteration_seconds=seconds, images_per_second=args.batch_size / statistics.median(timed),
+                pipeline_images_per_second_per_core=per_core, gflops_per_image=flops / 1e9,
+                h100_images_per_second_at_45_percent_mfu=projected, pipeline_cores_per_h100=projected / per_core)
+            print(f"{name}: {results[name]['images_per_second']:.2f} images/s end to end (iterations "
+                  f"{', '.join(f'{value:.2f}' for value in seconds)} s); pipeline {per_core:.1f} images/s per core; "
+                  f"{flops / 1e9:.0f} GFLOP/image -> H100 at 45% MFU {projected:.0f} images/s, "
+                  f"{projected / per_core:.0f} pipeline cores per GPU", flush=True)
+            del runner
+    results['speed_ratio'] = results['cae_mm']['images_per_second'] / results['mmpretrain']['images_per_second']
+    return results
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -585,9 +811,9 @@ def summary_table(records: list[dict]) -> str:
     header = ('| size | target | model | s/step (median) | CPU s/step | images/s | peak memory (GiB) | state (GiB) | '
               'GFLOP/step | achieved GFLOP/s | of matmul rate | first-step loss | speed ratio | memory ratio |')
     lines = [header, '|' + '---|' * 14]
-    reference = {(record['size'], record['target']): record for record in records if record['model'] == 'mmpretrain'}
+    reference = {case_of(record): record for record in records if record['model'] == 'mmpretrain'}
     for record in records:
-        mmpretrain = reference.get((record['size'], record['target']))
+        mmpretrain = reference.get(case_of(record))
         speed = memory = '-'
         if record['model'] != 'mmpretrain' and mmpretrain is not None:
             speed = f"{mmpretrain['step_seconds'] / record['step_seconds']:.2f}x"
@@ -601,20 +827,64 @@ def summary_table(records: list[dict]) -> str:
     return '\n'.join(lines)
 
 
+def case_of(record: dict) -> tuple:
+    """What two records must share to be compared: size, target, image size and masked patches."""
+    return record['size'], record['target'], record['image_size'], record['num_masked']
+
+
+def scaling_table(records: list[dict]) -> str:
+    """Markdown table of ``--scaling``: time and peak memory per case, per model."""
+    lines = ['| image size | tokens (visible + masked) | model | s/step | images/s | peak GiB | peak - state GiB |',
+             '|---|---|---|---|---|---|---|']
+    for record in records:
+        tokens = (record['image_size'] // PATCH_SIZE)**2
+        lines.append(
+            f"| {record['image_size']} | {tokens - record['num_masked']} + {record['num_masked']} | {record['model']} | "
+            f"{record['step_seconds']:.2f} | {record['images_per_second']:.2f} | {record['peak_bytes'] / GIB:.2f} | "
+            f"{(record['peak_bytes'] - record['state_bytes']) / GIB:.2f} |")
+    return '\n'.join(lines)
+
+
+def plot_scaling(records: list[dict], path: Path) -> None:
+    """Step time and peak memory above the model state against the number of patches, one line per model."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    figure, (time_axis, memory_axis) = plt.subplots(1, 2, figsize=(10, 4))
+    for model in dict.fromkeys(record['model'] for record in records):
+        for masked_half, marker in ((True, 'o-'), (False, 's')):
+            points = sorted(((record['image_size'] // PATCH_SIZE)**2, record['step_seconds'],
+                             (record['peak_bytes'] - record['state_bytes']) / GIB, record['num_masked'])
+                            for record in records if record['model'] == model and
+                            (2 * record['num_masked'] == (record['image_size'] // PATCH_SIZE)**2) == masked_half)
+            if not points:
+                continue
+            label = f"{model}, {'half masked' if masked_half else '40% / 60% masked'}"
+            tokens, seconds, memory, _ = zip(*points)
+            time_axis.plot(tokens, seconds, marker, label=label)
+            memory_axis.plot(tokens, memory, marker, label=label)
+    time_axis.set(xlabel='patches per image', ylabel='seconds per step', title='step time')
+    memory_axis.set(xlabel='patches per image', ylabel='GiB', title='peak memory above the model state')
+    time_axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
 def loss_agreement(records: list[dict]) -> list[str]:
     """Per case: the largest |loss difference| between the two models over all steps."""
     lines = []
-    by_case: dict[tuple[str, str], dict[str, list[float]]] = {}
+    by_case: dict[tuple, dict[str, list[float]]] = {}
     for record in records:
-        by_case.setdefault((record['size'], record['target']), {})[record['model']] = record['losses']
-    for (size, target), losses in by_case.items():
+        by_case.setdefault(case_of(record), {})[record['model']] = record['losses']
+    for (size, target, image_size, masked), losses in by_case.items():
         if 'mmpretrain' not in losses:
             continue
         for model, our_losses in losses.items():
             if model == 'mmpretrain':
                 continue
             differences = [abs(ours - theirs) for ours, theirs in zip(our_losses, losses['mmpretrain'])]
-            lines.append(f'{size}/{target}: |loss difference| per step ({model} - mmpretrain): max '
+            lines.append(f'{size}/{target}/{image_size} px/{masked} masked: |loss difference| per step ({model} - mmpretrain): max '
                          f'{max(differences):.2e} over {len(differences)} steps, first step {differences[0]:.2e}')
     return lines
 
@@ -626,38 +896,58 @@ def main(argv: Optional[list[str]] = None) -> dict:
         torch.set_num_threads(args.threads)
     result: dict[str, Any] = dict(machine=machine_description(args.device), settings=dict(
         batch_size=args.batch_size, warmup=args.warmup, steps=args.steps, precision=args.precision,
-        tokenizer_hidden=args.tokenizer_hidden, num_masked=NUM_MASKED, image_size=IMAGE_SIZE,
-        tokenizer_view_size=TOKENIZER_VIEW_SIZE, command=' '.join(['python tools/benchmark.py', *sys.argv[1:]])))
-    if args.tokenizer_study:
+        tokenizer_hidden=args.tokenizer_hidden, num_masked=num_masked(args), image_size=args.image_size,
+        tokenizer_view_size=args.image_size // 2, command=' '.join(['python tools/benchmark.py', *sys.argv[1:]])))
+    if args.end_to_end:
+        result['end_to_end'] = end_to_end(args)
+        print(f"end to end, cae_mm / mmpretrain images/s: {result['end_to_end']['speed_ratio']:.2f}x")
+    elif args.tokenizer_study:
         study = tokenizer_study(args)
         result['tokenizer_study'] = study
-        print(f"DALL-E ids on {study['views']} views of {study['photographs']} demo photographs ({study['tokens']} "
+        print(f"DALL-E ids on {study['views']} views ({study['demo_photographs']} demo photographs, two crops each; "
+              f"{study['shared_photographs']} from ../shared/data; {study['tokens']} "
               f"tokens; smallest top-1/top-2 logit gap {study['smallest_top_two_gap']:.1e}); {study['note']}")
         for name, variant in study['variants'].items():
             print(f"  {name:36s} {variant['seconds_per_batch']:.2f} s per {args.batch_size} views, ids equal to fp32: "
-                  f"{100 * variant['id_agreement']:.2f}%, max logit difference {variant['max_logit_difference']:.1e}")
+                  f"{100 * variant['id_agreement']:.2f}%, max logit difference {variant['max_logit_difference']}"
+                  + (f", images recomputed {100 * variant['recomputed_images']:.0f}%"
+                     if 'recomputed_images' in variant else ''))
     else:
         low_precision = torch.bfloat16 if args.precision == 'bf16' else torch.float32
-        rate = matmul_rate(args.device, low_precision)
-        result['matmul_flops_per_second'] = rate
-        print(f'2048^3 matmul ({args.precision}) on {args.device}: {rate / 1e9:.0f} GFLOP/s')
+        matmul = MatmulReference(args.device, low_precision)
+        matmul.sample()
         records = []
-        for size in args.sizes:
-            for target in args.targets:
-                case_records = run_case(size, target, args, rate)
-                records.extend(case_records)
-                for record in case_records:
-                    print(f"{size}/{target}/{record['model']}: {record['step_seconds']:.2f} s/step, "
-                          f"{record['peak_bytes'] / GIB:.2f} GiB peak, losses {record['losses']}", flush=True)
-                    for phase, seconds in record['phase_seconds'].items():
-                        print(f'    {phase:40s} {seconds:.3f} s')
-                    if 'profile' in record:
-                        print(record['profile'])
+        cases = SCALING_CASES if args.scaling else ((args.image_size, args.mask_ratio), )
+        for image_size, mask_ratio in cases:
+            args.image_size, args.mask_ratio = image_size, mask_ratio
+            for size in args.sizes:
+                for target in args.targets:
+                    case_records = run_case(size, target, args, matmul)
+                    records.extend(case_records)
+                    for record in case_records:
+                        print(f"{size}/{target}/{image_size} px/{record['num_masked']} masked/{record['model']}: "
+                              f"{record['step_seconds']:.2f} s/step, {record['peak_bytes'] / GIB:.2f} GiB peak, "
+                              f"losses {record['losses']}", flush=True)
+                        for phase, seconds in record['phase_seconds'].items():
+                            print(f'    {phase:40s} {seconds:.3f} s')
+                        if 'profile' in record:
+                            print(record['profile'])
+        set_matmul_fractions(records, matmul)
+        result['matmul_flops_per_second'] = matmul.best
+        result['matmul_flops_per_second_samples'] = matmul.samples
         result['records'] = records
+        print(f'2048^3 matmul ({args.precision}) on {args.device}: best {matmul.best / 1e9:.0f} GFLOP/s of '
+              f'{len(matmul.samples)} samples (lowest {min(matmul.samples) / 1e9:.0f})')
         print()
         print(summary_table(records))
         for line in loss_agreement(records):
             print(line)
+        if args.scaling:
+            print()
+            print(scaling_table(records))
+            plot = args.output.with_suffix('.png')
+            plot_scaling(records, plot)
+            print(f'written: {plot}')
     result['machine']['load_average_at_end'] = list(os.getloadavg())
     print(f"load average (1, 5, 15 min): start {result['machine']['load_average_at_start']}, "
           f"end {result['machine']['load_average_at_end']}")

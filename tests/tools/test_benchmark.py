@@ -79,3 +79,41 @@ def test_small_run_compares_both_models_with_equal_losses(tool, tmp_path):
         assert {'tokenizer', 'encoder, visible patches', 'backward', 'optimizer step'} <= set(record['phase_seconds'])
     # mmpretrain keeps a second encoder (its teacher): more state for the same architecture.
     assert theirs['state_bytes'] > ours['state_bytes']
+
+
+def test_matmul_reference_is_the_best_of_its_samples(tool):
+    reference = tool.MatmulReference('cpu', torch.float32)
+    reference.samples.extend([3e11, 4e11, 2e11])
+    records = [dict(achieved_flops_per_second=2e11)]
+    tool.set_matmul_fractions(records, reference)
+    assert reference.best == 4e11 and records[0]['fraction_of_matmul_rate'] == 0.5
+
+
+def test_scaling_table_and_plot(tool, tmp_path):
+    records = [dict(model=model, image_size=size, num_masked=masked, step_seconds=size / 100, images_per_second=1.0,
+                    peak_bytes=2 * 2**30 + size * 2**20, state_bytes=2 * 2**30)
+               for model in ('cae_mm', 'mmpretrain') for size, masked in ((224, 98), (448, 392), (224, 78))]
+    table = tool.scaling_table(records)
+    assert '| 448 | 392 + 392 | cae_mm |' in table and len(table.splitlines()) == 2 + len(records)
+    tool.plot_scaling(records, tmp_path / 'scaling.png')
+    assert (tmp_path / 'scaling.png').stat().st_size > 0
+
+
+def test_end_to_end_configs_use_the_same_photos_weights_and_batch(tool, tmp_path):
+    photos = REPO_ROOT.parent / 'shared' / 'data' / 'tiny_imagenet_10' / 'train'
+    if not photos.is_dir():
+        pytest.skip(f'{photos} is not here')
+    args = tool.parse_args(['--end-to-end', '--batch-size', '3', '--warmup', '1', '--steps', '2',
+                            '--photos', str(photos)])
+    weights = tmp_path / 'dalle_encoder.pth'
+    configs = {name: tool.end_to_end_config(name, args, weights, tmp_path) for name in ('cae_mm', 'mmpretrain')}
+    assert configs['cae_mm'].model.target_generator.checkpoint == str(weights)
+    assert configs['mmpretrain'].model.target_generator.init_cfg.checkpoint == str(weights)
+    for cfg in configs.values():
+        assert cfg.train_dataloader.batch_size == 3 and cfg.train_dataloader.num_workers == 0
+        assert cfg.train_dataloader.dataset.data_root == str(photos)
+        assert cfg.train_cfg.max_iters == 3
+        assert tool.pipeline_images_per_second(cfg, count=2) > 0
+    lanczos = [step for step in configs['cae_mm'].train_dataloader.dataset.pipeline
+               if step.get('second_interpolation') == 'lanczos']
+    assert lanczos and lanczos[0]['second_size'] == 112

@@ -171,3 +171,12 @@ def test_frozen_parameters_are_left_out(model, via):
     settings = settings_by_name(model, parameter_groups(model, dict(layer_decay_rate=0.5), via))
     frozen = {'backbone.patch_embed.weight', 'backbone.patch_embed.bias', 'backbone.cls_token'}
     assert set(settings) == {name for name, _ in model.named_parameters()} - frozen
+
+
+def test_adamw_on_cpu_is_fused_unless_the_config_chooses(model):
+    assert build_constructor()(model).optimizer.defaults['fused'] is True
+    chosen = OPTIM_WRAPPER_CONSTRUCTORS.build(
+        dict(type='cae_mm.LayerDecayOptimWrapperConstructor',
+             optim_wrapper_cfg=dict(type='OptimWrapper',
+                                    optimizer=dict(type='AdamW', lr=BASE_LR, weight_decay=BASE_WD, foreach=False))))
+    assert not chosen(model).optimizer.defaults['fused']
