@@ -8,7 +8,7 @@ import pytest
 import torch
 from mmengine.logging import HistoryBuffer
 
-from cae_mm.checkpoints import CheckpointError, CheckpointReadError, read_checkpoint as load_checkpoint_file
+from cae_mm.checkpoints import CheckpointError, CheckpointReadError, read_checkpoint
 
 
 class SystemCall:
@@ -36,7 +36,7 @@ def test_loads_plain_state_dict(tmp_path):
     state = collections.OrderedDict(weight=torch.randn(3, 4), bias=torch.zeros(3), step=torch.tensor(7))
     path = tmp_path / 'state.pth'
     torch.save(state, path)
-    loaded = load_checkpoint_file(path)
+    loaded = read_checkpoint(path)
     assert list(loaded) == list(state)
     for name in state:
         torch.testing.assert_close(loaded[name], state[name])
@@ -67,7 +67,7 @@ def test_loads_runner_checkpoint_with_numpy_and_history_buffer(tmp_path, zipfile
     original = runner_like_checkpoint()
     path = tmp_path / 'runner.pth'
     torch.save(original, path, _use_new_zipfile_serialization=zipfile_format)
-    loaded = load_checkpoint_file(path)
+    loaded = read_checkpoint(path)
 
     meta = loaded['meta']
     assert meta['epoch'] == 3
@@ -94,7 +94,7 @@ def test_loads_sets_and_slices_next_to_numpy_data(tmp_path, value):
     """Sets and slices, which the allow-list names, load in a checkpoint that also holds numpy data."""
     path = tmp_path / 'mixed.pth'
     torch.save({'value': value, 'array': np.arange(3)}, path)
-    loaded = load_checkpoint_file(path)
+    loaded = read_checkpoint(path)
     assert loaded['value'] == value
     np.testing.assert_array_equal(loaded['array'], [0, 1, 2])
 
@@ -108,7 +108,7 @@ def test_refuses_os_system_pickle(tmp_path, zipfile_format):
     qualified = f'{os.system.__module__}.system'
     with pytest.raises(CheckpointReadError, match=rf'refusing to load checkpoint {re.escape(str(path))}.*'
                        rf'{re.escape(qualified)}'):
-        load_checkpoint_file(path)
+        read_checkpoint(path)
     assert not marker.exists()
 
 
@@ -122,7 +122,7 @@ def test_refuses_getattr_outside_history_buffer_statistics(tmp_path, owner, name
     path = tmp_path / 'getattr.pth'
     torch.save({'x': GetAttr(owner, name)}, path)
     with pytest.raises(CheckpointReadError, match=rf'refusing to load checkpoint .*({name}|{owner.__name__})'):
-        load_checkpoint_file(path)
+        read_checkpoint(path)
 
 
 @pytest.mark.parametrize('name', ['min', 'max', 'mean', 'current'])
@@ -130,7 +130,7 @@ def test_allows_getattr_of_history_buffer_statistics(tmp_path, name):
     """``getattr(HistoryBuffer, name)`` for a statistics method loads to that method."""
     path = tmp_path / 'getattr.pth'
     torch.save({'x': GetAttr(HistoryBuffer, name)}, path)
-    assert load_checkpoint_file(path)['x'] is getattr(HistoryBuffer, name)
+    assert read_checkpoint(path)['x'] is getattr(HistoryBuffer, name)
 
 
 def valid_checkpoint_bytes(tmp_path, zipfile_format=True):
@@ -141,7 +141,7 @@ def valid_checkpoint_bytes(tmp_path, zipfile_format=True):
 
 def expect_read_error(path):
     with pytest.raises(CheckpointReadError, match=re.escape(str(path))):
-        load_checkpoint_file(path)
+        read_checkpoint(path)
 
 
 def test_truncated_checkpoint_is_reported_with_its_path(tmp_path):
@@ -197,7 +197,7 @@ def test_missing_file_is_reported_with_its_path(tmp_path):
     """A missing path raises ``CheckpointReadError`` saying it does not exist."""
     path = tmp_path / 'missing.pth'
     with pytest.raises(CheckpointReadError, match=rf'{re.escape(str(path))} does not exist'):
-        load_checkpoint_file(path)
+        read_checkpoint(path)
 
 
 def test_directory_is_reported_as_missing_checkpoint(tmp_path):
@@ -220,7 +220,7 @@ def test_counter_of_a_multistep_scheduler_loads(tmp_path):
     scheduler = torch.optim.lr_scheduler.MultiStepLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)], 0.1),
                                                      milestones=[8, 11])
     torch.save({'param_schedulers': [scheduler.state_dict()]}, path)
-    milestones = load_checkpoint_file(path)['param_schedulers'][0]['milestones']
+    milestones = read_checkpoint(path)['param_schedulers'][0]['milestones']
     assert type(milestones) is collections.Counter and milestones == collections.Counter({8: 1, 11: 1})
 
 
@@ -229,7 +229,7 @@ def test_argparse_namespace_loads_as_an_inert_stand_in(tmp_path):
     import argparse
     path = tmp_path / 'official.pth'
     torch.save({'model': {'w': torch.ones(1)}, 'args': argparse.Namespace(lr=0.1)}, path)
-    loaded = load_checkpoint_file(path)
+    loaded = read_checkpoint(path)
     assert not isinstance(loaded['args'], argparse.Namespace)
     assert loaded['args'].pickled_class == 'argparse.Namespace' and loaded['args'].state == {'lr': 0.1}
 
@@ -275,7 +275,7 @@ def test_torchscript_archive_is_refused_before_its_code_runs(tmp_path):
     """torch.load with a pickle_module hands a TorchScript zip to torch.jit.load; the reader refuses it first."""
     path, marker = torchscript_archive_that_writes(tmp_path)
     with pytest.raises(CheckpointReadError, match=rf'refusing to load {re.escape(str(path))}: it is a TorchScript'):
-        load_checkpoint_file(path)
+        read_checkpoint(path)
     assert not marker.exists()
 
 
@@ -285,7 +285,7 @@ def test_foreign_file_says_what_it_looks_like(tmp_path, header, looks_like):
     path = tmp_path / 'weights.pth'
     path.write_bytes(header)
     with pytest.raises(CheckpointReadError, match=f'it looks like {looks_like}'):
-        load_checkpoint_file(path)
+        read_checkpoint(path)
 
 
 @pytest.mark.parametrize('content, found', [({}, 'is an empty dict'), ([torch.ones(1)], 'is a list'),
