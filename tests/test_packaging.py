@@ -55,14 +55,16 @@ def test_install_carries_configs_tools_and_model_index(site):
     mim_root = site / 'cae_mm' / '.mim'
     assert sorted(path.name for path in mim_root.iterdir()) == ['configs', 'model-index.yml', 'tools']
     assert not [path for path in mim_root.rglob('*') if path.is_symlink()]
+    expected = ['model-index.yml']
     for folder in ('configs', 'tools'):
-        expected = sorted(str(path.relative_to(REPO_ROOT)) for path in (REPO_ROOT / folder).rglob('*')
-                          if path.is_file() and '__pycache__' not in path.parts)
+        in_repository = sorted(str(path.relative_to(REPO_ROOT)) for path in (REPO_ROOT / folder).rglob('*')
+                               if path.is_file() and '__pycache__' not in path.parts)
         shipped = sorted(str(path.relative_to(mim_root)) for path in (mim_root / folder).rglob('*')
                          if path.is_file() and '__pycache__' not in path.parts)
-        assert shipped == expected
-    match, mismatch, errors = filecmp.cmpfiles(REPO_ROOT, mim_root, expected + ['model-index.yml'], shallow=False)
-    assert not mismatch and not errors
+        assert shipped == in_repository
+        expected += in_repository
+    match, mismatch, errors = filecmp.cmpfiles(REPO_ROOT, mim_root, expected, shallow=False)
+    assert len(match) == len(expected) and not mismatch and not errors
     for metafile in yaml.safe_load((mim_root / 'model-index.yml').read_text())['Import']:
         assert (mim_root / metafile).is_file()
     # The library's own folders: no configs, tools or data writers inside the import package.
