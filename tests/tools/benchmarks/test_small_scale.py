@@ -37,7 +37,8 @@ def test_mae_encoder_maps_exactly_onto_a_cae_mm_encoder_without_layer_scale():
         assert torch.allclose(encoder.forward_encoder(images), expected, atol=1e-5)
 
 
-@pytest.mark.parametrize('recipe', sorted(small_scale.SEARCH_RECIPES))
+@pytest.mark.parametrize('recipe', sorted(name for name, recipe in small_scale.SEARCH_RECIPES.items()
+                                           if recipe['lines'] is not None))
 def test_every_search_recipe_is_a_valid_short_run_of_the_benchmark_config(recipe, tmp_path):
     cfg = Config.fromfile(small_scale.search_config(recipe, tmp_path))
     assert cfg.train_cfg.max_iters == small_scale.SEARCH_ITERS
