@@ -15,6 +15,7 @@ from typing import Callable, NamedTuple
 
 import pytest
 import torch
+from mmengine.config import Config
 
 from cae_mm.checkpoints import (CheckpointConversionError, CheckpointMismatchError, CheckpointReadError,
                                 CheckpointWriteError, Runner, TokenizerWeightsError, read_checkpoint)
@@ -103,7 +104,6 @@ def load_from_content(content) -> Callable[[Workspace], None]:
 
 def test_config_model(**changes) -> torch.nn.Module:
     """The model of the config that :func:`train` trains, with ``changes`` (``'backbone.patch_size': 16``, ...)."""
-    from mmengine.config import Config
     cfg = Config.fromfile(TEST_CONFIG)
     cfg.merge_from_dict({f'model.{key}': value for key, value in changes.items()})
     return MODELS.build(cfg.model)
@@ -218,7 +218,7 @@ def converter_of_an_mmpretrain_mae_checkpoint(workspace: Workspace) -> None:
 def converter_grid_size(*grid: str) -> Callable[[Workspace], None]:
     def run(workspace: Workspace) -> None:
         source = saved(workspace, {'state_dict': tiny_cae().state_dict(),
-                                   'meta': {'cfg': TEST_CONFIG.read_text().split('\n', 3)[3]}}, 'cae.pth')
+                                   'meta': {'cfg': Config.fromfile(TEST_CONFIG).pretty_text}}, 'cae.pth')
         convert('cae_mm_to_mmpretrain_cae', str(source), str(workspace.folder / 'out.pth'), '--grid-size', *grid)
 
     return run

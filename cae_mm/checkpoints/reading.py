@@ -37,6 +37,8 @@ def _looks_like(head: bytes) -> str:
         return 'a safetensors file (load it with safetensors.torch.load_file and torch.save the dict)'
     if head[:1] in (b'{', b'['):
         return 'a JSON text file'
+    if head[:1] == b'<':
+        return 'an HTML or XML text file (a download that returned an error page?)'
     return 'not a PyTorch checkpoint'
 
 

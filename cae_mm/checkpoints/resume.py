@@ -9,9 +9,10 @@ mmengine's own lookup trusts the ``last_checkpoint`` pointer file; modification 
 * killed between the rename and the pointer update: ``iter_N.pth`` is complete but the pointer names ``iter_N-1``;
 * a checkpoint damaged afterwards (a bad copy, a bad sync): the highest number is corrupt, the one before is right.
 
-So the candidates are every ``iter_*.pth`` / ``epoch_*.pth`` in the work dir and in the pointer target's folder, plus
-the pointer target itself (whatever its name); the highest number whose zip structure and CRCs check out wins, and a
-pointer target with another name counts as the newest. Skipped files are reported. If checkpoints exist but none is
+So the candidates are every ``iter_*.pth`` / ``epoch_*.pth`` in the work dir, plus the pointer target itself (whatever
+its name) when it is there; when the work dir holds none, the pointer's target and its folder (a ``CheckpointHook``
+with its own ``out_dir``). The highest number whose zip structure and CRCs check out wins, and a pointer target with
+another name counts as the newest. Skipped files are reported. If checkpoints exist but none is
 complete, that is an error rather than a silent start from scratch.
 """
 import logging
@@ -67,15 +68,22 @@ def _pointer_target(work_dir: Path) -> Optional[Path]:
     return Path(named).absolute() if named else None
 
 
+def _numbered(folder: Path) -> set[Path]:
+    return {path for path in folder.iterdir() if NUMBERED_CHECKPOINT.match(path.name)} if folder.is_dir() else set()
+
+
 def _candidates(work_dir: Path) -> list[Path]:
-    """The pointer target and every numbered checkpoint beside it or in the work dir, newest first (absolute)."""
+    """The run's checkpoints, newest first (absolute paths): those in the work dir (with the pointer target when it is
+    there), or, when the work dir holds none, the pointer target and the numbered checkpoints beside it (a
+    ``CheckpointHook`` with its own ``out_dir``). A work dir copied from another run resumes its own checkpoints, not
+    the later ones its copied pointer leads to."""
     work_dir = work_dir.absolute()
     target = _pointer_target(work_dir)
-    folders = {work_dir} | ({target.parent} if target else set())
-    candidates = {target} if target else set()
-    for folder in folders:
-        if folder.is_dir():
-            candidates.update(path for path in folder.iterdir() if NUMBERED_CHECKPOINT.match(path.name))
+    candidates = _numbered(work_dir)
+    if candidates:
+        candidates |= {target} if target is not None and target.parent == work_dir else set()
+    elif target is not None:
+        candidates = {target} | _numbered(target.parent)
 
     def progress(path: Path) -> tuple[float, bool, str]:
         match = NUMBERED_CHECKPOINT.match(path.name)

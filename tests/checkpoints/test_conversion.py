@@ -196,8 +196,8 @@ def test_grid_size_must_be_positive(grid):
 
 def test_grid_size_must_match_the_training_config():
     from tests.conftest import TEST_CONFIG
-    checkpoint = {'meta': {'cfg': TEST_CONFIG.read_text().replace("_base_ = ['./cae_vit-tiny-p16_1xb16-pixel-300i_demo.py']",
-                                                                  '')}}
+    from mmengine.config import Config
+    checkpoint = {'meta': {'cfg': Config.fromfile(TEST_CONFIG).pretty_text}}  # what a Runner checkpoint stores
     assert training_grid_size(checkpoint) == (8, 8)
     assert check_grid_size((8, 8), training_grid_size(checkpoint)) == (8, 8)
     with pytest.raises(CheckpointConversionError, match=r'--grid-size 14 14 does not match the 8x8 patch grid'):

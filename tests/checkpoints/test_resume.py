@@ -2,6 +2,7 @@
 ``last_checkpoint`` pointer of cae_mm.CheckpointHook."""
 import logging
 import os
+import shutil
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -222,3 +223,14 @@ def test_a_folder_named_like_a_checkpoint_is_skipped(tmp_path):
     (tmp_path / 'iter_9.pth').mkdir()
     older = write_checkpoint(tmp_path / 'iter_4.pth', 4)
     assert find_resume_checkpoint(tmp_path) == older
+
+
+def test_a_copied_work_dir_resumes_its_own_checkpoints(tmp_path):
+    """``cp -r run1 run2`` copies a pointer into run1; run1 then trains on: run2 resumes run2's iter_4, not run1's."""
+    original, copy = tmp_path / 'run1', tmp_path / 'run2'
+    original.mkdir()
+    write_checkpoint(original / 'iter_4.pth', 4)
+    point_to(original, original / 'iter_4.pth')
+    shutil.copytree(original, copy)
+    write_checkpoint(original / 'iter_8.pth', 8)
+    assert find_resume_checkpoint(copy) == copy / 'iter_4.pth'

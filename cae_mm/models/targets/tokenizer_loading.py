@@ -46,19 +46,26 @@ def read_tokenizer_file(path: Union[str, Path],
     stand_ins = {tuple(name.rsplit('.', 1)): stand_in_for(name) for name in pickled_module_classes}
     try:
         loaded = read_checkpoint(path, extra_globals=stand_ins)
-        if isinstance(loaded, StandIn) and loaded.pickled_class != 'argparse.Namespace':
-            if loaded.pickled_class != pickled_root_class:
-                raise TokenizerWeightsError(f'{path} holds a pickled {loaded.pickled_class}, not a {tokenizer_name} '
-                                            f'({pickled_root_class}). {how_to_obtain}')
-            tensors = pickled_module_tensors(loaded, str(path))
-            if not tensors:
-                raise TokenizerWeightsError(
-                    f'the pickled {pickled_root_class} in {path} holds no tensors. {how_to_obtain}')
-            return tensors
-        return weights_of(loaded, path, container_keys)
-    except TokenizerWeightsError:
-        raise
     except CheckpointReadError as error:
-        allowed = ', '.join(sorted(pickled_module_classes)) or 'none: only plain state dicts'
-        detail = f' (allowed classes: {allowed})' if 'refusing to load' in str(error) else ''
-        raise TokenizerWeightsError(f'{tokenizer_name} weights: {error}{detail}. {how_to_obtain}') from error
+        if str(error).startswith('refusing to load'):
+            allowed = ', '.join(sorted(pickled_module_classes)) or 'none: only plain state dicts'
+            raise TokenizerWeightsError(f'{error} (allowed classes for a {tokenizer_name}: {allowed}). '
+                                        f'{how_to_obtain}') from error
+        raise TokenizerWeightsError(f'cannot read {tokenizer_name} weights {path}: the file is truncated, corrupt or '
+                                    f'not a PyTorch file ({error}). {how_to_obtain}') from error
+    if isinstance(loaded, StandIn) and loaded.pickled_class != 'argparse.Namespace':
+        if loaded.pickled_class != pickled_root_class:
+            raise TokenizerWeightsError(f'{path} holds a pickled {loaded.pickled_class}, not a {tokenizer_name} '
+                                        f'({pickled_root_class}). {how_to_obtain}')
+        try:
+            tensors = pickled_module_tensors(loaded, str(path))
+        except CheckpointReadError as error:
+            raise TokenizerWeightsError(f'{error}. {how_to_obtain}') from error
+        if not tensors:
+            raise TokenizerWeightsError(f'the pickled {pickled_root_class} in {path} holds no tensors. {how_to_obtain}')
+        return tensors
+    try:
+        return weights_of(loaded, path, container_keys)
+    except CheckpointReadError as error:
+        reason = str(error).split('holds no weights: ', 1)[-1]
+        raise TokenizerWeightsError(f'{path} is not a {tokenizer_name} weights file: {reason} {how_to_obtain}') from error

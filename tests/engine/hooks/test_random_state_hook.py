@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop, Runner
+from mmengine.registry import RUNNERS
+from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
 from cae_mm.checkpoints import read_checkpoint
 from cae_mm.engine.hooks import RandomStateHook, capture_random_states, random_state_hook, restore_random_states
@@ -133,11 +134,11 @@ def train(work_dir: Path, data_root: Path, length: int, num_workers: int, loop: 
         cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=length)
         cfg.train_dataloader.sampler = dict(type='DefaultSampler', shuffle=True)
         cfg.train_dataloader.dataset.indices = 8
-        cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=True, interval=1)
+        cfg.default_hooks.checkpoint = dict(type='cae_mm.CheckpointHook', by_epoch=True, interval=1)
     cfg.resume = resume
     if not with_hook:
         cfg.custom_hooks = [hook for hook in cfg.custom_hooks if hook.type != 'cae_mm.RandomStateHook']
-    Runner.from_cfg(cfg).train()
+    RUNNERS.build(cfg).train()  # the config's cae_mm.Runner, which reads its own runner checkpoints
 
 
 def weights(path: Path) -> dict[str, torch.Tensor]:
