@@ -36,6 +36,8 @@ def test_every_config_loads_with_host_scope_and_plugin_import(path):
     assert cfg.default_scope in ('mmpretrain', 'mmdet', 'mmseg')
     assert cfg.custom_imports == dict(imports=['cae_mm'], allow_failed_imports=False)
     assert any(name.startswith('cae_mm.') for name in model_types(cfg.model))
+    # cae_mm's checkpoint handling is switched on by the config, never by the import (cae_mm/checkpoints/runner.py).
+    assert cfg.runner_type == 'cae_mm.Runner' and cfg.default_hooks.checkpoint.type == 'cae_mm.CheckpointHook'
 
 
 @pytest.mark.parametrize('path', PRETRAINING_TEST_CONFIGS, ids=config_id)
