@@ -75,8 +75,9 @@ def _search_section(results: Path, pictures: Path) -> list[str]:
         lines.append(f"| `{run['recipe']}` | {run['description']} | {last_rank} | {run['rank_patch']:.1f} | "
                      f"{run['rank_cls']:.1f} | {run['knn_cls']:.1f} | {run['knn_mean']:.1f} | {last_loss} | "
                      f"{run['wall_s'] / 60:.0f} min |")
-        axis.plot([record['iter'] for record in run['rank_curve']],
-                  [record['rank_patch'] for record in run['rank_curve']], marker='o', label=run['recipe'])
+        if run['rank_curve']:
+            axis.plot([record['iter'] for record in run['rank_curve']],
+                      [record['rank_patch'] for record in run['rank_curve']], marker='o', label=run['recipe'])
     axis.set_xlabel('iteration')
     axis.set_ylabel('effective rank of patch tokens')
     axis.set_title('Feature rank during the collapse search (fixed batch)')
