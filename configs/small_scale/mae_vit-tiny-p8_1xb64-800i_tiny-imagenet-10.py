@@ -42,8 +42,4 @@ optim_wrapper = dict(
 )
 log_processor = dict(by_epoch=False)
 default_hooks = dict(logger=dict(interval=20), checkpoint=dict(by_epoch=False, interval=200, max_keep_ckpts=1))
-custom_hooks = [
-    dict(type='cae_mm.RandomStateHook'),
-    dict(type='cae_mm.StopOnNonFiniteHook'),
-    dict(type='cae_mm.FeatureRankHook', interval=100, num_images=64),
-]
+custom_hooks = _base_.custom_hooks + [dict(type='cae_mm.FeatureRankHook', interval=100, num_images=64)]

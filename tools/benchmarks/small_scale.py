@@ -457,8 +457,8 @@ def search_config(recipe: str, work_dir: Path) -> Path:
              f"    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=False, begin={warmup}, end={SEARCH_ITERS}),",
              ']',
              'default_hooks = dict(checkpoint=dict(interval=50))',
-             "custom_hooks = [dict(type='cae_mm.RandomStateHook'), dict(type='cae_mm.StopOnNonFiniteHook'), "
-             "dict(type='cae_mm.FeatureRankHook', interval=25, num_images=64)]",
+             "custom_hooks = [hook for hook in _base_.custom_hooks if hook['type'] != 'cae_mm.FeatureRankHook'] + "
+             "[dict(type='cae_mm.FeatureRankHook', interval=25, num_images=64)]",
              *SEARCH_RECIPES[recipe]['lines']]
     path = work_dir / f'search_{recipe}.py'
     work_dir.mkdir(parents=True, exist_ok=True)
