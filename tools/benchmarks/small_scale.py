@@ -217,7 +217,8 @@ def build_encoder(method: str, seed: int, checkpoint: Optional[Path]) -> torch.n
     model = MODELS.build(cfg.model)
     model.init_weights()
     if checkpoint is not None:
-        state = torch.load(checkpoint, map_location='cpu', weights_only=False)['state_dict']
+        from cae_mm.checkpoints import read_checkpoint, weights_of
+        state = weights_of(read_checkpoint(checkpoint), checkpoint)
         missing, unexpected = model.load_state_dict(state, strict=False)
         if missing or unexpected:
             raise RuntimeError(f'{checkpoint}: missing keys {missing}, unexpected keys {unexpected}')
@@ -375,10 +376,11 @@ def encoder_options(method: str, seed: int, results: Path, work_root: Path, enco
         return [f'model.backbone.init_cfg.checkpoint={checkpoint}']
     converted = work_root / f'{method}_seed{seed}' / 'backbone_cae_mm.pth'
     if not converted.exists():
-        state = torch.load(checkpoint, map_location='cpu', weights_only=False)['state_dict']
+        from cae_mm.checkpoints import atomic_save, read_checkpoint, weights_of
+        state = weights_of(read_checkpoint(checkpoint), checkpoint)
         backbone = {key[len('backbone.'):]: value for key, value in state.items() if key.startswith('backbone.')}
-        torch.save({'state_dict': {f'backbone.{key}': value for key, value in mae_backbone_to_cae_mm(backbone).items()}},
-                   converted)
+        atomic_save({'state_dict': {f'backbone.{key}': value
+                                    for key, value in mae_backbone_to_cae_mm(backbone).items()}}, converted)
     return [f'model.backbone.init_cfg.checkpoint={converted}', f'{encoder_key}.layer_scale_init_value=0.0']
 
 
