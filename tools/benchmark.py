@@ -673,14 +673,17 @@ def end_to_end_config(name: str, args: argparse.Namespace, weights_file: Path, w
         cfg = Config.fromfile(Path(mmpretrain.__file__).parent / '.mim' / 'configs' / MMPRETRAIN_CAE_CONFIG)
         cfg.model.target_generator.init_cfg.checkpoint = str(weights_file)
         cfg.model.target_generator.n_hid = args.tokenizer_hidden
-        # AmpOptimWrapper needs CUDA; its optimizer, clipping and parameter rules are kept.
-        cfg.optim_wrapper = dict(type='OptimWrapper', optimizer=cfg.optim_wrapper.optimizer,
-                                 clip_grad=cfg.optim_wrapper.clip_grad, paramwise_cfg=cfg.optim_wrapper.paramwise_cfg)
+        if not torch.cuda.is_available():  # AmpOptimWrapper needs CUDA; optimizer, clipping and rules are kept
+            cfg.optim_wrapper = dict(type='OptimWrapper', optimizer=cfg.optim_wrapper.optimizer,
+                                     clip_grad=cfg.optim_wrapper.clip_grad,
+                                     paramwise_cfg=cfg.optim_wrapper.paramwise_cfg)
     else:
         cfg = Config.fromfile(CAE_MM_CONFIG)
         cfg.model.target_generator.checkpoint = str(weights_file)
         cfg.model.target_generator.hidden_dims = args.tokenizer_hidden
         cfg.custom_hooks = []
+        if torch.cuda.is_available():  # the same mixed precision as mmpretrain's config
+            cfg.optim_wrapper.update(type='AmpOptimWrapper', loss_scale='dynamic')
     pipeline = cfg.train_dataloader.dataset.pipeline
     cfg.train_dataloader = dict(
         batch_size=args.batch_size, num_workers=0, persistent_workers=False,

@@ -293,11 +293,12 @@ class FrozenTokenizer(BaseModule):
             ``(B, Nm)`` int64 ids of the masked patches, row-major.
         """
         grid = self.check_images(images)
-        mask, _, masked_index = as_patch_mask(mask)
-        if tuple(mask.shape[1:]) != grid:
+        mask_grid = mask.grid_size if isinstance(mask, PatchMask) else tuple(mask.shape[1:])
+        if mask_grid != grid:
             raise ValueError(f'{type(self).__name__} gives a {grid[0]}x{grid[1]} token grid for '
                              f'{images.shape[-2]}x{images.shape[-1]} images, but the mask is '
-                             f'{mask.shape[1]}x{mask.shape[2]}: resize the tokenizer view to '
-                             f'{mask.shape[1] * self.downsample_factor}x{mask.shape[2] * self.downsample_factor}')
+                             f'{"x".join(map(str, mask_grid))}: resize the tokenizer view to '
+                             f'{mask_grid[0] * self.downsample_factor}x{mask_grid[-1] * self.downsample_factor}')
+        _, _, masked_index = as_patch_mask(mask)
         ids = self.token_ids(images)  # (B, h*w)
         return torch.gather(ids, 1, masked_index)  # (B, Nm)
