@@ -754,7 +754,7 @@ def flops_per_image(name: str, runner: Any, data_batch: dict) -> float:
     with counter:
         total_loss(name, model(**data, mode='loss')).backward()
     model.zero_grad(set_to_none=True)
-    return counter.get_total_flops() / len(data_batch['inputs'])
+    return counter.get_total_flops() / len(data_batch['data_samples'])  # 'inputs' is a list of views
 
 
 def end_to_end(args: argparse.Namespace) -> dict:
