@@ -320,7 +320,8 @@ def linear_results(tokens: dict[str, torch.Tensor], seed: int) -> dict:
 def attentive_results(tokens: dict[str, torch.Tensor], seed: int) -> dict:
     """The official attentive probe scaled down, on cached tokens: cae_mm.AttentiveProbeHead (one zero-init query
     cross-attends all tokens, BN without affine, Linear), SGD Nesterov momentum .9, lr 0.05 (the lr picked for
-    tools/benchmarks/benchmark_probes.py), batch 256, 30 epochs (3 warmup), no weight decay, no augmentation."""
+    tools/benchmarks/benchmark_probes.py), batch 256, 90 epochs (10 warmup) as the official recipe (30 epochs left
+    the held-out accuracy still rising), no weight decay, no augmentation."""
     import cae_mm  # noqa: F401
     from cae_mm.models.classification import AttentiveProbeHead
     torch.manual_seed(seed)
@@ -332,8 +333,8 @@ def attentive_results(tokens: dict[str, torch.Tensor], seed: int) -> dict:
 
     optimizer = torch.optim.SGD(head.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.0)
     outcome = train_probe(head, forward, tokens['train'], tokens['train_labels'], tokens['val'], tokens['val_labels'],
-                          optimizer, 30, 3, 256, seed)
-    return dict(epochs=30, lr=0.05, batch_size=256, optimizer='SGD Nesterov momentum 0.9',
+                          optimizer, 90, 10, 256, seed)
+    return dict(epochs=90, lr=0.05, batch_size=256, optimizer='SGD Nesterov momentum 0.9',
                 augmentation='none (cached)', attentive=outcome['accuracy'], curve=outcome['curve'])
 
 
