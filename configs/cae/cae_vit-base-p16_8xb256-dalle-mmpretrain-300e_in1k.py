@@ -3,7 +3,8 @@
 # its optimizer rules and schedule, 8 GPUs x 256 images (train with --amp for its fp16). Everything else is the
 # paper's CAE, which mmpretrain's matches (tests/models/algorithms/test_parity_with_mmpretrain.py). Still different, by
 # design: cae_mm's alignment target uses the current encoder (mmpretrain's teacher copy is one step stale), and its
-# DALL-E tokenizer runs in fp32 (mmpretrain's in fp16 on a GPU). Converted mmpretrain checkpoints load into this model.
+# DALL-E tokenizer runs in fp32 (mmpretrain's in fp16 on a GPU), and its image loader refuses images over 100 megapixels
+# from their header. Converted mmpretrain checkpoints load into this model.
 _base_ = [
     '../_base_/models/cae_vit-base-p16_dalle.py',
     '../_base_/datasets/imagenet_cae_two_view.py',
