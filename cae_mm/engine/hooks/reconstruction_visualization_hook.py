@@ -83,7 +83,7 @@ class ReconstructionVisualizationHook(Hook):
                                  'gives views of different sizes')
             images = images[0]
         self._images = images  # (B, 3, H, W)
-        self._mask = model.masks_from(data['data_samples'], images)  # (B, h, w)
+        self._mask = model.masks_from(data['data_samples'], images).mask  # (B, h, w)
 
     def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
         """Save a picture every ``interval`` iterations and after the last one."""
