@@ -98,6 +98,9 @@ SEARCH_RECIPES = {
         lines=['optim_wrapper = dict(optimizer=dict(lr=3.75e-4))',
                "custom_hooks = custom_hooks + [dict(type='cae_mm.AlignmentWeightWarmupHook', "
                'warmup_iters=100)]']),
+    'lr3.75e-4-lambda0': dict(
+        description='λ = 0 (no alignment), lr 3.75e-4, warmup 20: the reference of the lr 3.75e-4 recipes',
+        lines=['optim_wrapper = dict(optimizer=dict(lr=3.75e-4))', 'model = dict(head=dict(alignment_weight=0.0))']),
     'lambda0.5': dict(
         description='λ = 0.5, lr 1.5e-3, warmup 20',
         lines=['model = dict(head=dict(alignment_weight=0.5))']),
