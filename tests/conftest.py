@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from mmengine.registry import init_default_scope
 
 import cae_mm  # noqa: F401  (registers cae_mm's modules)
 from tools.data.demo_images import prepare_demo_dataset
@@ -23,6 +24,13 @@ def demo_data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _seed() -> None:
     torch.manual_seed(0)
     np.random.seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _mmpretrain_scope() -> None:
+    # A Runner leaves its config's scope current: without this, a test that builds a model through the registries
+    # would depend on whether an mmdet or mmseg test ran before it.
+    init_default_scope('mmpretrain')
 
 
 def tiny_cae_config(neck_dims: int = 64, drop_path_rate: float = 0.0, patch_size: int = 8) -> dict:

@@ -472,7 +472,8 @@ def zero_iterations(workspace: Workspace) -> None:
 def warmup_longer_than_the_run_warns(workspace: Workspace) -> None:
     """A 100-iteration warmup in a 2-iteration run trains (shortened runs are legitimate) and says so."""
     warmup = [dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=100)]
-    run_training(workspace, {'param_scheduler': warmup})
+    # A name of its own: a runner started in the same second as another test's would share that test's logger.
+    run_training(workspace, {'param_scheduler': warmup, 'experiment_name': workspace.folder.name})
     log, = (workspace.folder / 'work_dir').glob('*/*.log')  # the run's log file
     assert ('param_scheduler[0] (LinearLR) ends at 100 iterations but training stops after 2: the learning rate never '
             'reaches the value the schedule was written for') in log.read_text()
