@@ -1,17 +1,15 @@
 """Log the effective rank of the encoder's features on a fixed batch during pretraining: collapse shows as a drop."""
 import json
-import random
 from pathlib import Path
 from typing import Any, Optional
 
-import numpy as np
 import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from cae_mm.evaluation import effective_rank, encoder_tokens
 from cae_mm.registry import HOOKS
+from .fixed_batch import draw_fixed_batch, unwrapped_model
 from .random_state_hook import capture_random_states, restore_random_states
 
 
@@ -59,25 +57,12 @@ class FeatureRankHook(Hook):
         self._images: Optional[torch.Tensor] = None
         self._mask: Optional[torch.Tensor] = None
 
-    @staticmethod
-    def _model(runner: Any) -> torch.nn.Module:
-        return runner.model.module if is_model_wrapper(runner.model) else runner.model
-
     def before_train(self, runner: Any) -> None:
         """Draw the fixed batch and record the ranks of the starting weights (main process only)."""
         if not is_main_process():
             return
-        model = self._model(runner)
-        dataset = runner.train_dataloader.dataset
-        states = capture_random_states()
-        try:
-            random.seed(self.seed)
-            np.random.seed(self.seed)
-            torch.manual_seed(self.seed)
-            samples = [dataset[index] for index in range(min(self.num_images, len(dataset)))]
-        finally:
-            restore_random_states(states)
-        data = model.data_preprocessor(runner.train_dataloader.collate_fn(samples), False)
+        model = unwrapped_model(runner)
+        data = draw_fixed_batch(runner, self.num_images, self.seed)
         images = data['inputs']
         self._images = images[0] if isinstance(images, (list, tuple)) else images  # (B, 3, H, W)
         if hasattr(model, 'masks_from') and hasattr(model, 'neck') and hasattr(model.neck, 'project'):
@@ -113,7 +98,7 @@ class FeatureRankHook(Hook):
 
     def record(self, runner: Any, step: int) -> dict[str, float]:
         """Compute the ranks, put them in the message hub and append them to the JSON-lines file."""
-        ranks = self.ranks(self._model(runner))
+        ranks = self.ranks(unwrapped_model(runner))
         for name, value in ranks.items():
             runner.message_hub.update_scalar(f'train/{name}', value)
         path = Path(runner.work_dir) / self.file_name

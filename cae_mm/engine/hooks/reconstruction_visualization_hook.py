@@ -1,17 +1,15 @@
 """Save a picture of the model's pixel reconstructions every N iterations, to watch a pretraining run learn."""
-import random
 from pathlib import Path
 from typing import Any, Optional
 
-import numpy as np
 import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from cae_mm.registry import HOOKS
 from cae_mm.visualization.pictures import default_scale, save_png
 from cae_mm.visualization.reconstruction import reconstruct, reconstruction_picture, require_pixel_target
+from .fixed_batch import draw_fixed_batch, unwrapped_model
 from .random_state_hook import capture_random_states, restore_random_states
 
 
@@ -56,26 +54,13 @@ class ReconstructionVisualizationHook(Hook):
         self._images: Optional[torch.Tensor] = None
         self._mask: Optional[torch.Tensor] = None
 
-    @staticmethod
-    def _model(runner: Any) -> torch.nn.Module:
-        return runner.model.module if is_model_wrapper(runner.model) else runner.model
-
     def before_train(self, runner: Any) -> None:
         """Check the model predicts pixels and draw the fixed batch (main process only)."""
-        model = self._model(runner)
+        model = unwrapped_model(runner)
         require_pixel_target(model)
         if not is_main_process():
             return
-        dataset = runner.train_dataloader.dataset
-        states = capture_random_states()
-        try:
-            random.seed(self.seed)
-            np.random.seed(self.seed)
-            torch.manual_seed(self.seed)
-            samples = [dataset[index] for index in range(min(self.num_images, len(dataset)))]
-        finally:
-            restore_random_states(states)
-        data = model.data_preprocessor(runner.train_dataloader.collate_fn(samples), False)
+        data = draw_fixed_batch(runner, self.num_images, self.seed)
         images = data['inputs']
         if isinstance(images, (list, tuple)):
             if any(view.shape != images[0].shape for view in images):
@@ -94,7 +79,7 @@ class ReconstructionVisualizationHook(Hook):
 
     def save_picture(self, runner: Any, step: int) -> Path:
         """Reconstruct the fixed batch with the current weights and save the picture; return its path."""
-        model = self._model(runner)
+        model = unwrapped_model(runner)
         modes = {module: module.training for module in model.modules()}
         states = capture_random_states()
         model.eval()

@@ -1,0 +1,40 @@
+"""The fixed batch that monitoring hooks (reconstruction pictures, feature ranks) evaluate at every interval."""
+import random
+from typing import Any
+
+import numpy as np
+import torch
+from mmengine.model import is_model_wrapper
+
+from .random_state_hook import capture_random_states, restore_random_states
+
+
+def unwrapped_model(runner: Any) -> torch.nn.Module:
+    """The runner's model without its DDP/FSDP wrapper."""
+    return runner.model.module if is_model_wrapper(runner.model) else runner.model
+
+
+def draw_fixed_batch(runner: Any, num_images: int, seed: int) -> dict:
+    """The first ``num_images`` training samples, augmented and masked under ``seed``, through the data preprocessor.
+
+    The random streams of training are saved before and restored after, so drawing the batch changes nothing in the
+    run that follows.
+
+    Args:
+        runner: the mmengine runner, before training.
+        num_images: samples to take (at most the dataset's length).
+        seed: seed of the crops, flips and masks.
+
+    Returns:
+        The preprocessor's output: ``inputs`` ``(B, 3, H, W)`` (or a list of views) and ``data_samples``.
+    """
+    dataset = runner.train_dataloader.dataset
+    states = capture_random_states()
+    try:
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        samples = [dataset[index] for index in range(min(num_images, len(dataset)))]
+    finally:
+        restore_random_states(states)
+    return unwrapped_model(runner).data_preprocessor(runner.train_dataloader.collate_fn(samples), False)
