@@ -4,7 +4,7 @@ mmengine's own lookup trusts the ``last_checkpoint`` pointer file; modification 
 ``touch`` of an old checkpoint makes it the newest). The training progress is in the file names, which cae_mm's
 ``CheckpointHook`` writes as ``iter_N.pth`` / ``epoch_N.pth``. After a kill:
 
-* killed while a checkpoint was being written: only a temporary file ``.iter_N.pth.XXXX.tmp`` exists (writes go
+* killed while a checkpoint was being written: only a temporary file ``.iter_N.pth.<random>.tmp`` exists (writes go
   through :func:`cae_mm.checkpoints.writing.atomic_path`), and the previous checkpoint is the right one;
 * killed between the rename and the pointer update: ``iter_N.pth`` is complete but the pointer names ``iter_N-1``;
 * a checkpoint damaged afterwards (a bad copy, a bad sync): the highest number is corrupt, the one before is right.
