@@ -12,14 +12,16 @@ What the runners add:
   shapes) and optimizer (parameter groups and state shapes); ``resume=True`` picks the complete checkpoint of the
   highest iteration or epoch (:mod:`cae_mm.checkpoints.resume`), never by modification time;
 * training holds the work dir's lock (:mod:`cae_mm.checkpoints.work_dir_lock`);
-* checkpoints are written to a temporary file and renamed (:func:`cae_mm.checkpoints.writing.atomic_path`).
+* checkpoints are written to a temporary file and renamed (:func:`cae_mm.checkpoints.writing.atomic_path`);
+* ``cae_mm.Runner`` gives each run its own log folder: a second run started in the same second in the same work dir
+  (a resume right after a short run) gets ``<timestamp>_1`` instead of sharing, and overwriting, the first run's log.
 """
 import contextlib
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Union
 
 import torch
-from mmengine.dist import broadcast_object_list, is_main_process
+from mmengine.dist import broadcast, broadcast_object_list, is_main_process
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper
 from mmengine.runner import FlexibleRunner as MMEngineFlexibleRunner
@@ -198,6 +200,24 @@ class CheckpointSafeRunnerMixin:
 @RUNNERS.register_module()
 class Runner(CheckpointSafeRunnerMixin, MMEngineRunner):
     """mmengine's ``Runner`` with cae_mm's checkpoint handling (``runner_type='cae_mm.Runner'``)."""
+
+    def setup_env(self, env_cfg: dict) -> None:
+        """mmengine's environment set-up, then a timestamp no earlier run in this work dir has used.
+
+        mmengine names the log folder, log file and logger after the timestamp, to the second; a run that reused one
+        would write into the earlier run's log and reuse its logger. Rank 0 chooses the suffix and broadcasts it so
+        that every rank names the same folder.
+        """
+        super().setup_env(env_cfg)
+        suffix = torch.zeros(1, dtype=torch.int64)
+        if is_main_process():
+            while Path(self._work_dir, self._timestamp_with(int(suffix))).exists():
+                suffix += 1
+        broadcast(suffix)
+        self._timestamp = self._timestamp_with(int(suffix))
+
+    def _timestamp_with(self, suffix: int) -> str:
+        return self._timestamp if suffix == 0 else f'{self._timestamp}_{suffix}'
 
 
 @RUNNERS.register_module()
