@@ -1,4 +1,5 @@
 """The Context Autoencoder (Chen et al.): mask -> encoder -> latent regressor -> decoder, plus latent alignment."""
+import copy
 from typing import Optional, Union
 
 import torch
@@ -17,7 +18,9 @@ class CAE(BaseSelfSupervisor):
     2. The regressor (``neck``) predicts the latents of the masked patches from the visible latents.
     3. The decoder (``head``) maps the predicted latents to reconstruction targets (token ids or pixels).
     4. The same encoder, with its current weights and under ``no_grad``, encodes the masked patches: these are the
-       alignment targets of the predicted latents (no EMA, no stale copy).
+       alignment targets of the predicted latents (no EMA, no stale copy). ``target_momentum`` > 0 replaces them by
+       an exponential moving average of the encoder (as mmpretrain's ``base_momentum`` would): not the paper's
+       recipe, an option for small-scale runs where the shared encoder collapses (docs/small_scale.md).
 
     Masks come from the data pipeline (``data_sample.mask``, ``(h, w)`` bool, True = masked), so the number of masked
     patches is set once, in the mask generator.
@@ -30,6 +33,8 @@ class CAE(BaseSelfSupervisor):
         neck: regressor config (``cae_mm.LatentContextRegressor``).
         head: decoder and loss config (``cae_mm.CAEDecoderHead``).
         target_generator: reconstruction target config (``cae_mm.NormalizedPixelTarget`` or a tokenizer).
+        target_momentum: 0 (the paper) encodes the alignment targets with the encoder itself; m in (0, 1) with a
+            moving average of it, updated before each step as ``m * average + (1 - m) * encoder``.
         data_preprocessor: mmpretrain data preprocessor config.
         init_cfg: mmengine initialisation config.
     """
@@ -39,8 +44,11 @@ class CAE(BaseSelfSupervisor):
                  neck: dict,
                  head: dict,
                  target_generator: dict,
+                 target_momentum: float = 0.0,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
+        if not 0.0 <= target_momentum < 1.0:
+            raise ValueError(f'target_momentum must be in [0, 1), got {target_momentum}')
         super().__init__(
             backbone=backbone,
             neck=neck,
@@ -48,6 +56,22 @@ class CAE(BaseSelfSupervisor):
             target_generator=target_generator,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
+        self.target_momentum = target_momentum
+        self.target_encoder = None
+        if target_momentum > 0:
+            self.target_encoder = copy.deepcopy(self.backbone).requires_grad_(False)
+
+    def init_weights(self) -> None:
+        """Initialise as configured; a moving-average target encoder starts as a copy of the encoder."""
+        super().init_weights()
+        if self.target_encoder is not None:
+            self.target_encoder.load_state_dict(self.backbone.state_dict())
+
+    @torch.no_grad()
+    def _update_target_encoder(self) -> None:
+        average = list(self.target_encoder.parameters())
+        current = [parameter.detach() for parameter in self.backbone.parameters()]
+        torch._foreach_lerp_(average, current, 1.0 - self.target_momentum)
 
     @staticmethod
     def _split_views(inputs: Union[torch.Tensor, list[torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -107,7 +131,11 @@ class CAE(BaseSelfSupervisor):
         visible_latents = self.backbone.forward_encoder(images, mask)[:, 1:]  # (B, Nv, C), cls dropped
         latent_pred = self.neck(visible_latents, mask)  # (B, Nm, C')
         with torch.no_grad():
+            target_encoder = self.backbone
+            if self.target_encoder is not None:
+                self._update_target_encoder()
+                target_encoder = self.target_encoder
             # The inverted mask keeps exactly the masked patches, in the row-major order of the regressor's queries.
-            masked_latents = self.backbone.forward_encoder(images, mask.inverted())[:, 1:]  # (B, Nm, C)
+            masked_latents = target_encoder.forward_encoder(images, mask.inverted())[:, 1:]  # (B, Nm, C)
             latent_target = self.neck.project(masked_latents)  # (B, Nm, C')
         return self.head.loss(latent_pred, latent_target, reconstruction_target, mask)

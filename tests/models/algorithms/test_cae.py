@@ -86,6 +86,35 @@ def test_target_branch_has_no_gradient_and_uses_current_weights():
     assert not torch.allclose(second_target, first_target)
 
 
+def test_moving_average_target_encoder_is_off_by_default_and_follows_the_encoder():
+    """target_momentum 0 adds no module; m > 0 starts from the encoder, then moves by (1 - m) towards it each step."""
+    assert build().target_encoder is None
+    assert not any(key.startswith('target_encoder.') for key in build().state_dict())
+    model = MODELS.build({**tiny_cae_config(), 'target_momentum': 0.9})
+    model.init_weights()
+    for average, current in zip(model.target_encoder.parameters(), model.backbone.parameters()):
+        assert torch.equal(average, current) and not average.requires_grad
+    before = [parameter.clone() for parameter in model.target_encoder.parameters()]
+    with torch.no_grad():
+        for parameter in model.backbone.parameters():
+            parameter.add_(torch.randn_like(parameter))
+    images, samples = torch.randn(2, 3, 64, 64), samples_with_masks(2)
+    head_loss = Capture(model.head, 'loss')
+    model.loss(images, samples)['loss_alignment'].backward()
+    for old, average, current in zip(before, model.target_encoder.parameters(), model.backbone.parameters()):
+        torch.testing.assert_close(average, 0.9 * old + 0.1 * current)
+        assert average.grad is None
+    mask = head_loss.args[3].mask
+    expected = model.neck.project(model.target_encoder.forward_encoder(images, ~mask)[:, 1:])
+    torch.testing.assert_close(head_loss.args[1], expected)
+
+
+@pytest.mark.parametrize('momentum', [-0.1, 1.0])
+def test_target_momentum_outside_zero_to_one_is_refused(momentum):
+    with pytest.raises(ValueError, match='target_momentum'):
+        MODELS.build({**tiny_cae_config(), 'target_momentum': momentum})
+
+
 def test_alignment_gradient_flows_only_through_the_prediction():
     """The alignment loss's gradient equals that of λ·MSE(prediction, constant target)."""
     model = build()
