@@ -111,6 +111,14 @@ SEARCH_RECIPES = {
     'lr1e-4-lambda0': dict(
         description='λ = 0 (no alignment), lr 1e-4: the reference of the lr 1e-4 recipes',
         lines=['optim_wrapper = dict(optimizer=dict(lr=1e-4))', 'model = dict(head=dict(alignment_weight=0.0))']),
+    # A moving-average target encoder (not the paper's: it uses the encoder itself), the usual guard against collapse
+    # of a predict-your-own-features objective; its time constant of 100 iterations is an eighth of the run.
+    'lr3.75e-4-momentum0.99': dict(
+        description='λ = 2, lr 3.75e-4, alignment targets from a moving average of the encoder (momentum 0.99)',
+        lines=['optim_wrapper = dict(optimizer=dict(lr=3.75e-4))', 'model = dict(target_momentum=0.99)']),
+    'momentum0.99': dict(
+        description='λ = 2, lr 1.5e-3, alignment targets from a moving average of the encoder (momentum 0.99)',
+        lines=['model = dict(target_momentum=0.99)']),
 }
 MEAN = torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1)
 STD = torch.tensor([58.395, 57.12, 57.375]).view(1, 3, 1, 1)
