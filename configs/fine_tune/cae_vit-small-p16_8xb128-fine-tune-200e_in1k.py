@@ -13,21 +13,10 @@ warmup_epochs = 20
 max_epochs = 200
 lr = 4e-4
 optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=0.75), optimizer=dict(lr=lr))
+# The base schedule's warmup and cosine, at these lengths, from and to 1e-6 at this lr.
 param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-6 / lr,
-        by_epoch=True,
-        begin=0,
-        end=warmup_epochs,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        eta_min_ratio=1e-6 / lr,
-        by_epoch=True,
-        begin=warmup_epochs,
-        end=max_epochs,
-        convert_to_iter_based=True),
+    dict(_base_.param_scheduler[0], start_factor=1e-6 / lr, end=warmup_epochs),
+    dict(_base_.param_scheduler[1], eta_min_ratio=1e-6 / lr, begin=warmup_epochs, end=max_epochs),
 ]
 train_cfg = dict(max_epochs=max_epochs)
 auto_scale_lr = dict(base_batch_size=1024)

@@ -2,27 +2,9 @@
 # relative position bias in every block (14x14 grid: 224 px, 16 px patches); the patch tokens are mean-pooled without
 # the encoder's final norm, then LayerNorm -> Linear (initialised x0.001); drop path 0.1; Mixup 0.8 / CutMix 1.0
 # (one of the two per batch) with label smoothing 0.1.
+_base_ = ['./cae_vit-base-p16_classifier.py']
 model = dict(
-    type='ImageClassifier',
-    data_preprocessor=dict(
-        type='ClsDataPreprocessor',
-        num_classes=1000,
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
-    backbone=dict(
-        type='cae_mm.CAEVisionTransformer',
-        arch='base',
-        patch_size=16,
-        drop_path_rate=0.1,
-        out_type='avg_featmap',
-        final_norm=False,
-        relative_position_bias_grid=(14, 14),
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='work_dirs/cae_vit-base-p16_32xb64-dalle-1600e_in1k/epoch_1600.pth',
-            prefix='backbone.')),
-    neck=None,
+    backbone=dict(drop_path_rate=0.1, out_type='avg_featmap', final_norm=False, relative_position_bias_grid=(14, 14)),
     head=dict(
         type='cae_mm.FineTuningHead',
         num_classes=1000,
