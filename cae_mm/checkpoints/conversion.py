@@ -197,6 +197,34 @@ def _drop_constant_regressor_gammas(state_dict: dict[str, torch.Tensor]) -> dict
     return kept
 
 
+def _pretraining_to_cae_mm(state_dict: dict[str, torch.Tensor], position_tables: tuple[str, ...],
+                           dropped_prefixes: tuple[str, ...], names: NameTable, source: str) -> dict[str, torch.Tensor]:
+    """A foreign CAE pretraining state dict -> cae_mm's ``CAE``: what every pretraining converter does.
+
+    Args:
+        state_dict: the foreign state dict.
+        position_tables: keys of sin-cos position tables; each is checked to be the table cae_mm computes, then dropped.
+        dropped_prefixes: prefixes of weights cae_mm has no place for (copies of the encoder, a tokenizer).
+        names: the name table between cae_mm's keys and the source's.
+        source: the source's name, for the error message.
+
+    Returns:
+        The kept weights under cae_mm's names, without the regressor layer scales that are frozen ones.
+
+    Raises:
+        CheckpointConversionError: unknown keys, or a position table that is not sin-cos.
+    """
+    kept = {}
+    for key, tensor in state_dict.items():
+        if key in position_tables:
+            check_sincos_position_table(tensor, key)
+        elif not key.startswith(dropped_prefixes):
+            kept[key] = tensor
+    converted, unmatched = rename_keys(kept, names, reverse=True)
+    _raise_on_unknown(unmatched, source)
+    return _drop_constant_regressor_gammas(converted)
+
+
 def official_to_cae_mm(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Official CAE pretraining weights (``checkpoint['model']``) -> cae_mm's ``CAE``.
 
@@ -211,15 +239,8 @@ def official_to_cae_mm(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.T
     Raises:
         CheckpointConversionError: unknown keys, or a position table that is not sin-cos.
     """
-    kept = {}
-    for key, tensor in state_dict.items():
-        if key in ('encoder.pos_embed', 'rd_pos_embed', 'alignment_encoder.pos_embed'):
-            check_sincos_position_table(tensor, key)
-        elif not key.startswith('alignment_encoder.'):
-            kept[key] = tensor
-    converted, unmatched = rename_keys(kept, OFFICIAL_NAMES, reverse=True)
-    _raise_on_unknown(unmatched, 'official CAE')
-    return _drop_constant_regressor_gammas(converted)
+    return _pretraining_to_cae_mm(state_dict, ('encoder.pos_embed', 'rd_pos_embed', 'alignment_encoder.pos_embed'),
+                                  ('alignment_encoder.', ), OFFICIAL_NAMES, 'official CAE')
 
 
 def mmpretrain_to_cae_mm(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -235,15 +256,8 @@ def mmpretrain_to_cae_mm(state_dict: dict[str, torch.Tensor]) -> dict[str, torch
     Raises:
         CheckpointConversionError: unknown keys, or a position table that is not sin-cos.
     """
-    kept = {}
-    for key, tensor in state_dict.items():
-        if key in ('backbone.pos_embed', 'teacher.pos_embed'):
-            check_sincos_position_table(tensor, key)
-        elif not key.startswith(('teacher.', 'target_generator.')):
-            kept[key] = tensor
-    converted, unmatched = rename_keys(kept, MMPRETRAIN_NAMES, reverse=True)
-    _raise_on_unknown(unmatched, 'mmpretrain CAE')
-    return _drop_constant_regressor_gammas(converted)
+    return _pretraining_to_cae_mm(state_dict, ('backbone.pos_embed', 'teacher.pos_embed'),
+                                  ('teacher.', 'target_generator.'), MMPRETRAIN_NAMES, 'mmpretrain CAE')
 
 
 def mmpretrain_tokenizer_state_dict(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
