@@ -11,7 +11,7 @@ import subprocess
 import sys
 import types
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import Callable
 
 import pytest
 import torch
@@ -23,11 +23,7 @@ from cae_mm.checkpoints.work_dir_lock import LOCK_FILE
 from cae_mm.registry import MODELS
 from tests.checkpoints.test_reading import torchscript_archive_that_writes
 from tests.conftest import REPO_ROOT, TEST_CONFIG, tiny_cae_config
-
-
-class Workspace(NamedTuple):
-    folder: Path
-    demo_images: Path
+from tests.input_table import Workspace, run_row
 
 
 def tool(relative_path: str) -> types.ModuleType:
@@ -354,9 +350,4 @@ def test_the_table_is_complete():
 
 @pytest.mark.parametrize('action, error, message', BAD_CHECKPOINTS)
 def test_bad_checkpoint(action, error, message, tmp_path, demo_data_root):
-    workspace = Workspace(tmp_path, demo_data_root / 'images')
-    if error is None:
-        action(workspace)
-        return
-    with pytest.raises(error, match=message):
-        action(workspace)
+    run_row(action, error, message, Workspace(tmp_path, demo_data_root / 'images'))

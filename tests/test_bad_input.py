@@ -9,7 +9,7 @@ import os
 import shutil
 import zlib
 from pathlib import Path
-from typing import Callable, NamedTuple, Optional
+from typing import Callable, Optional
 
 import cv2
 import numpy as np
@@ -30,12 +30,7 @@ from cae_mm.checkpoints import CheckpointMismatchError, CheckpointReadError, Run
 from cae_mm.models.targets import TokenizerWeightsError
 from cae_mm.registry import HOOKS, MODELS, TRANSFORMS
 from tests.conftest import TEST_CONFIG, tiny_cae_config
-
-
-class Workspace(NamedTuple):
-    """Where a row writes its files, and the bundled photographs."""
-    folder: Path
-    demo_images: Path
+from tests.input_table import Workspace, run_row
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -669,9 +664,4 @@ def test_the_table_is_complete():
 
 @pytest.mark.parametrize('action, error, message', BAD_INPUTS)
 def test_bad_input(action, error, message, tmp_path, demo_data_root):
-    workspace = Workspace(tmp_path, demo_data_root / 'images')
-    if error is None:
-        action(workspace)
-        return
-    with pytest.raises(error, match=message):
-        action(workspace)
+    run_row(action, error, message, Workspace(tmp_path, demo_data_root / 'images'))
