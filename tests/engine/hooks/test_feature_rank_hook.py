@@ -5,13 +5,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.runner import Runner
 
 from cae_mm.checkpoints import read_checkpoint
 from cae_mm.engine.hooks import FeatureRankHook
 from cae_mm.evaluation import effective_rank
-from tests.conftest import TEST_CONFIG
+from tests.engine.hooks.training_run import train_test_config
 
 
 @pytest.mark.parametrize('rank', [1, 3, 8, 20])
@@ -39,17 +38,8 @@ def test_leading_dimensions_are_flattened_and_zero_features_score_one():
 
 
 def train(work_dir: Path, data_root: Path, with_hook: bool, max_iters: int = 4) -> Runner:
-    cfg = Config.fromfile(TEST_CONFIG)
-    cfg.work_dir = str(work_dir)
-    cfg.experiment_name = f'{work_dir.name}-{with_hook}'
-    cfg.train_dataloader.dataset.data_root = str(data_root / 'images')
-    cfg.train_cfg.max_iters = max_iters
-    cfg.default_hooks.logger.interval = 2
-    if with_hook:
-        cfg.custom_hooks = cfg.custom_hooks + [dict(type='cae_mm.FeatureRankHook', interval=2, num_images=4)]
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    return runner
+    hook = dict(type='cae_mm.FeatureRankHook', interval=2, num_images=4) if with_hook else None
+    return train_test_config(work_dir, data_root, hook, max_iters, logger_interval=2)
 
 
 def test_hook_logs_ranks_and_leaves_training_unchanged(tmp_path, demo_data_root):

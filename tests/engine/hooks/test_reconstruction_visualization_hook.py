@@ -14,23 +14,12 @@ from cae_mm.engine.hooks import ReconstructionVisualizationHook
 from cae_mm.registry import MODELS
 from cae_mm.visualization.pictures import default_scale, grid_shape
 from tests.conftest import TEST_CONFIG, tiny_cae_config
+from tests.engine.hooks.training_run import train_test_config
 
 
 def train(work_dir: Path, data_root: Path, with_hook: bool, max_iters: int = 4) -> Runner:
-    """Train the tiny test config in this process (drop path on, transforms in the main process)."""
-    cfg = Config.fromfile(TEST_CONFIG)
-    cfg.work_dir = str(work_dir)
-    cfg.experiment_name = f'{work_dir.name}-{with_hook}'
-    cfg.train_dataloader.dataset.data_root = str(data_root / 'images')
-    cfg.train_cfg.max_iters = max_iters
-    cfg.default_hooks.logger.interval = 100
-    if with_hook:
-        cfg.custom_hooks = cfg.custom_hooks + [
-            dict(type='cae_mm.ReconstructionVisualizationHook', interval=3, num_images=3)
-        ]
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    return runner
+    hook = dict(type='cae_mm.ReconstructionVisualizationHook', interval=3, num_images=3) if with_hook else None
+    return train_test_config(work_dir, data_root, hook, max_iters, logger_interval=100)
 
 
 def test_pictures_are_saved_and_training_is_unchanged(tmp_path, demo_data_root):
