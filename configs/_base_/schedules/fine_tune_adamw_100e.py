@@ -3,6 +3,7 @@
 # 0.65 ** (12 - i)), lr 8e-3 at a total batch of 4096 (scale it linearly with `tools/train.py --auto-scale-lr`);
 # 5 warmup epochs from 1e-6, then cosine to 1e-6 (both scaled by each group's layer decay), per iteration; 100 epochs.
 # No gradient clipping.
+_base_ = ['./warmup_cosine_epochs.py']
 warmup_epochs = 5
 max_epochs = 100
 lr = 8e-3
@@ -13,22 +14,8 @@ optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.05),
 )
 param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-6 / lr,
-        by_epoch=True,
-        begin=0,
-        end=warmup_epochs,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        eta_min_ratio=1e-6 / lr,
-        by_epoch=True,
-        begin=warmup_epochs,
-        end=max_epochs,
-        convert_to_iter_based=True),
+    dict(_base_.param_scheduler[0], start_factor=1e-6 / lr, end=warmup_epochs),
+    dict(_base_.param_scheduler[1], eta_min_ratio=1e-6 / lr, begin=warmup_epochs, end=max_epochs),
 ]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
-val_cfg = dict()
-test_cfg = dict()
+train_cfg = dict(max_epochs=max_epochs, val_interval=1)
 auto_scale_lr = dict(base_batch_size=4096)
