@@ -1,4 +1,4 @@
-"""Shared fixtures: the bundled photographs laid out once per session, and tiny CAE model configs."""
+"""Shared fixtures: the bundled photographs laid out once per session, tiny CAE model configs and classifiers."""
 from pathlib import Path
 
 import numpy as np
@@ -56,3 +56,19 @@ def tiny_cae_config(neck_dims: int = 64, drop_path_rate: float = 0.0, patch_size
             reconstruction_loss='mse',
             alignment_weight=2.0),
         target_generator=dict(type='cae_mm.NormalizedPixelTarget', patch_size=patch_size))
+
+
+def tiny_classifier(backbone: dict, head: dict) -> torch.nn.Module:
+    """mmpretrain's ``ImageClassifier`` on the test-size encoder (64 wide, 2 blocks, 8 px patches) with ``head``.
+
+    Args:
+        backbone: ``CAEVisionTransformer`` arguments besides the test arch and patch size (output, freezing, weights).
+        head: the head's config.
+    """
+    init_default_scope('mmpretrain')
+    from mmpretrain.registry import MODELS
+    return MODELS.build(
+        dict(
+            type='ImageClassifier',
+            backbone=dict(type='cae_mm.CAEVisionTransformer', arch='test', patch_size=8, **backbone),
+            head=head))

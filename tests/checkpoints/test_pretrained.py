@@ -1,12 +1,11 @@
 """Loading pretrained encoder weights: full CAE or backbone-only checkpoints, every key checked."""
 import pytest
 import torch
-from mmengine.registry import init_default_scope
 
 from cae_mm.checkpoints import CheckpointMismatchError, CheckpointReadError, load_pretrained_weights
 from cae_mm.models.backbones import CAEVisionTransformer
 from cae_mm.registry import MODELS
-from tests.conftest import tiny_cae_config
+from tests.conftest import tiny_cae_config, tiny_classifier
 
 
 @pytest.fixture
@@ -101,15 +100,9 @@ def test_fine_tuning_encoder_keeps_zero_bias_and_drops_the_final_norm(pretrained
 def test_image_classifier_init_weights_loads_through_the_backbone(pretrained_cae):
     """mmpretrain's ImageClassifier.init_weights reaches the checked loader via the backbone's init_cfg."""
     model, path = pretrained_cae
-    init_default_scope('mmpretrain')
-    from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
-    classifier = MMPRETRAIN_MODELS.build(
-        dict(
-            type='ImageClassifier',
-            backbone=dict(
-                type='cae_mm.CAEVisionTransformer', arch='test', patch_size=8, out_type='cls_token',
-                init_cfg=dict(type='Pretrained', checkpoint=str(path), prefix='backbone.')),
-            head=dict(type='cae_mm.LinearProbeHead', num_classes=3, in_channels=64)))
+    classifier = tiny_classifier(
+        dict(out_type='cls_token', init_cfg=dict(type='Pretrained', checkpoint=str(path), prefix='backbone.')),
+        dict(type='cae_mm.LinearProbeHead', num_classes=3, in_channels=64))
     classifier.init_weights()
     assert_same_encoder(classifier.backbone, model.backbone)
 

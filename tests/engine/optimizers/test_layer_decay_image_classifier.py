@@ -2,22 +2,12 @@
 import pytest
 import torch
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import init_default_scope
 from mmpretrain.structures import DataSample
 
 import cae_mm  # noqa: F401  (registers cae_mm's modules)
+from tests.conftest import tiny_classifier
 
 BASE_LR = 1e-3
-
-
-def classifier(backbone: dict, head: dict):
-    init_default_scope('mmpretrain')
-    from mmpretrain.registry import MODELS
-    return MODELS.build(
-        dict(
-            type='ImageClassifier',
-            backbone=dict(type='cae_mm.CAEVisionTransformer', arch='test', patch_size=8, **backbone),
-            head=head))
 
 
 def settings_by_name(model, optim_wrapper) -> dict[str, dict]:
@@ -28,7 +18,7 @@ def settings_by_name(model, optim_wrapper) -> dict[str, dict]:
 def test_fine_tuning_groups_decay_by_block_and_give_the_head_the_full_lr():
     """Rate .65 over 2 blocks: patch embedding/cls .65**3, block 0 and its relative position bias .65**2, block 1
     .65, the head's norm and Linear 1; weight decay on 2-D weights (the bias table too) but not on the cls token."""
-    model = classifier(
+    model = tiny_classifier(
         dict(out_type='avg_featmap', final_norm=False, relative_position_bias_grid=(4, 4)),
         dict(type='cae_mm.FineTuningHead', num_classes=3, in_channels=64))
     optim_wrapper = build_optim_wrapper(
@@ -59,7 +49,7 @@ def test_fine_tuning_groups_decay_by_block_and_give_the_head_the_full_lr():
 def test_linear_probe_lars_adapts_the_weight_but_not_the_bias():
     """With the encoder frozen only the classifier is optimised; one LARS step moves the weight by
     lr * eta * |w| / |g| * g and the bias by lr * g (biases are left out of the trust ratio)."""
-    model = classifier(
+    model = tiny_classifier(
         dict(out_type='cls_token', frozen_stages=2), dict(type='cae_mm.LinearProbeHead', num_classes=3, in_channels=64))
     optim_wrapper = build_optim_wrapper(
         model,

@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from mmpretrain.structures import DataSample
 
 from cae_mm.models.classification import AttentiveProbeHead
+from tests.conftest import tiny_classifier
 
 
 def reference_logits(head: AttentiveProbeHead, tokens: torch.Tensor) -> torch.Tensor:
@@ -113,15 +114,8 @@ def test_bad_inputs_are_errors():
 def test_classifier_prediction_does_not_depend_on_the_evaluation_batch():
     """Through mmpretrain's ImageClassifier (frozen encoder + this head), after training steps have moved the
     BatchNorm statistics, an image's predicted scores are the same alone and inside a batch of 16."""
-    from mmengine.registry import init_default_scope
-    init_default_scope('mmpretrain')
-    from mmpretrain.registry import MODELS
-    classifier = MODELS.build(
-        dict(
-            type='ImageClassifier',
-            backbone=dict(type='cae_mm.CAEVisionTransformer', arch='test', patch_size=8, out_type='raw',
-                          frozen_stages=2),
-            head=dict(type='cae_mm.AttentiveProbeHead', num_classes=3, in_channels=64, num_heads=4)))
+    classifier = tiny_classifier(dict(out_type='raw', frozen_stages=2),
+                                 dict(type='cae_mm.AttentiveProbeHead', num_classes=3, in_channels=64, num_heads=4))
     optimizer = torch.optim.SGD([p for p in classifier.parameters() if p.requires_grad], lr=0.1)
     classifier.train()
     for _ in range(3):

@@ -2,10 +2,10 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.registry import init_default_scope
 from mmpretrain.structures import DataSample
 
 from cae_mm.models.classification import LinearProbeHead
+from tests.conftest import tiny_classifier
 
 
 def labelled(labels):
@@ -57,15 +57,8 @@ def test_loss_is_cross_entropy_and_bad_inputs_are_errors():
 
 def test_frozen_encoder_stays_in_eval_mode_and_only_the_head_learns():
     """In an ImageClassifier with frozen_stages=depth, train() keeps the encoder in eval mode and a step leaves it."""
-    init_default_scope('mmpretrain')
-    from mmpretrain.registry import MODELS
-    classifier = MODELS.build(
-        dict(
-            type='ImageClassifier',
-            backbone=dict(
-                type='cae_mm.CAEVisionTransformer', arch='test', patch_size=8, out_type='cls_token',
-                frozen_stages=2, drop_path_rate=0.1),
-            head=dict(type='cae_mm.LinearProbeHead', num_classes=3, in_channels=64)))
+    classifier = tiny_classifier(dict(out_type='cls_token', frozen_stages=2, drop_path_rate=0.1),
+                                 dict(type='cae_mm.LinearProbeHead', num_classes=3, in_channels=64))
     classifier.train()
     assert not any(module.training for block in classifier.backbone.layers for module in block.modules())
     assert classifier.head.training
