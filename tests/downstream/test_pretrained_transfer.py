@@ -63,14 +63,20 @@ def build_with_pretrained_backbone(cfg: Config, checkpoint: Path):
     return model
 
 
+def pretrained_and_loaded(cfg: Config, checkpoint: Path) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """The checkpoint's encoder weights and the state of the config's encoder built from them; every pretrained key
+    must be used."""
+    pretrained = backbone_weights(checkpoint)
+    encoder_state = build_with_pretrained_backbone(cfg, checkpoint).backbone.encoder.state_dict()
+    assert set(pretrained) - set(encoder_state) == set()  # no unused backbone key
+    return pretrained, encoder_state
+
+
 @pytest.mark.slow
 def test_cae_checkpoint_loads_into_mask_rcnn_with_no_unused_backbone_key(pretraining_checkpoint, rendered_coco,
                                                                         tmp_path):
-    pretrained = backbone_weights(pretraining_checkpoint)
-    model = build_with_pretrained_backbone(detection_config(MASK_RCNN_TEST, rendered_coco, tmp_path),
-                                           pretraining_checkpoint)
-    encoder_state = model.backbone.encoder.state_dict()
-    assert set(pretrained) - set(encoder_state) == set()  # no unused backbone key
+    pretrained, encoder_state = pretrained_and_loaded(detection_config(MASK_RCNN_TEST, rendered_coco, tmp_path),
+                                                      pretraining_checkpoint)
     assert set(encoder_state) - set(pretrained) == set()  # every encoder tensor comes from pretraining
     for key, value in encoder_state.items():
         torch.testing.assert_close(value, pretrained[key], rtol=0, atol=0, msg=key)
@@ -80,11 +86,8 @@ def test_cae_checkpoint_loads_into_mask_rcnn_with_no_unused_backbone_key(pretrai
 def test_cae_checkpoint_loads_into_upernet_with_no_unused_backbone_key(pretraining_checkpoint, rendered_ade,
                                                                       tmp_path):
     """UperNet adds the zero-initialised relative position bias (new keys); every pretrained key is used."""
-    pretrained = backbone_weights(pretraining_checkpoint)
-    model = build_with_pretrained_backbone(segmentation_config(UPERNET_TEST, rendered_ade, tmp_path),
-                                           pretraining_checkpoint)
-    encoder_state = model.backbone.encoder.state_dict()
-    assert set(pretrained) - set(encoder_state) == set()
+    pretrained, encoder_state = pretrained_and_loaded(segmentation_config(UPERNET_TEST, rendered_ade, tmp_path),
+                                                      pretraining_checkpoint)
     new_keys = set(encoder_state) - set(pretrained)
     assert new_keys == {f'relative_position_bias.{index}.table' for index in range(4)}
     assert all(torch.count_nonzero(encoder_state[key]) == 0 for key in new_keys)
