@@ -223,7 +223,8 @@ def load_split(split: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def build_encoder(method: str, seed: int, checkpoint: Optional[Path]) -> torch.nn.Module:
-    """The method's model with its pretrained weights (every key checked), or at its seeded initialisation."""
+    """The method's model with its pretrained encoder weights (every encoder key checked), or at its seeded
+    initialisation."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
@@ -235,11 +236,14 @@ def build_encoder(method: str, seed: int, checkpoint: Optional[Path]) -> torch.n
     model = MODELS.build(cfg.model)
     model.init_weights()
     if checkpoint is not None:
+        # Only the encoder is evaluated, so only its weights are loaded: a recipe's extra modules (e.g. a
+        # moving-average target encoder) do not need to be in the method's config.
         from cae_mm.checkpoints import read_checkpoint, weights_of
         state = weights_of(read_checkpoint(checkpoint), checkpoint)
-        missing, unexpected = model.load_state_dict(state, strict=False)
+        encoder = {key[len('backbone.'):]: value for key, value in state.items() if key.startswith('backbone.')}
+        missing, unexpected = model.backbone.load_state_dict(encoder, strict=False)
         if missing or unexpected:
-            raise RuntimeError(f'{checkpoint}: missing keys {missing}, unexpected keys {unexpected}')
+            raise RuntimeError(f'{checkpoint}: missing encoder keys {missing}, unexpected encoder keys {unexpected}')
     return model.eval()
 
 
