@@ -46,6 +46,23 @@ def test_every_search_recipe_is_a_valid_short_run_of_the_benchmark_config(recipe
     hooks = [hook['type'] for hook in cfg.custom_hooks]
     assert 'cae_mm.FeatureRankHook' in hooks
     assert ('cae_mm.AlignmentWeightWarmupHook' in hooks) == ('lambda-warmup' in recipe)
+    from mmpretrain.registry import MODELS
+    MODELS.build(cfg.model)  # every key a recipe sets is an argument of the model
+
+
+def test_evaluation_loads_the_encoder_of_a_checkpoint_and_checks_its_keys(tmp_path):
+    trained = small_scale.build_encoder('cae', 0, None)
+    state = {key: value + 1 if value.is_floating_point() else value for key, value in trained.state_dict().items()}
+    state['target_encoder.cls_token'] = torch.zeros(1)  # a module the method's config does not build
+    checkpoint = tmp_path / 'iter_800.pth'
+    torch.save(dict(state_dict=state), checkpoint)
+    loaded = small_scale.build_encoder('cae', 1, checkpoint)
+    for key, value in loaded.backbone.state_dict().items():
+        assert torch.equal(value, state[f'backbone.{key}']), key
+    del state['backbone.cls_token']
+    torch.save(dict(state_dict=state), checkpoint)
+    with pytest.raises(RuntimeError, match='missing encoder keys.*cls_token'):
+        small_scale.build_encoder('cae', 1, checkpoint)
 
 
 def test_results_are_written_atomically(tmp_path):
