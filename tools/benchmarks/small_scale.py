@@ -16,6 +16,8 @@ Steps (one command each):
     upernet METHOD SEED    UperNet on coco128_semseg, IoUMetric mIoU and aAcc
     vitdet METHOD SEED     the ViTDet-style Mask R-CNN (window attention, simple pyramid); CAE methods only
     search RECIPE          a short CAE pretraining under one recipe of the collapse search, then knn and ranks
+    adopt METHOD RECIPE    record a finished search run as the method's seed-0 pretraining, when the recipe's config
+                           is the method's config (the search only logs ranks and keeps checkpoints more often)
     report                 docs/small_scale.md with tables (mean ± std over seeds) and PNG curves
     all                    every step for every method and seed (skipping finished ones), then the report
 
@@ -75,20 +77,22 @@ DOWNSTREAM_STEPS = {
 SEARCH_ITERS = 800  # the benchmark's length; the 200-iteration results are in docs/small_scale/superseded/
 SEARCH_KNN_TRAIN_STRIDE = 5  # the search's k-NN uses every 5th training photo (1,000, 100 a class)
 # The collapse search: short CAE runs (SEARCH_ITERS iterations of 64, bf16 autocast, feature ranks every 25) that differ from the benchmark's
-# CAE config only in these lines of config. Every recipe tried is kept here, so its result can be reproduced.
+# CAE config only in these lines of config (each names its lr: the benchmark's changed from 1.5e-3 to 3.75e-4 after the
+# search). Every recipe tried is kept here, so its result can be reproduced.
 SEARCH_RECIPES = {
     'random-init': dict(
         description='no pretraining: the CAE encoder at its seed-0 initialisation (the reference)',
         lines=None),
     'lambda0': dict(
         description='λ = 0 (no alignment), lr 1.5e-3: the reference without collapse',
-        lines=['model = dict(head=dict(alignment_weight=0.0))']),
+        lines=['optim_wrapper = dict(optimizer=dict(lr=1.5e-3))', 'model = dict(head=dict(alignment_weight=0.0))']),
     'paper-lr1.5e-3': dict(
         description="λ = 2, lr 1.5e-3 unscaled (the issue's collapsing run, with drop path 0.1)",
-        lines=[]),
+        lines=['optim_wrapper = dict(optimizer=dict(lr=1.5e-3))']),
     'lambda-warmup': dict(
         description='λ ramped linearly 0 -> 2 over the first 400 iterations (half the run), lr 1.5e-3',
-        lines=["custom_hooks = custom_hooks + [dict(type='cae_mm.AlignmentWeightWarmupHook', "
+        lines=['optim_wrapper = dict(optimizer=dict(lr=1.5e-3))',
+               "custom_hooks = custom_hooks + [dict(type='cae_mm.AlignmentWeightWarmupHook', "
                'warmup_iters=400)]']),
     'lr3.75e-4': dict(
         description='λ = 2, lr 3.75e-4 (1.5e-3 scaled linearly to batch 64 as if it were set for 256)',
@@ -103,7 +107,7 @@ SEARCH_RECIPES = {
         lines=['optim_wrapper = dict(optimizer=dict(lr=3.75e-4))', 'model = dict(head=dict(alignment_weight=0.0))']),
     'lambda0.5': dict(
         description='λ = 0.5, lr 1.5e-3',
-        lines=['model = dict(head=dict(alignment_weight=0.5))']),
+        lines=['optim_wrapper = dict(optimizer=dict(lr=1.5e-3))', 'model = dict(head=dict(alignment_weight=0.5))']),
     # The official lr is 1.5e-3 at batch 2048: 4.7e-5 at batch 64 scaled linearly, 2.7e-4 by the square root.
     'lr1e-4': dict(
         description='λ = 2, lr 1e-4 (between the linear and square-root scalings of 1.5e-3 @ 2048 to batch 64)',
@@ -118,7 +122,7 @@ SEARCH_RECIPES = {
         lines=['optim_wrapper = dict(optimizer=dict(lr=3.75e-4))', 'model = dict(target_momentum=0.99)']),
     'momentum0.99': dict(
         description='λ = 2, lr 1.5e-3, alignment targets from a moving average of the encoder (momentum 0.99)',
-        lines=['model = dict(target_momentum=0.99)']),
+        lines=['optim_wrapper = dict(optimizer=dict(lr=1.5e-3))', 'model = dict(target_momentum=0.99)']),
 }
 MEAN = torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1)
 STD = torch.tensor([58.395, 57.12, 57.375]).view(1, 3, 1, 1)
@@ -517,17 +521,61 @@ def step_search(recipe: str, args: argparse.Namespace) -> None:
                             **knn_results(tokens)))
 
 
+HOOK_KEYS = ('custom_hooks', 'default_hooks')
+"""Config keys that do not change training: how often ranks are logged and checkpoints kept."""
+
+
+def training_settings(config: Path) -> dict:
+    """A pretraining config's resolved settings, hooks left out (see :data:`HOOK_KEYS`)."""
+    from mmengine.config import Config
+    settings = Config.fromfile(config).to_dict()
+    return {key: value for key, value in settings.items() if key not in HOOK_KEYS}
+
+
+def step_adopt(method: str, recipe: str, args: argparse.Namespace) -> None:
+    """Record the search run of ``recipe`` as ``method``'s seed-0 pretraining: the same config and seed, so the same
+    training, saved a run of 800 iterations.
+
+    Raises:
+        ValueError: if the recipe's config differs from the method's in anything but hooks, or its run is not finished.
+    """
+    output = args.results / 'pretrain' / f'{method}_seed0.json'
+    if output.exists():
+        return
+    search = args.results / 'search' / f'{recipe}.json'
+    if not search.exists():
+        raise ValueError(f'{search} is missing: run `search {recipe}` first')
+    work_dir = args.work_root / 'search' / recipe
+    searched = training_settings(search_config(recipe, work_dir))
+    benchmark = training_settings(REPO_ROOT / CONFIGS[method])
+    differences = sorted(key for key in searched.keys() | benchmark.keys() if searched.get(key) != benchmark.get(key))
+    if differences:
+        raise ValueError(f'search recipe {recipe!r} is not the {method!r} config: they differ in {differences}')
+    result = json.loads(search.read_text())
+    kept = ('command', 'checkpoint', 'checkpoint_sha256', 'loss_curve', 'rank_curve', 'train_seconds', 'machine',
+            'wall_s_this_call')
+    write_json(output, dict(method=method, seed=0, config=CONFIGS[method], adopted_from_search=recipe,
+                            finished=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
+                            **{key: result[key] for key in kept if key in result}))
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('step', choices=['pretrain', *EVALUATION_STEPS, *DOWNSTREAM_STEPS, 'search', 'report', 'all'])
-    parser.add_argument('target', nargs='?', help='METHOD (pretrain and evaluation steps) or RECIPE (search)')
-    parser.add_argument('seed', nargs='?', type=int, help='seed (pretrain and evaluation steps)')
+    parser.add_argument('step',
+                        choices=['pretrain', *EVALUATION_STEPS, *DOWNSTREAM_STEPS, 'search', 'adopt', 'report', 'all'])
+    parser.add_argument('target', nargs='?', help='METHOD (pretrain, evaluation and adopt steps) or RECIPE (search)')
+    parser.add_argument('seed', nargs='?', help='seed (pretrain and evaluation steps) or RECIPE (adopt)')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2], help='seeds of `all` (default: 0 1 2)')
     parser.add_argument('--methods', nargs='+', default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument('--results', type=Path, default=REPO_ROOT / 'docs' / 'small_scale' / 'results')
     parser.add_argument('--work-root', type=Path, default=REPO_ROOT / 'work_dirs' / 'small_scale')
     args = parser.parse_args(argv)
     torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', os.cpu_count() or 1)))
+    if args.step == 'adopt':
+        step_adopt(args.target, args.seed, args)
+        return
+    if args.seed is not None:
+        args.seed = int(args.seed)
     if args.step == 'pretrain':
         step_pretrain(args.target, args.seed, args)
     elif args.step in EVALUATION_STEPS:
