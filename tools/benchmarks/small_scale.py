@@ -555,7 +555,7 @@ def step_adopt(method: str, recipe: str, args: argparse.Namespace) -> None:
     kept = ('command', 'checkpoint', 'checkpoint_sha256', 'loss_curve', 'rank_curve', 'train_seconds', 'machine',
             'wall_s_this_call')
     write_json(output, dict(method=method, seed=0, config=CONFIGS[method], adopted_from_search=recipe,
-                            finished=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
+                            finished=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), wall_s=result['wall_s_this_call'],
                             **{key: result[key] for key in kept if key in result}))
 
 

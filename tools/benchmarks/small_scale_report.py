@@ -57,9 +57,11 @@ def _mean_std(values: list[float]) -> str:
 
 def _search_section(results: Path, pictures: Path) -> list[str]:
     runs = _load(results / 'search')
+    lengths = ' or '.join(f'{iters} iterations of 64 photos (about {iters * 64 / 5000:.1f} epochs)'
+                          for iters in sorted({run['iters'] for run in runs})) or 'short runs'
     lines = ['## Collapse search', '',
              'Short CAE runs (`python tools/benchmarks/small_scale.py search RECIPE`): the benchmark CAE config with one '
-             'recipe change each, 200 iterations of 64 photos (about 2.6 epochs), seed 0, bf16 autocast. '
+             f'recipe change each, {lengths}, seed 0, bf16 autocast. '
              '"rank (train batch)" is the `FeatureRankHook` value on its fixed batch of 64 augmented training photos '
              'at the last iteration; the random encoder scores 28.5 there. The k-NN uses 1,000 training photos '
              '(100 a class) and the 500 held-out ones; "rank val" is the effective rank of the 32,000 held-out patch '
@@ -67,14 +69,15 @@ def _search_section(results: Path, pictures: Path) -> list[str]:
     if not runs:
         return lines + ['No recipe has finished yet.', '']
     lines += ['| recipe | change | rank (train batch) | rank val patches | rank val cls | k-NN cls | k-NN mean-pool | '
-              'last reconstruction loss | wall |', '|---|---|---|---|---|---|---|---|---|']
+              'last reconstruction loss | training time |', '|---|---|---|---|---|---|---|---|---|']
     figure, axis = plt.subplots(figsize=(7, 4))
     for run in runs:
         last_rank = f"{run['rank_curve'][-1]['rank_patch']:.1f}" if run['rank_curve'] else '28.5 (iter 0)'
         last_loss = f"{run['loss_curve'][-1]['loss_reconstruction']:.3f}" if run['loss_curve'] else '—'
+        training_time = f"{run['train_seconds'] / 60:.0f} min" if 'train_seconds' in run else '—'
         lines.append(f"| `{run['recipe']}` | {run['description']} | {last_rank} | {run['rank_patch']:.1f} | "
                      f"{run['rank_cls']:.1f} | {run['knn_cls']:.1f} | {run['knn_mean']:.1f} | {last_loss} | "
-                     f"{run['wall_s'] / 60:.0f} min |")
+                     f"{training_time} |")
         if run['rank_curve']:
             axis.plot([record['iter'] for record in run['rank_curve']],
                       [record['rank_patch'] for record in run['rank_curve']], marker='o', label=run['recipe'])
@@ -122,9 +125,10 @@ def _benchmark_section(results: Path, pictures: Path) -> list[str]:
         figure.savefig(pictures / 'pretraining_curves.png', dpi=100)
         plt.close(figure)
         lines += ['', '![pretraining curves](small_scale/pretraining_curves.png)']
-        lines += ['', '| run | wall | checkpoint sha256 |', '|---|---|---|']
-        lines += [f"| {run['method']} seed {run['seed']} | {run['wall_s'] / 60:.0f} min | `{run['checkpoint_sha256']}` |"
-                  for run in pretraining]
+        lines += ['', '| run | wall | run of | checkpoint sha256 |', '|---|---|---|---|']
+        lines += [f"| {run['method']} seed {run['seed']} | {run['wall_s'] / 60:.0f} min | "
+                  f"{'search `' + run['adopted_from_search'] + '`' if 'adopted_from_search' in run else 'pretrain'} | "
+                  f"`{run['checkpoint_sha256']}` |" for run in pretraining]
     probe_runs = [run for step in ('linear', 'attentive') for run in evaluations[step].values()]
     if probe_runs:
         figure, axis = plt.subplots(figsize=(7, 4))

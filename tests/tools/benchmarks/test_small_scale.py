@@ -93,7 +93,7 @@ def test_a_search_run_is_adopted_only_by_the_method_whose_config_it_is(tmp_path)
     import argparse
     args = argparse.Namespace(results=tmp_path / 'results', work_root=tmp_path / 'work')
     search = dict(command='tools/train.py search_lr3.75e-4.py', checkpoint='iter_800.pth', checkpoint_sha256='0' * 64,
-                  loss_curve=[], rank_curve=[], train_seconds=1.0, machine={})
+                  loss_curve=[], rank_curve=[], train_seconds=1.0, machine={}, wall_s_this_call=2.0)
     small_scale.write_json(args.results / 'search' / 'lr3.75e-4.json', search)
     with pytest.raises(ValueError, match=r"not the 'cae_lambda0' config: they differ in \['model'\]"):
         small_scale.step_adopt('cae_lambda0', 'lr3.75e-4', args)
@@ -102,3 +102,4 @@ def test_a_search_run_is_adopted_only_by_the_method_whose_config_it_is(tmp_path)
     small_scale.step_adopt('cae', 'lr3.75e-4', args)
     adopted = json.loads((args.results / 'pretrain' / 'cae_seed0.json').read_text())
     assert adopted['adopted_from_search'] == 'lr3.75e-4' and adopted['checkpoint'] == 'iter_800.pth'
+    assert adopted['wall_s'] == 2.0
