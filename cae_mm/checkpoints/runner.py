@@ -14,7 +14,8 @@ What the runners add:
 * training holds the work dir's lock (:mod:`cae_mm.checkpoints.work_dir_lock`);
 * checkpoints are written to a temporary file and renamed (:func:`cae_mm.checkpoints.writing.atomic_path`);
 * ``cae_mm.Runner`` gives each run its own log folder: a second run started in the same second in the same work dir
-  (a resume right after a short run) gets ``<timestamp>_1`` instead of sharing, and overwriting, the first run's log.
+  (a resume right after a short run), or a second run in the same process in the same second (tools/test.py then a
+  resume, in any work dir), gets ``<timestamp>_1`` instead of sharing, and overwriting, the first run's log.
 """
 import contextlib
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any, Callable, Iterator, Optional, Union
 
 import torch
 from mmengine.dist import broadcast, broadcast_object_list, is_main_process
+from mmengine.logging import MMLogger
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper
 from mmengine.runner import FlexibleRunner as MMEngineFlexibleRunner
@@ -205,19 +207,26 @@ class Runner(CheckpointSafeRunnerMixin, MMEngineRunner):
         """mmengine's environment set-up, then a timestamp no earlier run in this work dir has used.
 
         mmengine names the log folder, log file and logger after the timestamp, to the second; a run that reused one
-        would write into the earlier run's log and reuse its logger. Rank 0 chooses the suffix and broadcasts it so
-        that every rank names the same folder.
+        would write into the earlier run's log and reuse its logger. Logger names are global to the process, so a
+        timestamp is taken only if no folder of this work dir and no logger of this process (a run in another work
+        dir, e.g. tools/test.py before a resume) carries it. Rank 0 chooses the suffix and broadcasts it so that every
+        rank names the same folder.
         """
         super().setup_env(env_cfg)
         suffix = torch.zeros(1, dtype=torch.int64)
         if is_main_process():
-            while Path(self._work_dir, self._timestamp_with(int(suffix))).exists():
+            while self._timestamp_taken(self._timestamp_with(int(suffix))):
                 suffix += 1
         broadcast(suffix)
         self._timestamp = self._timestamp_with(int(suffix))
 
     def _timestamp_with(self, suffix: int) -> str:
         return self._timestamp if suffix == 0 else f'{self._timestamp}_{suffix}'
+
+    def _timestamp_taken(self, timestamp: str) -> bool:
+        loggers = MMLogger._instance_dict
+        return Path(self._work_dir, timestamp).exists() or any(
+            name == timestamp or name.endswith(f'_{timestamp}') for name in loggers)
 
 
 @RUNNERS.register_module()

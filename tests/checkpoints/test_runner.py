@@ -36,3 +36,20 @@ def test_runs_started_in_the_same_second_get_their_own_log_folder(tmp_path, monk
     second_log = (tmp_path / f'{stamp}_1' / f'{stamp}_1.log').read_text()
     assert 'first run' in first_log and 'second run' not in first_log
     assert 'second run' in second_log
+
+
+def test_a_run_in_another_work_dir_in_the_same_second_does_not_take_the_log(tmp_path, monkeypatch):
+    """tools/test.py (its own work dir) then ``--resume`` in the same process and second: the resume must log in its
+    own work dir, not through the test run's logger, whose name carries the same timestamp."""
+    frozen = time.time()
+    monkeypatch.setattr(mmengine_runner, 'time', SimpleNamespace(time=lambda: frozen, strftime=time.strftime,
+                                                                 localtime=time.localtime))
+    testing = Runner(model=TwoByTwo(), work_dir=str(tmp_path / 'test'), experiment_name='other_dir')
+    testing.logger.info('test run')
+    resumed = Runner(model=TwoByTwo(), work_dir=str(tmp_path / 'train'), experiment_name='other_dir')
+    resumed.logger.info('resumed run')
+
+    assert resumed.logger is not testing.logger
+    logs = sorted((tmp_path / 'train').glob('*/*.log'))
+    assert len(logs) == 1 and 'resumed run' in logs[0].read_text()
+    assert 'resumed run' not in next((tmp_path / 'test').glob('*/*.log')).read_text()
