@@ -1,8 +1,8 @@
 """Turn a training checkpoint into a release file, named with the first 8 hex digits of its sha256 (OpenMMLab style).
 
 Keeps the weights and a few plain facts from the checkpoint's meta (iteration, epoch, seed, versions, config text);
-drops the optimizer, parameter schedulers, message hub, random generator states and anything else that only
-resuming needs. By default the whole model is kept (encoder, regressor and decoder: what the reconstruction tools
+drops the optimizer, parameter schedulers, message hub, random generator states, the moving-average target
+encoder and anything else that only resuming needs. By default the whole model is kept (encoder, regressor and decoder: what the reconstruction tools
 need); --backbone-only keeps the encoder alone, with its ``backbone.*`` keys, as
 tools/model_converters/cae_mm_to_backbone.py writes it, for
 
@@ -31,6 +31,9 @@ from cae_mm.checkpoints.conversion import cae_mm_to_backbone
 
 KEPT_META = ('epoch', 'iter', 'seed', 'experiment_name', 'time', 'mmengine_version', 'mmengine', 'cfg')
 HASH_CHUNK = 1 << 20
+# CAE(target_momentum>0)'s moving average of the encoder only serves to resume; loading a release restarts it from
+# the encoder, as a fresh run does.
+TRAINING_ONLY_WEIGHTS = ('target_encoder.',)
 
 
 def plain_meta(meta: Any) -> dict[str, Union[str, int, float, bool]]:
@@ -62,6 +65,7 @@ def release_contents(checkpoint: Any, source: Union[str, Path], backbone_only: b
     state_dict = weights_of(checkpoint, source)
     if backbone_only:
         state_dict = cae_mm_to_backbone(state_dict)
+    state_dict = {key: tensor for key, tensor in state_dict.items() if not key.startswith(TRAINING_ONLY_WEIGHTS)}
     meta = plain_meta(checkpoint.get('meta') if isinstance(checkpoint, dict) else None)
     meta.update(published_from=Path(source).name, contents='backbone' if backbone_only else 'full model')
     return dict(meta=meta, state_dict={key: tensor.detach().cpu().contiguous() for key, tensor in state_dict.items()})

@@ -162,3 +162,33 @@ def test_torchscript_archive_is_refused_and_its_code_never_runs(tmp_path):
     with pytest.raises(CheckpointReadError, match='TorchScript'):
         publish_model().main([str(source), str(tmp_path / 'out.pth')])
     assert not marker.exists()
+
+
+def test_the_moving_average_target_encoder_is_training_state(tmp_path):
+    """CAE(target_momentum>0): the release drops ``target_encoder.*``; the reconstruction tools' loader and a strict
+    mmengine load (continuing pretraining from a release) both accept it, the latter restarting the average from the
+    encoder."""
+    cfg = load_config(TEST_CONFIG)
+    cfg.model.target_momentum = 0.99
+    model = MODELS.build(cfg.model)
+    with torch.no_grad():
+        for parameter in model.target_encoder.parameters():
+            parameter.add_(1.0)  # an average that has moved away from the encoder
+    source = tmp_path / 'iter_8.pth'
+    torch.save(dict(meta=dict(iter=8), state_dict=model.state_dict()), source)
+
+    path = publish_model().main([str(source), str(tmp_path / 'cae_momentum.pth')])
+    released = torch.load(path, weights_only=True)['state_dict']
+    assert released.keys() == {key for key in model.state_dict() if not key.startswith('target_encoder.')}
+
+    loaded = build_model(cfg, path)
+    assert loaded.target_encoder is None
+    for key, value in released.items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+    assert build_model(cfg, source).target_encoder is None  # the training checkpoint, average included, also loads
+
+    continued = MODELS.build(cfg.model)
+    load_checkpoint(continued, str(path), strict=True)
+    for (name, average), encoder in zip(continued.target_encoder.state_dict().items(),
+                                        continued.backbone.state_dict().values()):
+        assert torch.equal(average, encoder), name

@@ -60,12 +60,22 @@ class CAE(BaseSelfSupervisor):
         self.target_encoder = None
         if target_momentum > 0:
             self.target_encoder = copy.deepcopy(self.backbone).requires_grad_(False)
+            self.register_load_state_dict_pre_hook(CAE._start_missing_target_encoder)
 
     def init_weights(self) -> None:
         """Initialise as configured; a moving-average target encoder starts as a copy of the encoder."""
         super().init_weights()
         if self.target_encoder is not None:
             self.target_encoder.load_state_dict(self.backbone.state_dict())
+
+    @staticmethod
+    def _start_missing_target_encoder(module: 'CAE', state_dict: dict, prefix: str, *args) -> None:
+        """Weights without the moving average (a release: tools/publish_model.py drops it, as training-only state)
+        start it as a copy of the encoder, as a fresh run does."""
+        if module.target_encoder is None or any(key.startswith(f'{prefix}target_encoder.') for key in state_dict):
+            return
+        for key in [key for key in state_dict if key.startswith(f'{prefix}backbone.')]:
+            state_dict[f'{prefix}target_encoder.{key[len(prefix) + len("backbone."):]}'] = state_dict[key]
 
     @torch.no_grad()
     def _update_target_encoder(self) -> None:
