@@ -67,11 +67,11 @@ EVALUATION_STEPS = ('knn', 'linear', 'attentive')
 DOWNSTREAM_STEPS = {
     'finetune': ('configs/small_scale/cae_vit-tiny-p8_1xb64-fine-tune-30e_tiny-imagenet-10.py', True,
                  ('accuracy/top1', )),
-    'mask_rcnn': ('configs/small_scale/mask-rcnn_cae-vit-tiny-p8_1xb2-12e_coco128.py', False,
+    'mask_rcnn': ('configs/small_scale/mask-rcnn_cae-vit-tiny-p8_1xb2-6e_coco128.py', False,
                   ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_mAP_50')),
-    'upernet': ('configs/small_scale/upernet_cae-vit-tiny-p8_1xb4-800i_coco128-semseg-256x256.py', False,
+    'upernet': ('configs/small_scale/upernet_cae-vit-tiny-p8_1xb4-240i_coco128-semseg-128x128.py', False,
                 ('mIoU', 'aAcc')),
-    'vitdet': ('configs/small_scale/mask-rcnn_cae-vit-tiny-p8-window10-sfp_1xb2-12e_coco128.py', False,
+    'vitdet': ('configs/small_scale/mask-rcnn_cae-vit-tiny-p8-window10-sfp_1xb2-6e_coco128.py', False,
                ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_mAP_50')),
 }
 SEARCH_ITERS = 800  # the benchmark's length; the 200-iteration results are in docs/small_scale/superseded/
