@@ -1,16 +1,19 @@
 """One random resized crop, resized twice: the encoder's view and the tokenizer's view of the same region."""
 import math
-from typing import Literal, Optional, get_args
+from typing import Literal, Optional, Union
 
-import mmcv
+import cv2
 import numpy as np
+from mmcv.image.geometric import cv2_interp_codes, pillow_interp_codes
 from mmcv.transforms import BaseTransform
+from PIL import Image
 
 from cae_mm.registry import TRANSFORMS
 from cae_mm.utils.argument_checks import check_positive_integer
 
-Interpolation = Literal['nearest', 'bilinear', 'bicubic', 'box', 'lanczos', 'hamming']
-INTERPOLATIONS = get_args(Interpolation)
+Interpolation = Literal['nearest', 'bilinear', 'bicubic', 'box', 'lanczos', 'hamming', 'area']
+Backend = Literal['pillow', 'cv2']
+INTERPOLATIONS = {'pillow': tuple(pillow_interp_codes), 'cv2': tuple(cv2_interp_codes)}
 
 
 @TRANSFORMS.register_module()
@@ -18,9 +21,13 @@ class TwoViewRandomResizedCrop(BaseTransform):
     """Random resized crop (Inception style) giving the model view and, optionally, a tokenizer view.
 
     The crop area is drawn from ``scale`` of the image, its aspect ratio log-uniformly from ``ratio`` (10 tries, then
-    the largest centred crop within ``ratio``). The crop is resized with Pillow to ``size`` (``interpolation``) and, if
+    the largest centred crop within ``ratio``). The crop is resized to ``size`` (``interpolation``) and, if
     ``second_size`` is set, again to ``second_size`` (``second_interpolation``); then ``results['img']`` becomes the
     list ``[view, second_view]``.
+
+    ``backend='pillow'`` (the default) resizes as the official CAE code does (torchvision on PIL images: Pillow's
+    filters, antialiased when shrinking). ``backend='cv2'`` resizes as mmpretrain's CAE pipeline does (OpenCV: other
+    bicubic weights, no antialiasing), several times cheaper per image (docs/benchmark.md) but not the paper's views.
 
     Args:
         size: side of the model view (224).
@@ -29,6 +36,7 @@ class TwoViewRandomResizedCrop(BaseTransform):
         ratio: crop aspect-ratio range.
         interpolation: resize filter of the model view (bicubic in CAE).
         second_interpolation: resize filter of the tokenizer view (lanczos in CAE).
+        backend: ``'pillow'`` (the official views) or ``'cv2'`` (mmpretrain's).
     """
 
     def __init__(self,
@@ -37,7 +45,8 @@ class TwoViewRandomResizedCrop(BaseTransform):
                  scale: tuple[float, float] = (0.08, 1.0),
                  ratio: tuple[float, float] = (3 / 4, 4 / 3),
                  interpolation: Interpolation = 'bicubic',
-                 second_interpolation: Interpolation = 'lanczos') -> None:
+                 second_interpolation: Interpolation = 'lanczos',
+                 backend: Backend = 'pillow') -> None:
         if not (0 < scale[0] <= scale[1] <= 1):
             raise ValueError(f'scale must satisfy 0 < low <= high <= 1, got {scale}')
         if not (0 < ratio[0] <= ratio[1]):
@@ -47,12 +56,15 @@ class TwoViewRandomResizedCrop(BaseTransform):
             second_size, 'TwoViewRandomResizedCrop second_size', 'side of the tokenizer view in pixels')
         self.scale = scale
         self.ratio = ratio
+        if backend not in INTERPOLATIONS:
+            raise ValueError(f"TwoViewRandomResizedCrop backend must be 'pillow' or 'cv2', got {backend!r}")
         for name, value in (('interpolation', interpolation), ('second_interpolation', second_interpolation)):
-            if value not in INTERPOLATIONS:
-                raise ValueError(f'TwoViewRandomResizedCrop {name} must be one of {list(INTERPOLATIONS)} (Pillow '
-                                 f'filters), got {value!r}')
+            if value not in INTERPOLATIONS[backend]:
+                raise ValueError(f'TwoViewRandomResizedCrop {name} must be one of {list(INTERPOLATIONS[backend])} '
+                                 f'({backend} filters), got {value!r}')
         self.interpolation = interpolation
         self.second_interpolation = second_interpolation
+        self.backend = backend
 
     def crop_box(self, height: int, width: int) -> tuple[int, int, int, int]:
         """Draw a crop ``(top, left, crop_height, crop_width)`` for an image of ``height x width``."""
@@ -81,17 +93,22 @@ class TwoViewRandomResizedCrop(BaseTransform):
         image = results['img']
         top, left, crop_height, crop_width = self.crop_box(*image.shape[:2])
         crop = image[top:top + crop_height, left:left + crop_width]
-        view = mmcv.imresize(crop, (self.size, self.size), interpolation=self.interpolation, backend='pillow')
+        if self.backend == 'pillow':
+            crop = Image.fromarray(crop)  # once for both views
+        view = self._resize(crop, self.size, self.interpolation)
         results['img_shape'] = view.shape[:2]
         if self.second_size is None:
             results['img'] = view
         else:
-            second_view = mmcv.imresize(
-                crop, (self.second_size, self.second_size), interpolation=self.second_interpolation, backend='pillow')
-            results['img'] = [view, second_view]
+            results['img'] = [view, self._resize(crop, self.second_size, self.second_interpolation)]
         return results
+
+    def _resize(self, crop: Union[np.ndarray, Image.Image], side: int, interpolation: str) -> np.ndarray:
+        if self.backend == 'pillow':
+            return np.array(crop.resize((side, side), pillow_interp_codes[interpolation]))
+        return cv2.resize(crop, (side, side), interpolation=cv2_interp_codes[interpolation])
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(size={self.size}, second_size={self.second_size}, scale={self.scale}, '
                 f'ratio={self.ratio}, interpolation={self.interpolation}, '
-                f'second_interpolation={self.second_interpolation})')
+                f'second_interpolation={self.second_interpolation}, backend={self.backend!r})')

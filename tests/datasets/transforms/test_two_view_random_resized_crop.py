@@ -171,3 +171,30 @@ def test_unknown_interpolation_is_rejected_when_built(option):
     """A misspelt filter is an error naming the choices, not a KeyError at the first image."""
     with pytest.raises(ValueError, match=rf"TwoViewRandomResizedCrop {option} must be one of \['nearest', .*got 'bicubik'"):
         TwoViewRandomResizedCrop(size=64, second_size=32, **{option: 'bicubik'})
+
+
+@pytest.mark.parametrize('backend', ['pillow', 'cv2'])
+@pytest.mark.parametrize('shape', [(64, 64, 3), (375, 500, 3), (90, 70)])
+def test_views_are_mmcv_resizes_of_the_crop(backend, shape):
+    """Both views are exactly mmcv.imresize of the crop box with the backend's filters: Pillow is what the official
+    code computes (torchvision on PIL images), cv2 what mmpretrain's CAE pipeline computes."""
+    transform = TwoViewRandomResizedCrop(size=224, second_size=112, backend=backend)
+    image = random_image(*shape[:2], seed=3)[..., 0] if len(shape) == 2 else random_image(*shape[:2], seed=3)
+    for seed in range(3):
+        np.random.seed(seed)
+        top, left, crop_height, crop_width = transform.crop_box(*image.shape[:2])
+        crop = image[top:top + crop_height, left:left + crop_width]
+        np.random.seed(seed)
+        view, second_view = transform({'img': image.copy()})['img']
+        assert np.array_equal(view, mmcv.imresize(crop, (224, 224), interpolation='bicubic', backend=backend))
+        assert np.array_equal(second_view, mmcv.imresize(crop, (112, 112), interpolation='lanczos', backend=backend))
+
+
+@pytest.mark.parametrize('options, message', [
+    (dict(backend='torch'), r"backend must be 'pillow' or 'cv2', got 'torch'"),
+    (dict(interpolation='area'), r"interpolation must be one of \[.*\] \(pillow filters\), got 'area'"),
+    (dict(backend='cv2', second_interpolation='box'), r"second_interpolation must be one of .*\(cv2 filters\), got 'box'"),
+])
+def test_backend_and_its_filters_are_checked_when_built(options, message):
+    with pytest.raises(ValueError, match=message):
+        TwoViewRandomResizedCrop(size=64, second_size=32, **options)
