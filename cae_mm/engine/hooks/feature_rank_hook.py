@@ -9,8 +9,7 @@ from mmengine.hooks import Hook
 
 from cae_mm.evaluation import effective_rank, encoder_tokens
 from cae_mm.registry import HOOKS
-from .fixed_batch import draw_fixed_batch, unwrapped_model
-from .random_state_hook import capture_random_states, restore_random_states
+from .fixed_batch import draw_fixed_batch, evaluation_without_side_effects, unwrapped_model
 
 
 @HOOKS.register_module()
@@ -26,13 +25,10 @@ class FeatureRankHook(Hook):
     - ``rank_alignment_target`` (CAE only): the alignment targets, the encoder's latents of the masked patches alone,
       projected to the regressor's width as in training, ``(B * N_masked, C')``.
 
-    A random encoder gives the reference level; a CAE whose ``rank_patch`` falls far below it has collapsed. The
-    values go to the message hub as ``train/rank_*`` (the log, ``scalars.json`` and any visualizer backend) and, one
-    JSON object per evaluation, to ``{work_dir}/feature_rank.jsonl``. Training is unchanged: Python's, numpy's and
-    torch's random generators and every module's train/eval flag are restored. Main process only.
-
-    Works with any model whose ``backbone`` is a ``cae_mm.CAEVisionTransformer`` or an mmpretrain ViT returning
-    ``'raw'`` tokens ``(B, 1 + N, C)`` (e.g. MAE's ``MAEViT``).
+    A CAE whose ``rank_patch`` falls far below a random encoder's has collapsed. The values go to the message hub as
+    ``train/rank_*`` and, one JSON object per evaluation, to ``{work_dir}/feature_rank.jsonl``. Training is unchanged
+    (random generators and train/eval flags are restored). Main process only. The ``backbone`` may be a
+    ``cae_mm.CAEVisionTransformer`` or an mmpretrain ViT returning ``'raw'`` tokens ``(B, 1 + N, C)`` (e.g. MAE's).
 
     Args:
         interval: iterations between evaluations.
@@ -79,21 +75,13 @@ class FeatureRankHook(Hook):
 
     def ranks(self, model: torch.nn.Module) -> dict[str, float]:
         """The effective ranks of the fixed batch under ``model``'s current weights."""
-        modes = {module: module.training for module in model.modules()}
-        states = capture_random_states()
-        model.eval()
-        try:
-            with torch.no_grad():
-                tokens = encoder_tokens(model.backbone, self._images)  # (B, 1 + N, C)
-                ranks = {'rank_patch': effective_rank(tokens[:, 1:]), 'rank_cls': effective_rank(tokens[:, 0])}
-                if self._mask is not None:
-                    # ~mask keeps exactly the masked patches: the alignment targets of training
-                    targets = model.neck.project(model.backbone.forward_encoder(self._images, ~self._mask)[:, 1:])
-                    ranks['rank_alignment_target'] = effective_rank(targets)  # of (B * N_masked, C')
-        finally:
-            for module, training in modes.items():
-                module.training = training
-            restore_random_states(states)
+        with evaluation_without_side_effects(model), torch.no_grad():
+            tokens = encoder_tokens(model.backbone, self._images)  # (B, 1 + N, C)
+            ranks = {'rank_patch': effective_rank(tokens[:, 1:]), 'rank_cls': effective_rank(tokens[:, 0])}
+            if self._mask is not None:
+                # ~mask keeps exactly the masked patches: the alignment targets of training
+                targets = model.neck.project(model.backbone.forward_encoder(self._images, ~self._mask)[:, 1:])
+                ranks['rank_alignment_target'] = effective_rank(targets)  # of (B * N_masked, C')
         return ranks
 
     def record(self, runner: Any, step: int) -> dict[str, float]:

@@ -1,6 +1,7 @@
 """The fixed batch that monitoring hooks (reconstruction pictures, feature ranks) evaluate at every interval."""
+import contextlib
 import random
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -12,6 +13,20 @@ from .random_state_hook import capture_random_states, restore_random_states
 def unwrapped_model(runner: Any) -> torch.nn.Module:
     """The runner's model without its DDP/FSDP wrapper."""
     return runner.model.module if is_model_wrapper(runner.model) else runner.model
+
+
+@contextlib.contextmanager
+def evaluation_without_side_effects(model: torch.nn.Module) -> Iterator[None]:
+    """Put ``model`` in eval mode; afterwards give back every module's train/eval flag and the random generators."""
+    modes = {module: module.training for module in model.modules()}
+    states = capture_random_states()
+    model.eval()
+    try:
+        yield
+    finally:
+        for module, training in modes.items():
+            module.training = training
+        restore_random_states(states)
 
 
 def draw_fixed_batch(runner: Any, num_images: int, seed: int) -> dict:

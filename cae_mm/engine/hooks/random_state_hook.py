@@ -87,39 +87,21 @@ class _RestoreAfterSkippedBatches:
 class RandomStateHook(Hook):
     """Checkpoint the random generators; on resume, put them back exactly where the interrupted run had them.
 
-    mmengine's Runner saves model, optimizer (with AMP's loss scaler), parameter schedulers, message hub and seed, but
-    not the generators' states. Without them a resumed run draws different drop-path masks (torch) and, with
-    ``num_workers=0``, different crops, flips and patch masks (numpy in the main process) than the uninterrupted run.
+    mmengine saves neither Python's, numpy's nor torch's generator states, so a resumed run would draw other drop-path
+    masks and, with ``num_workers=0``, other crops, flips and patch masks. Per random stream:
 
-    What each random stream depends on, and how this hook makes it continue exactly:
+    * Sampler order and ``num_workers > 0`` augmentation depend only on the seed and the batch count, so
+      ``IterBasedTrainLoop``'s replay of the already-trained batches recreates them.
+    * The main process's generators (``num_workers == 0`` augmentation, drop path, dropout) are saved with every
+      checkpoint (all ranks gathered, one entry per rank) and restored *after* that replay, right before the first new
+      batch (the replay would advance numpy past the saved state); epoch-based loops restore in ``before_train``.
+    * Epoch-based loops with *persistent* workers restart their workers' generators from the seed: equally random,
+      not bit-identical (a warning says so).
+    * Validation's draws are undone: the states are saved before it and put back after it.
 
-    * **Sampler order** (``InfiniteSampler``/``DefaultSampler``): a private ``torch.Generator`` seeded from the run's
-      seed (and the epoch). mmengine's ``IterBasedTrainLoop`` resumes by fetching and discarding the batches already
-      trained, which replays the sampler exactly.
-    * **Data augmentation with** ``num_workers > 0`` (crop, flip, ``BlockwiseMaskGenerator``'s numpy draws): each worker
-      is a fresh process seeded by mmengine's ``worker_init_fn`` with ``seed + worker_id`` (+ rank offset) and is sent
-      the batches ``worker_id, worker_id + num_workers, ...`` in order, so its stream depends only on the seed and on
-      how many batches it has made. The same discarded-batch replay recreates every worker's state exactly.
-    * **Data augmentation with** ``num_workers == 0`` and **everything the model draws** (drop path, dropout): the main
-      process's global generators. Their states are saved with every checkpoint (``before_save_checkpoint``, all ranks
-      gathered, one entry per rank) and restored *after* mmengine's batch replay, right before the first new batch
-      is fetched: the replay runs the transforms in the main process when ``num_workers == 0`` and would otherwise
-      advance numpy past the saved state. The restore happens by wrapping the loop's dataloader iterator. Loops
-      without that replay (epoch-based) are restored in ``before_train``.
-    * **Epoch-based loops** resume at an epoch boundary without replay. Their data randomness is exact with
-      ``num_workers == 0`` (main process, restored) and with ``persistent_workers=False`` (mmengine re-seeds each
-      epoch's new workers with ``seed + worker_id``). *Persistent* workers carry their generators from epoch to epoch
-      inside processes that a kill destroys; on resume they restart from the seed, so crops and masks differ from
-      the uninterrupted run (equally random, not bit-identical). A warning says so.
-    * **Validation** draws from the main process's generators too (the validation dataloader's base seed). This hook
-      saves the states before validation and puts them back after it, so whether validation ran right after a
-      checkpoint, or was skipped by resuming, does not change training.
-
-    Resuming is bit-identical when the seed is fixed (``randomness=dict(seed=...)``; with ``seed=None`` the sampler
-    and the workers draw a new seed at start-up), the world size and ``num_workers`` are unchanged, no hook of lower
-    priority than this one (``LOW``) draws random numbers in ``after_train_iter``, and the kernels are deterministic (always on CPU;
-    on GPU set ``randomness.deterministic=True``). A checkpoint without saved states (written without this hook)
-    resumes with a warning and without the guarantee.
+    Resuming is bit-identical with a fixed seed, the same world size and ``num_workers``, no lower-priority hook
+    drawing random numbers in ``after_train_iter``, and deterministic kernels (always on CPU). A checkpoint without
+    saved states resumes with a warning and without the guarantee.
     """
 
     # Runs before CheckpointHook (VERY_LOW): with several processes the states must be gathered on every rank before
@@ -163,12 +145,7 @@ class RandomStateHook(Hook):
         written at any other moment (e.g. the best-metric checkpoint after validation) holds rank 0's only, and
         resuming from it warns and does not restore the generators.
         """
-        if get_world_size() == 1:
-            checkpoint[CHECKPOINT_KEY] = [capture_random_states()]
-        elif self._gathered_states is not None:
-            checkpoint[CHECKPOINT_KEY] = self._gathered_states
-        else:
-            checkpoint[CHECKPOINT_KEY] = [capture_random_states()]
+        checkpoint[CHECKPOINT_KEY] = self._gathered_states or [capture_random_states()]
         self._gathered_states = None
 
     def after_load_checkpoint(self, runner: Any, checkpoint: dict) -> None:

@@ -9,24 +9,18 @@ from mmengine.hooks import Hook
 from cae_mm.registry import HOOKS
 from cae_mm.visualization.pictures import default_scale, save_png
 from cae_mm.visualization.reconstruction import reconstruct, reconstruction_picture, require_pixel_target
-from .fixed_batch import draw_fixed_batch, unwrapped_model
-from .random_state_hook import capture_random_states, restore_random_states
+from .fixed_batch import draw_fixed_batch, evaluation_without_side_effects, unwrapped_model
 
 
 @HOOKS.register_module()
 class ReconstructionVisualizationHook(Hook):
     """Every ``interval`` iterations (and after the last), picture the reconstructions of a fixed batch.
 
-    The batch is drawn once, before training: the first ``num_images`` samples of the training dataset through the
-    training pipeline (crop, flip, mask) with its own ``seed``, so every picture shows the same crops and masks. Rows:
-    input | masked | regressor path | full-encoder path (see :mod:`cae_mm.visualization.reconstruction`; predicted
-    patches are un-normalised with the true patch statistics, as MAE's visualisation does). Each picture goes to
-    ``{work_dir}/{folder}/iter_{N}.png`` and to the Runner's visualizer as image ``'reconstruction'`` (a
-    ``TensorboardVisBackend`` in ``vis_backends`` shows it in TensorBoard).
-
-    Training is unchanged by the hook: the batch is drawn and the model runs (in eval mode, without gradients) between
-    a save and a restore of Python's, numpy's and torch's random generators, and every module gets its own train/eval
-    flag back. Only the main process draws pictures. Pixel-target models only.
+    The batch is drawn once, before training: the first ``num_images`` training samples (crop, flip, mask) under its
+    own ``seed``. Rows: input | masked | regressor path | full-encoder path (see
+    :mod:`cae_mm.visualization.reconstruction`). Each picture goes to ``{work_dir}/{folder}/iter_{N}.png`` and to the
+    Runner's visualizer as image ``'reconstruction'``. Training is unchanged (random generators and train/eval flags
+    are restored). Main process only; pixel-target models only.
 
     Args:
         interval: iterations between pictures.
@@ -80,15 +74,8 @@ class ReconstructionVisualizationHook(Hook):
     def save_picture(self, runner: Any, step: int) -> Path:
         """Reconstruct the fixed batch with the current weights and save the picture; return its path."""
         model = unwrapped_model(runner)
-        modes = {module: module.training for module in model.modules()}
-        states = capture_random_states()
-        model.eval()
-        try:
+        with evaluation_without_side_effects(model):
             reconstructions = reconstruct(model, self._images, self._mask)
-        finally:
-            for module, training in modes.items():
-                module.training = training
-            restore_random_states(states)
         scale = self.scale or default_scale(self._images.shape[-1])
         picture = reconstruction_picture(self._images, self._mask, reconstructions, model.data_preprocessor, scale)
         path = save_png(picture, Path(runner.work_dir) / self.folder / f'iter_{step}.png')

@@ -27,34 +27,22 @@ def _non_finite(value: Any) -> bool:
 class StopOnNonFiniteHook(Hook):
     """Raise ``FloatingPointError`` when a loss or the weights about to be checkpointed are not finite.
 
-    The choice: a NaN/inf loss stops training instead of being skipped. Without a loss scaler (fp32, bf16) the
-    optimizer has already applied that step, so the weights in memory are poisoned; the hook runs in
-    ``after_train_iter`` before ``CheckpointHook`` (priority ``ABOVE_NORMAL``), so they are never written, and before
-    every checkpoint write it also checks the weights themselves (a finite loss can come with inf gradients). The newest
-    checkpoint on disk stays the last good one: fix the cause and ``--resume``.
+    Without a loss scaler (fp32, bf16) the optimizer has already applied a NaN/inf step, so the hook runs before
+    ``CheckpointHook`` (priority ``ABOVE_NORMAL``) and checks the weights before every checkpoint write: the newest
+    checkpoint on disk stays the last good one, to ``--resume`` from once the cause is fixed.
 
-    With fp16 and a dynamic loss scale (``AmpOptimWrapper``, ``--amp`` on a GPU) an overflow is expected now and then:
-    the scaler finds the non-finite gradients, skips the optimizer step (the weights stay as they were) and halves the
-    scale. Such a step (seen as a drop of the loss scale) is logged as a warning and training goes on; only
-    ``max_skipped_steps`` non-finite losses in a row, which no smaller scale cured, stop it, with the same error.
+    With fp16 and a dynamic loss scale an overflow is expected now and then: the scaler skips the step and lowers the
+    scale, which is logged as a warning; only ``max_skipped_steps`` non-finite losses in a row stop training.
 
-    The error says which loss terms are not finite and where the NaN/inf entered: the batch itself (the data
-    pipeline), the data preprocessor (for example a ``std`` of 0), the weights (already NaN/inf: the previous
-    optimizer step overflowed), or none of these, in which case training diverged (lower the learning rate, clip
-    gradients with ``optim_wrapper.clip_grad``, or prefer bf16 to fp16).
-
-    A learning rate large enough to overflow Adam gives a finite loss at the step that makes the weights inf; the
-    next loss would be NaN, with nothing to say why. So the weights are also checked after the optimizer step, every
-    ``weight_check_interval`` iterations and at the first one (one reduction per weight tensor and a single
-    synchronisation: about a forward pass's worth of reading memory), and the gradient norm that mmengine logs
-    when ``optim_wrapper.clip_grad`` is set is checked at every step (a number already on the CPU). Both errors name
-    the learning rate, its config key ``optim_wrapper.optimizer.lr`` and its value at that step. Before training,
-    every parameter group's learning rate must be a finite float32 number.
+    The error names the non-finite loss terms and where the NaN/inf entered: the batch, the data preprocessor, the
+    weights, or none of these (training diverged). Since an overflowing step can still report a finite loss, the
+    weights are also checked after the first step and every ``weight_check_interval`` steps, and the gradient norm
+    mmengine logs with ``optim_wrapper.clip_grad`` at every step. Before training, every parameter group's learning
+    rate must be a finite float32 number.
 
     Args:
-        max_skipped_steps: consecutive non-finite losses, each skipped by the loss scaler, that stop training. The
-            default 25 lets the scale fall from its start (2^16) below 0.01: an overflow that persists at such scales
-            is not a scaling problem.
+        max_skipped_steps: consecutive non-finite losses, each skipped by the loss scaler, that stop training (25 lets
+            the scale fall from 2^16 below 0.01).
         weight_check_interval: check the weights after every this many optimizer steps (and after the first).
     """
 

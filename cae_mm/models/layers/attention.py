@@ -22,6 +22,15 @@ def _merge_heads(x: torch.Tensor) -> torch.Tensor:
     return x.transpose(1, 2).reshape(batch, tokens, heads * head_dims)
 
 
+def _multi_head_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, num_heads: int,
+                          dropout: float, attention_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Fused softmax attention of ``(B, Nq, C)`` queries over ``(B, Nk, C)`` keys/values: ``(B, Nq, C)``."""
+    attended = F.scaled_dot_product_attention(
+        _split_heads(query, num_heads), _split_heads(key, num_heads), _split_heads(value, num_heads),
+        attn_mask=attention_mask, dropout_p=dropout)  # (B, heads, Nq, C / heads)
+    return _merge_heads(attended)
+
+
 def _padded_grid(grid_size: tuple[int, int], window_size: int) -> tuple[int, int]:
     """The grid rounded up to whole windows."""
     rows, cols = grid_size
@@ -160,12 +169,8 @@ class SelfAttention(nn.Module):
             attention_mask = attention_bias.to(query.dtype)  # (heads, Nq, Nk), broadcast over the batch
         else:
             attention_mask = None
-        attended = F.scaled_dot_product_attention(
-            _split_heads(query, self.num_heads), _split_heads(key, self.num_heads),
-            _split_heads(value, self.num_heads),
-            attn_mask=attention_mask,
-            dropout_p=self.attention_dropout if self.training else 0.0)  # (B, heads, Nq, C / heads)
-        return _merge_heads(attended)
+        dropout = self.attention_dropout if self.training else 0.0
+        return _multi_head_attention(query, key, value, self.num_heads, dropout, attention_mask)
 
     def _windowed_attention(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
                             grid_size: Optional[tuple[int, int]]) -> torch.Tensor:
@@ -239,8 +244,5 @@ class CrossAttention(nn.Module):
         query = F.linear(query, self.q.weight, self.q_bias)  # (B, Nq, C)
         key = F.linear(key, self.k.weight)  # (B, Nk, C)
         value = F.linear(value, self.v.weight, self.v_bias)  # (B, Nk, C)
-        attended = F.scaled_dot_product_attention(
-            _split_heads(query, self.num_heads), _split_heads(key, self.num_heads),
-            _split_heads(value, self.num_heads),
-            dropout_p=self.attention_dropout if self.training else 0.0)  # (B, heads, Nq, C / heads)
-        return self.proj_drop(self.proj(_merge_heads(attended)))
+        dropout = self.attention_dropout if self.training else 0.0
+        return self.proj_drop(self.proj(_multi_head_attention(query, key, value, self.num_heads, dropout)))
