@@ -1,23 +1,17 @@
 """Key conversions between CAE checkpoint layouts: the official code, mmpretrain/mmselfsup, cae_mm, backbone-only.
 
 Each layout pair is one table of name templates, ``(cae_mm name, other name)``, with typed placeholders (``{i}`` a block
-index, ``{p}`` weight or bias, ...). A table is read in either direction, so mmpretrain -> cae_mm -> mmpretrain is the
-identity by construction. Every key of the input must match a template or a deliberate drop; anything else is an error
-that lists the keys, so no weight is lost or invented silently.
+index, ``{p}`` weight or bias, ...), read in either direction, so a round trip is the identity by construction. Every
+input key must match a template or a deliberate drop; anything else is an error that lists the keys. Deliberate drops:
 
-Deliberate drops and additions:
-
-* Position tables (``pos_embed``, the official ``rd_pos_embed``): cae_mm computes fixed 2-D sin-cos positions on the
-  fly. A table is dropped only after checking that it *is* that sin-cos table; a learned or different table is an
-  error. Converting to mmpretrain recreates it for the given patch grid.
-* mmpretrain's ``teacher.*`` and the official ``alignment_encoder.*``: copies of the encoder used for the alignment
-  target (mmpretrain's is one optimizer step stale). cae_mm encodes the targets with the encoder itself. Converting to
-  mmpretrain writes ``teacher`` as a copy of the backbone, as mmpretrain's ``init_weights`` does.
-* mmpretrain's ``target_generator.*`` (the DALL-E encoder): cae_mm keeps tokenizer weights out of checkpoints (see
-  :func:`mmpretrain_tokenizer_state_dict` to extract them as a ``dalle_encoder.pth``).
-* Regressor layer scales that are constant ones (mmpretrain and the official code keep frozen ones when layer scale is
-  off; cae_mm has no parameter then). They are dropped only when the decoder has no layer scale either, since both
-  libraries give the regressor and the decoder the same setting.
+* position tables (``pos_embed``, ``rd_pos_embed``), only after checking they are cae_mm's fixed sin-cos table
+  (converting to mmpretrain recreates it);
+* the encoder copies ``teacher.*`` (mmpretrain) and ``alignment_encoder.*`` (official): cae_mm encodes the targets
+  with the encoder itself (converting to mmpretrain writes ``teacher`` as a copy of the backbone);
+* mmpretrain's ``target_generator.*``: tokenizer weights stay out of checkpoints
+  (:func:`mmpretrain_tokenizer_state_dict` extracts them);
+* regressor layer scales that are constant ones, only when the decoder has no layer scale either (both libraries give
+  regressor and decoder one setting; cae_mm has no parameter when it is off).
 """
 import math
 import re

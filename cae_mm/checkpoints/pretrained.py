@@ -1,9 +1,8 @@
 """Checked loading of pretrained encoder weights into a backbone (probes, fine-tuning, mmdet, mmseg).
 
-mmengine's ``Pretrained`` initialiser loads with ``strict=False`` and only logs missing keys, so a probe can train on a
-randomly initialised encoder without anyone noticing. Here every key must match, except the ones the caller names as
-new (initialised here, e.g. fine-tuning's relative position bias) or as deliberately unused (e.g. the final norm that
-mean-pooled fine-tuning drops); anything else is a :class:`CheckpointMismatchError` listing the keys.
+mmengine's ``Pretrained`` loads with ``strict=False``, so a probe could silently train a random encoder. Here every key
+must match, except those the caller names as new or deliberately unused; anything else is a
+:class:`CheckpointMismatchError` listing the keys.
 """
 from collections.abc import Collection, Mapping
 from typing import Optional

@@ -1,14 +1,8 @@
-"""The one reader of checkpoint files: every loading path of cae_mm (training, ``--resume``, ``load_from``,
-``Pretrained`` init, the tools, the tokenizer files) goes through :func:`read_checkpoint`.
+"""The one reader of checkpoint files: every loading path of cae_mm goes through :func:`read_checkpoint`.
 
-Reading never runs code from the file:
-
-* A TorchScript archive (``torch.jit.save``) holds compiled code that ``torch.load`` would hand to ``torch.jit.load``,
-  which runs it; it is recognised by its records and refused before anything else reads it.
-* Every other file is unpickled by the restricted unpickler of :mod:`.unpickling` (known classes only).
-
-Damaged files fail anywhere in the zip reader or the unpickler, with almost any exception type: every such failure
-becomes one :class:`CheckpointReadError` that names the file and says what it looks like.
+Reading never runs code from the file: a TorchScript archive (code ``torch.load`` would run) is refused, anything
+else is unpickled by the restricted unpickler of :mod:`.unpickling`. Every failure on a damaged file becomes one
+:class:`CheckpointReadError` that names the file and says what it looks like.
 """
 from pathlib import Path
 from typing import IO, Any, Collection, Mapping, Optional, Union

@@ -1,19 +1,10 @@
 """Which checkpoint ``--resume`` continues from: the complete one of the highest iteration (or epoch) number.
 
-mmengine's own lookup trusts the ``last_checkpoint`` pointer file; modification times say nothing either (a ``cp`` or
-``touch`` of an old checkpoint makes it the newest). The training progress is in the file names, which cae_mm's
-``CheckpointHook`` writes as ``iter_N.pth`` / ``epoch_N.pth``. After a kill:
-
-* killed while a checkpoint was being written: only a temporary file ``.iter_N.pth.<random>.tmp`` exists (writes go
-  through :func:`cae_mm.checkpoints.writing.atomic_path`), and the previous checkpoint is the right one;
-* killed between the rename and the pointer update: ``iter_N.pth`` is complete but the pointer names ``iter_N-1``;
-* a checkpoint damaged afterwards (a bad copy, a bad sync): the highest number is corrupt, the one before is right.
-
-So the candidates are every ``iter_*.pth`` / ``epoch_*.pth`` in the work dir, plus the pointer target itself (whatever
-its name) when it is there; when the work dir holds none, the pointer's target and its folder (a ``CheckpointHook``
-with its own ``out_dir``). The highest number whose zip structure and CRCs check out wins, and a pointer target with
-another name counts as the newest. Skipped files are reported. If checkpoints exist but none is
-complete, that is an error rather than a silent start from scratch.
+Neither mmengine's ``last_checkpoint`` pointer nor modification times can be trusted after a kill or a copy; the
+progress is in the names ``iter_N.pth`` / ``epoch_N.pth``. The candidates are those of the work dir (plus the pointer
+target when it is there), else the pointer target and its folder (a ``CheckpointHook`` with its own ``out_dir``). The
+highest number whose zip structure and CRCs check out wins (a pointer target named otherwise counts as the newest),
+skipped files are reported, and checkpoints of which none is complete are an error, not a silent fresh start.
 """
 import logging
 import re

@@ -1,21 +1,15 @@
 """mmengine's Runner and FlexibleRunner with cae_mm's checkpoint handling, switched on by a config's ``runner_type``
-(``'cae_mm.Runner'``; ``'cae_mm.FlexibleRunner'`` for strategies such as FSDP). Importing cae_mm changes nothing in
-mmengine: a config that does not name these runners trains exactly as with mmengine alone.
+(``'cae_mm.Runner'``; ``'cae_mm.FlexibleRunner'`` for strategies such as FSDP); other configs train as with mmengine.
 
 What the runners add:
 
-* every local checkpoint is read by :func:`cae_mm.checkpoints.read_checkpoint` (no code from the file runs, runner
-  classes such as ``collections.Counter`` milestones load), through a ``CheckpointLoader`` scheme of cae_mm's own
-  (:data:`CHECKED_LOCAL_PREFIX`), so mmengine's resume logic and strategies are used unchanged;
-* ``load_from`` must hold weights, and at least one tensor that matches the model (else nothing would load);
-* ``resume`` is checked before anything is loaded: a training checkpoint of exactly this model (tensor names and
-  shapes) and optimizer (parameter groups and state shapes); ``resume=True`` picks the complete checkpoint of the
-  highest iteration or epoch (:mod:`cae_mm.checkpoints.resume`), never by modification time;
-* training holds the work dir's lock (:mod:`cae_mm.checkpoints.work_dir_lock`);
-* checkpoints are written to a temporary file and renamed (:func:`cae_mm.checkpoints.writing.atomic_path`);
-* ``cae_mm.Runner`` gives each run its own log folder: a second run started in the same second in the same work dir
-  (a resume right after a short run), or a second run in the same process in the same second (tools/test.py then a
-  resume, in any work dir), gets ``<timestamp>_1`` instead of sharing, and overwriting, the first run's log.
+* local checkpoints are read by :func:`cae_mm.checkpoints.read_checkpoint` (no code from the file runs), through a
+  ``CheckpointLoader`` scheme of cae_mm's own (:data:`CHECKED_LOCAL_PREFIX`), so mmengine's resume logic is unchanged;
+* ``load_from`` must hold weights, at least one tensor of which matches the model;
+* ``resume`` first checks that the checkpoint is a training checkpoint of exactly this model and optimizer;
+  ``resume=True`` picks the complete checkpoint of the highest iteration or epoch (:mod:`cae_mm.checkpoints.resume`);
+* training holds the work dir's lock, and checkpoints are written to a temporary file and renamed;
+* ``cae_mm.Runner`` gives each run its own log folder (``<timestamp>_1`` for a second run in the same second).
 """
 import contextlib
 from pathlib import Path
@@ -206,11 +200,9 @@ class Runner(CheckpointSafeRunnerMixin, MMEngineRunner):
     def setup_env(self, env_cfg: dict) -> None:
         """mmengine's environment set-up, then a timestamp no earlier run in this work dir has used.
 
-        mmengine names the log folder, log file and logger after the timestamp, to the second; a run that reused one
-        would write into the earlier run's log and reuse its logger. Logger names are global to the process, so a
-        timestamp is taken only if no folder of this work dir and no logger of this process (a run in another work
-        dir, e.g. tools/test.py before a resume) carries it. Rank 0 chooses the suffix and broadcasts it so that every
-        rank names the same folder.
+        mmengine names the log folder and the (process-global) logger after the timestamp, to the second, so a
+        timestamp is taken only if no folder of this work dir and no logger of this process carries it. Rank 0 chooses
+        the suffix and broadcasts it.
         """
         super().setup_env(env_cfg)
         suffix = torch.zeros(1, dtype=torch.int64)

@@ -1,11 +1,8 @@
 """The one restricted unpickler every checkpoint file goes through: known classes resolve, everything else is refused.
 
-A pickle can name any importable global and call it while loading, which is how a crafted checkpoint runs code. Here
-only an allow-list resolves: tensors and their containers, numpy arrays and scalars, mmengine's ``HistoryBuffer``
-(message hub), ``collections.Counter`` (the milestones of ``MultiStepLR`` schedulers) and ``argparse.Namespace``
-(the official CAE checkpoints keep their command line), the last as an inert :class:`StandIn`. A caller may add
-stand-ins for named classes (the DALL-E ``encoder.pkl`` is a whole pickled ``nn.Module``); a stand-in is never
-imported or called, it only keeps the pickled state, from which :func:`pickled_module_tensors` collects the tensors.
+A pickle can call any importable global while loading; here only :data:`ALLOWED_GLOBALS` resolve. A caller may add
+inert :class:`StandIn` classes (never imported or called) for a pickled ``nn.Module`` such as DALL-E's ``encoder.pkl``,
+whose tensors :func:`pickled_module_tensors` then collects from the pickled state.
 """
 import builtins
 import codecs

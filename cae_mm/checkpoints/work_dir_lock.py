@@ -1,9 +1,8 @@
 """One training run per work dir: a lock file holding the owner's process id and host.
 
-Two runs writing ``iter_N.pth`` and ``last_checkpoint`` into one folder overwrite each other's checkpoints, and a
-``--resume`` started while the first run lives would delete its half-written files. The lock is taken when training
-starts and removed when it ends; a lock left by a process that no longer exists (killed with ``kill -9``) is taken
-over with a warning. On another host the owner cannot be checked, so that lock is refused with instructions.
+Two runs in one folder would overwrite each other's checkpoints. The lock is taken when training starts and removed
+when it ends; a lock of a process that no longer exists is taken over with a warning; one held on another host (whose
+owner cannot be checked) is refused with instructions.
 """
 import contextlib
 import logging

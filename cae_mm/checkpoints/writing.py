@@ -1,11 +1,8 @@
 """The one writer of files: a complete new file or the old one, never half of either, with the usual permissions.
 
-:func:`atomic_open` writes a temporary file in the destination folder, fsyncs it and renames it over the target, so a
-kill or a full disk leaves the previous file (or none) behind. ``tempfile.mkstemp`` creates files with mode 0600;
-the temporary file is given the mode a plain ``open`` would have (0666 less the process umask) before the rename.
-
-:func:`check_output_path` is what every tool runs before writing: an output that is a folder, that is one of the
-tool's inputs, or that exists (unless the user passed ``--force``) is refused.
+:func:`atomic_open` writes a temporary file in the destination folder (with the mode a plain ``open`` would give),
+fsyncs it and renames it over the target, so a kill or a full disk leaves the previous file (or none) behind.
+:func:`check_output_path` refuses a tool's output that is a folder, one of its inputs, or exists without ``--force``.
 """
 import contextlib
 import os

@@ -1,11 +1,8 @@
 """Multi-process training without GPUs: gloo process groups and model wrappers that mmengine can build on a CPU.
 
-mmengine 0.10.7's launchers call ``torch.cuda.set_device(local_rank)`` before creating the process group, which fails
-on a machine without a GPU ("Found no NVIDIA driver"), and its wrappers pass ``device_ids=[local_rank]`` (DDP) or
-``device_id=local_rank`` (FSDP), which name a GPU. Runners and strategies create a process group only when none
-exists, so on a CPU machine :func:`init_cpu_process_group` creates the gloo group first, and
-:func:`use_cpu_model_wrappers` points the config's wrapper at the CPU. With GPUs none of this is needed and mmengine's
-own launchers run unchanged.
+mmengine's launchers call ``torch.cuda.set_device`` and its wrappers name a GPU device, which fails without one. Runners
+create a process group only when none exists, so :func:`init_cpu_process_group` creates a gloo group first and
+:func:`use_cpu_model_wrappers` points the config's wrapper at the CPU. With GPUs none of this is needed.
 """
 import os
 import subprocess

@@ -1,15 +1,10 @@
 """FSDP for CAE through mmengine's ``FlexibleRunner``: each transformer block its own shard unit, and an optimizer
 that sees the parameters as the model defines them.
 
-mmengine's ``FSDPStrategy`` builds the optimizer after wrapping, from the sharded parameters. With
-``use_orig_params=True`` those are flat 1-D slices (or empty), so rules that read a parameter's shape (no weight decay
-for 1-D parameters) see only 1-D parameters, and names carry FSDP's ``_fsdp_wrapped_module.`` prefixes, which
-``get_layer_depth`` does not expect. (mmengine's other path, an optimizer built beforehand, fails with torch >= 2.6:
-it re-creates the optimizer from ``optimizer.defaults``, which now hold arguments ``AdamW`` does not take.) Gradient
-clipping by norm also goes wrong: ``torch.nn.utils.clip_grad_norm_`` measures only this process's shard, so every
-process would scale its shard by another factor. :class:`FSDPStrategy` builds the optimizer wrapper on the model
-before wrapping, which works because FSDP with ``use_orig_params=True`` shards the model's own parameter objects in
-place, and clips with the norm over all shards.
+mmengine's ``FSDPStrategy`` builds the optimizer from the sharded parameters: flat 1-D slices under FSDP's prefixed
+names, which defeat the no-decay rule for 1-D parameters and ``get_layer_depth``; and ``clip_grad_norm_`` measures only
+this process's shard. :class:`FSDPStrategy` builds the optimizer wrapper on the model before wrapping (FSDP with
+``use_orig_params=True`` shards those very parameter objects) and clips with the norm over all shards.
 """
 import copy
 from typing import Any, Iterable, Optional, Union

@@ -1,11 +1,8 @@
 """Training processes that end when their launcher dies, so that a killed ``tools/dist_train.sh`` leaves no orphans.
 
-torchrun starts every worker in a session of its own (``start_new_session=True``), so ``kill -9`` of the launcher's
-process group does not reach the workers, and a launcher killed with SIGKILL cannot pass the signal on: the workers
-would go on training and writing checkpoints with nobody to stop them. On Linux each worker therefore asks the kernel
-to send it SIGKILL when its parent (the launcher) dies (``prctl(PR_SET_PDEATHSIG)``). SIGKILL rather than SIGTERM: the
-worker's state is lost either way, and checkpoints are written atomically, so a write cut short leaves only a
-temporary file that ``--resume`` removes.
+torchrun starts every worker in a session of its own, so ``kill -9`` of the launcher does not reach them. On Linux
+each worker asks the kernel for SIGKILL when its parent (the launcher) dies (``prctl(PR_SET_PDEATHSIG)``); checkpoints
+are written atomically, so a write cut short leaves only a temporary file that ``--resume`` removes.
 """
 import ctypes
 import os

@@ -1,15 +1,11 @@
 """Pixel reconstructions of a pixel-target CAE, along two paths.
 
-* **Regressor path** (training): the encoder sees the visible patches, the regressor predicts the latents of the
-  masked ones, the decoder maps them to pixels.
-* **Full-encoder path** (the paper's Figure 4): the encoder sees *every* patch, the regressor is skipped, and the
-  decoder gets the encoder's own latents at the masked positions (plus their positions, as always). Only if alignment
-  made the regressor predict in the encoder's latent space can the decoder read these latents.
+* **Regressor path** (training): visible patches -> encoder -> regressor -> decoder.
+* **Full-encoder path** (the paper's Figure 4): every patch -> encoder; the decoder gets the encoder's own latents at
+  the masked positions, readable only if alignment made the regressor predict in the encoder's latent space.
 
-Predictions are per-patch normalised pixels; as in MAE's visualisation they are mapped back with the true mean and
-standard deviation of each predicted patch (taken from the input), so a picture shows structure, not the patch's
-brightness. The same holds for :func:`masked_patch_psnr` of such reconstructions: compare it with the
-``patch_mean`` baseline of :func:`reconstruct` (zero prediction: every patch flat at its true mean).
+Per-patch normalised predictions are mapped back with each patch's true mean and std (as MAE's visualisation does),
+so compare :func:`masked_patch_psnr` with the ``patch_mean`` baseline of :func:`reconstruct`.
 """
 from typing import Literal
 

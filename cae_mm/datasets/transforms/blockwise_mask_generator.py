@@ -14,15 +14,12 @@ class BlockwiseMaskGenerator(BaseTransform):
     """Draw a block-wise patch mask with exactly ``num_masked_patches`` patches masked.
 
     Rectangles of at least ``min_patches_per_block`` patches and aspect ratio in ``aspect_ratio_range`` are added
-    (``attempts_per_block`` tries each) until the count is exact: the official CAE loop (BEiT's stops short of the count
-    when a block fails). A block never adds more patches than are still missing. If ``max_rounds`` rounds in a row add
-    nothing, the last few patches are drawn uniformly among the unmasked ones so that the count stays exact; this
-    keeps the run time bounded and does not occur with the paper's settings (measured in README.md, "Masking").
+    (``attempts_per_block`` tries each), never more patches than are still missing, until the count is exact (the
+    official CAE loop). If ``max_rounds`` rounds in a row add nothing, the rest is drawn uniformly among the unmasked
+    patches (bounded run time; not seen with the paper's settings). Randomness comes from numpy's global generator.
 
-    Randomness comes from numpy's global generator, which mmengine seeds per worker, so runs are reproducible.
-
-    The patch grid is read from the image (``results['img']``; the first view if there are two), so the mask count is
-    the only number to configure. Adds ``results['mask']``: ``(h, w)`` bool numpy array, True = masked.
+    The patch grid is read from ``results['img']`` (the first view if there are two). Adds ``results['mask']``:
+    ``(h, w)`` bool numpy array, True = masked.
 
     Args:
         num_masked_patches: patches to mask (98 of 196 in the paper).

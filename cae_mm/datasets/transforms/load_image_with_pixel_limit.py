@@ -1,8 +1,6 @@
 """Load an image file as mmcv's ``LoadImageFromFile`` does, refusing images whose header declares too many pixels.
 
-A 1 MB PNG may declare 20000 x 20000 pixels; decoding it takes 1.2 GB for the pixels and about 4 GB at the peak, in
-every data loader worker that meets it. The header is read first (Pillow reads it without decoding), so such a file
-costs a few kilobytes to refuse.
+A small PNG may declare 20000 x 20000 pixels (gigabytes once decoded, in every worker): its header is read first.
 """
 import io
 import warnings

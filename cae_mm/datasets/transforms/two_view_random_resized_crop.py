@@ -25,9 +25,8 @@ class TwoViewRandomResizedCrop(BaseTransform):
     ``second_size`` is set, again to ``second_size`` (``second_interpolation``); then ``results['img']`` becomes the
     list ``[view, second_view]``.
 
-    ``backend='pillow'`` (the default) resizes as the official CAE code does (torchvision on PIL images: Pillow's
-    filters, antialiased when shrinking). ``backend='cv2'`` resizes as mmpretrain's CAE pipeline does (OpenCV: other
-    bicubic weights, no antialiasing), several times cheaper per image (docs/benchmark.md) but not the paper's views.
+    ``backend='pillow'`` resizes as the official CAE code does (Pillow, antialiased); ``backend='cv2'`` as mmpretrain's
+    CAE pipeline does (OpenCV, no antialiasing): cheaper, but not the paper's views.
 
     Args:
         size: side of the model view (224).

@@ -12,12 +12,9 @@ from cae_mm.registry import HOOKS
 class CompileForwardHook(Hook):
     """``torch.compile`` the (unwrapped) model's ``forward`` in ``before_train``: the losses and their backward pass.
 
-    mmengine's own ``compile=True`` compiles the whole ``train_step``, optimizer step included; with torch 2.13 dynamo
-    fails on the optimizer's parameter groups (``InternalTorchDynamoError`` in ``Adam.step``). Compiling ``forward``
-    leaves the data preprocessor, the optimizer and the hooks eager, works with mmengine's ``Runner`` and
-    ``FlexibleRunner`` alike (the model exists by ``before_train`` in both), and keeps checkpoints unchanged (no
-    ``_orig_mod.`` prefixes). ``tools/train.py --compile [BACKEND]`` adds this hook. The first iterations are slow
-    while the graphs compile; results match eager execution to rounding (``tests/models/test_torch_compile.py``).
+    Unlike mmengine's ``compile=True`` (the whole ``train_step``, on which dynamo fails in ``Adam.step``), the data
+    preprocessor, optimizer and hooks stay eager, and checkpoints keep their names (no ``_orig_mod.`` prefixes).
+    ``tools/train.py --compile [BACKEND]`` adds this hook.
 
     Args:
         backend: ``torch.compile`` backend (``'inductor'`` generates fused kernels; ``'aot_eager'`` only traces).

@@ -69,9 +69,8 @@ class StopOnNonFiniteHook(Hook):
         return float(scaler.get_scale())
 
     def before_train(self, runner: Any) -> None:
-        """Refuse a configured learning rate that is NaN, inf, or so large that the optimizer's first step cannot be
-        represented in float32 (Adam divides it by ``1 - beta1``): torch would stop with "value cannot be converted
-        to type float without overflow", which names no setting."""
+        """Refuse a learning rate that is NaN, inf, or so large that the first step overflows float32 (Adam divides it
+        by ``1 - beta1``), with a message that names the setting (torch's does not)."""
         optim_wrapper = getattr(runner, 'optim_wrapper', None)
         wrappers = list(optim_wrapper.values()) if isinstance(optim_wrapper, OptimWrapperDict) else [optim_wrapper]
         largest = float(torch.finfo(torch.float32).max)
@@ -210,11 +209,7 @@ def _logged_grad_norm(runner: Any) -> Optional[float]:
 
 
 def _non_finite_weights(runner: Any) -> list[str]:
-    """Names of this process's parameters holding a NaN or inf.
-
-    No collective: with a sharded model (FSDP) only the process holding the bad shard stops, and the launcher then
-    ends the others; a collective here could wait forever for a process that already stopped on a NaN loss.
-    """
+    """Names of this process's parameters holding a NaN or inf (no collective: another process may have stopped)."""
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     named = [(name, parameter) for name, parameter in model.named_parameters() if parameter.is_floating_point()] \
         if isinstance(model, torch.nn.Module) else []

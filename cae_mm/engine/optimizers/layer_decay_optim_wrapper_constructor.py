@@ -1,16 +1,12 @@
 """One optimizer-parameter-group builder for CAE pretraining, fine-tuning, mmdet and mmseg.
 
-Weight decay is off for every 1-D parameter (biases, norms, q/v biases, layer scales) and for the tokens each module
-lists in ``no_weight_decay()`` (cls token, mask token): the official code decays the 3-D tokens by accident.
-With ``layer_decay_rate < 1`` each parameter's learning rate is scaled by ``rate ** (last_layer_id - layer_id)``, the
-layer id coming from the backbone's ``get_layer_depth`` (BEiT's layer-wise decay).
-The groups without weight decay are also marked ``lars_exclude``: mmpretrain's LARS then leaves them out of the
-trust-ratio adaptation, as the MAE/CAE linear probe's LARS does for biases; other optimizers ignore the flag.
+Weight decay is off for every 1-D parameter and for the tokens each module lists in ``no_weight_decay()`` (the official
+code decays the 3-D tokens by accident); those groups are also marked ``lars_exclude`` for mmpretrain's LARS. With
+``layer_decay_rate < 1`` each learning rate is scaled by ``rate ** (last_layer_id - layer_id)``, the layer id coming
+from the backbone's ``get_layer_depth`` (BEiT's layer-wise decay).
 
-Adam and AdamW on a CPU get ``fused=True`` unless the config sets ``fused`` or ``foreach``: torch's CPU default
-updates one tensor at a time with seven element-wise passes, its fused kernel does all in one pass (ViT-B CAE, 336
-tensors: 2.6x faster, docs/benchmark.md). The updates then differ from the default's in the last bits (1.5e-8 at
-most after 6 steps there). On a GPU torch's default (``foreach``) is kept.
+Adam and AdamW on a CPU get ``fused=True`` unless the config sets ``fused`` or ``foreach`` (one pass instead of seven
+per tensor; the updates differ from the default's in the last bits). On a GPU torch's default is kept.
 """
 from typing import Callable, Optional
 

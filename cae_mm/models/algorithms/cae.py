@@ -17,16 +17,13 @@ class CAE(BaseSelfSupervisor):
     1. The encoder (``backbone``) sees the visible patches and cls only.
     2. The regressor (``neck``) predicts the latents of the masked patches from the visible latents.
     3. The decoder (``head``) maps the predicted latents to reconstruction targets (token ids or pixels).
-    4. The same encoder, with its current weights and under ``no_grad``, encodes the masked patches: these are the
-       alignment targets of the predicted latents (no EMA, no stale copy). ``target_momentum`` > 0 replaces them by
-       an exponential moving average of the encoder (as mmpretrain's ``base_momentum`` would): not the paper's
-       recipe, an option for small-scale runs where the shared encoder collapses (docs/small_scale.md).
+    4. The same encoder, with its current weights and under ``no_grad``, encodes the masked patches: the alignment
+       targets of the predicted latents. ``target_momentum`` > 0 uses a moving average of the encoder instead (not
+       the paper's recipe; docs/small_scale.md).
 
-    Masks come from the data pipeline (``data_sample.mask``, ``(h, w)`` bool, True = masked), so the number of masked
-    patches is set once, in the mask generator.
-
-    Inputs are either one tensor (the model view, which then also feeds the target generator) or a list of two
-    tensors: ``[model view, target view]`` (e.g. 224 px for the encoder and 112 px for a DALL-E tokenizer).
+    Masks come from the data pipeline (``data_sample.mask``, ``(h, w)`` bool, True = masked). Inputs are one tensor
+    (the model view, which also feeds the target generator) or ``[model view, target view]`` (e.g. 224 px for the
+    encoder and 112 px for a DALL-E tokenizer).
 
     Args:
         backbone: encoder config (``cae_mm.CAEVisionTransformer``).
@@ -70,8 +67,7 @@ class CAE(BaseSelfSupervisor):
 
     @staticmethod
     def _start_missing_target_encoder(module: 'CAE', state_dict: dict, prefix: str, *args) -> None:
-        """Weights without the moving average (a release: tools/publish_model.py drops it, as training-only state)
-        start it as a copy of the encoder, as a fresh run does."""
+        """Weights without the moving average (a release drops it) start it as a copy of the encoder."""
         if module.target_encoder is None or any(key.startswith(f'{prefix}target_encoder.') for key in state_dict):
             return
         for key in [key for key in state_dict if key.startswith(f'{prefix}backbone.')]:
@@ -135,8 +131,7 @@ class CAE(BaseSelfSupervisor):
         images, target_images = self._split_views(inputs)
         mask = self.masks_from(data_samples, images)  # (B, h, w) and its indices, checked once for the whole step
         with torch.no_grad():
-            # First, while no activation is held for the backward pass: a tokenizer's feature maps are the largest
-            # tensors of the step, so the peak memory is lower when they come and go before the encoder's.
+            # First, while no activation is held for the backward pass: a tokenizer's feature maps are the largest.
             reconstruction_target = self.target_generator(target_images, mask)
         visible_latents = self.backbone.forward_encoder(images, mask)[:, 1:]  # (B, Nv, C), cls dropped
         latent_pred = self.neck(visible_latents, mask)  # (B, Nm, C')

@@ -45,24 +45,20 @@ class CAEVisionTransformer(BaseModule):
             ``'avg_featmap'`` (mean of patch tokens, ``(B, C)``).
         final_norm: apply the final LayerNorm to the last block's output.
         frozen_stages: freeze the patch embedding and the first ``frozen_stages`` blocks (-1: nothing; ``num_layers``
-            also freezes the final norm: the whole encoder, for linear/attentive probes).
+            also freezes the final norm: the whole encoder, for probes).
         with_checkpoint: recompute block activations in the backward pass (saves memory, costs one more forward).
-        window_size: ViTDet window attention: blocks attend within ``window_size x window_size`` windows of the patch
-            grid (cls attends globally), except the blocks in ``global_attention_indices``; 0 (default) keeps global
-            attention everywhere. Needs every patch (no ``mask``).
+        window_size: ViTDet window attention within ``s x s`` windows of the patch grid (cls attends globally),
+            except in ``global_attention_indices``; 0 (default): global attention. Needs every patch (no ``mask``).
         global_attention_indices: blocks that keep global attention when ``window_size > 0`` (negative counts from
             the end), e.g. ``(2, 5, 8, 11)`` for ViTDet-B.
-        relative_position_bias_grid: patch grid ``(h, w)`` of a learned relative position bias in every block
-            (BEiT/CAE fine-tuning: zero-initialised, one table per block, on top of the sin-cos positions), e.g.
-            ``(14, 14)`` for 224 px images and 16 px patches; inputs must then have exactly this grid. None
-            (default): no bias.
+        relative_position_bias_grid: patch grid ``(h, w)`` of a zero-initialised relative position bias per block
+            (BEiT/CAE fine-tuning), e.g. ``(14, 14)``; inputs must then have exactly this grid. None: no bias.
         init_std: standard deviation of the truncated-normal initialisation of the patch embedding and cls token.
-        init_mode: ``'xavier'`` (official default) or ``'rescaled_truncated_normal'`` (official ``--fix_init_weight``,
-            the large/huge recipe); see :func:`cae_init_`.
-        init_cfg: mmengine initialisation config. ``dict(type='Pretrained', checkpoint=PATH, prefix='backbone.')``
-            loads a CAE checkpoint (keys under ``prefix``) or a backbone-only one, requiring every key to match
-            (see :func:`load_pretrained_weights`); the relative position bias may be absent (it starts at zero)
-            and, without ``final_norm``, the checkpoint's final norm is left unused.
+        init_mode: ``'xavier'`` (official) or ``'rescaled_truncated_normal'`` (``--fix_init_weight``); see
+            :func:`cae_init_`.
+        init_cfg: mmengine initialisation config; ``dict(type='Pretrained', checkpoint=PATH, prefix='backbone.')``
+            loads a CAE or backbone-only checkpoint with every key checked (:func:`load_pretrained_weights`), except
+            the relative position bias (starts at zero) and, without ``final_norm``, the final norm.
     """
 
     arch_zoo = {

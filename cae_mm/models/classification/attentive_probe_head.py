@@ -1,8 +1,6 @@
 """The attentive probe: one learned query cross-attends to all tokens of a frozen encoder, then a linear classifier.
 
-The CAE paper proposes it for masked-image-modelling encoders, whose patch tokens hold information the cls token
-does not gather. Unlike the official release, the BatchNorm here evaluates with its running statistics, so a
-prediction does not depend on the evaluation batch size.
+Unlike the official release, the BatchNorm evaluates with its running statistics (no dependence on the batch size).
 """
 from typing import Optional, Sequence
 

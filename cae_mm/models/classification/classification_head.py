@@ -12,11 +12,9 @@ from .classification_labels import check_labels
 class ClassificationHead(ClsHead):
     """``logits = fc(pre_logits(feats))`` over the last backbone output, with the label checks of every cae_mm head.
 
-    A subclass builds its own layers, ending with ``self.fc`` (``Linear(C, K)``), and defines ``pre_logits``, which
-    turns the last backbone output into ``(B, C)`` features (with :meth:`last_feature` to check its shape).
-    ``loss`` and ``predict`` refuse labels outside the head's classes (a dataset/head class-count mismatch would
-    otherwise give a wrong accuracy or an index error); a head that trains a BatchNorm also refuses a training batch
-    of one sample.
+    A subclass builds ``self.fc`` (``Linear(C, K)``) and defines ``pre_logits`` (last backbone output -> ``(B, C)``,
+    checked with :meth:`last_feature`). ``loss`` and ``predict`` refuse labels outside the head's classes; a head that
+    trains a BatchNorm also refuses a training batch of one sample.
 
     Args:
         num_classes: classes ``K``; must be positive.

@@ -1,9 +1,4 @@
-"""The CAE encoder as an mmdet/mmseg backbone: pad the images, tap blocks, adapt the taps to a feature pyramid.
-
-The encoder is the one :class:`CAEVisionTransformer` that pretraining trains (same parameter names under
-``encoder.``), so a pretraining checkpoint loads with ``init_cfg=dict(type='Pretrained', checkpoint=...,
-prefix='backbone.')`` and every key is checked.
-"""
+"""The CAE encoder as an mmdet/mmseg backbone: pad the images, tap blocks, adapt the taps to a feature pyramid."""
 from typing import Optional, Union
 
 import torch
@@ -28,9 +23,8 @@ class MultiScaleVisionTransformer(BaseModule):
         adapter: config of the adapter that turns the taps into the pyramid, e.g.
             ``dict(type='cae_mm.MultiScaleAdapter')`` (the paper's) or ``dict(type='cae_mm.SimpleFeaturePyramid')``
             (ViTDet's); its ``in_channels`` is the encoder width. None returns the stride-``p`` taps as they are.
-        init_cfg: ``dict(type='Pretrained', checkpoint=FILE, prefix='backbone.')`` loads the encoder from a CAE
-            pretraining checkpoint (or a backbone-only one) with every key and shape checked: it is handed to the
-            encoder (see :meth:`CAEVisionTransformer.init_weights`). Other init configs go to mmengine.
+        init_cfg: ``dict(type='Pretrained', checkpoint=FILE, prefix='backbone.')`` is handed to the encoder, which
+            loads a CAE or backbone-only checkpoint with every key checked; other init configs go to mmengine.
     """
 
     def __init__(self,

@@ -34,8 +34,8 @@ class CAEDecoderHead(BaseModule):
         reconstruction_loss: ``'cross_entropy'`` for token ids, ``'mse'`` for pixel targets.
         alignment_weight: λ, the weight of the alignment loss (2 in the paper).
         init_std: standard deviation of the truncated-normal Linear init in ``'rescaled_truncated_normal'`` mode.
-        init_mode: ``'xavier'`` (official default) or ``'rescaled_truncated_normal'`` (official ``--fix_init_weight``,
-            the large/huge recipe); see :func:`cae_init_`.
+        init_mode: ``'xavier'`` (official) or ``'rescaled_truncated_normal'`` (``--fix_init_weight``); see
+            :func:`cae_init_`.
         with_checkpoint: recompute block activations in the backward pass (saves memory, costs one more forward
             of the decoder blocks; the results are the same).
         init_cfg: mmengine initialisation config.

@@ -21,12 +21,10 @@ def cae_init_(module: nn.Module,
               blocks: Sequence[nn.Module] = ()) -> None:
     """Initialise a module tree as the official CAE pretraining model does.
 
-    ``'xavier'``: every Linear gets a Xavier-uniform weight and zero bias. ``'rescaled_truncated_normal'``: every
-    Linear gets a truncated normal weight (``std``) and zero bias, then in block ``i`` (counted from 1) the two layers
-    that write into the residual stream (attention output projection, second feed-forward layer) are divided by
-    ``sqrt(2 i)`` (BEiT), so deep stacks start with residual updates that do not grow with depth. In both modes every
-    LayerNorm is (1, 0) and every Conv2d (the patch embedding) gets a truncated normal weight and zero bias. Tokens
-    (cls, mask) are initialised by their owners.
+    ``'xavier'``: every Linear gets a Xavier-uniform weight and zero bias. ``'rescaled_truncated_normal'``: a truncated
+    normal weight (``std``) and zero bias, then in block ``i`` (from 1) the attention output projection and second
+    feed-forward layer are divided by ``sqrt(2 i)`` (BEiT). In both modes every LayerNorm is (1, 0) and every Conv2d
+    gets a truncated normal weight and zero bias. Tokens (cls, mask) are initialised by their owners.
 
     Args:
         module: root of the tree.

@@ -31,8 +31,8 @@ class LatentContextRegressor(BaseModule):
         layer_scale_init_value: initial layer scale (0.1 in the official code); 0 disables it.
         norm_eps: LayerNorm epsilon.
         init_std: standard deviation of the mask token's truncated-normal initialisation.
-        init_mode: ``'xavier'`` (official default) or ``'rescaled_truncated_normal'`` (official ``--fix_init_weight``,
-            the large/huge recipe); see :func:`cae_init_`.
+        init_mode: ``'xavier'`` (official) or ``'rescaled_truncated_normal'`` (``--fix_init_weight``); see
+            :func:`cae_init_`.
         with_checkpoint: recompute block activations in the backward pass (saves memory, costs one more forward
             of the regressor; the results are the same).
         init_cfg: mmengine initialisation config.

@@ -56,9 +56,8 @@ class DALLEResidualBlock(nn.Module):
     ``id_path`` is a 1x1 conv when the width changes, else the identity; ``res_path`` is
     ReLU-3x3-ReLU-3x3-ReLU-3x3-ReLU-1x1 with a hidden width of ``out_channels / 4``; ``gain = 1 / num_blocks**2``.
 
-    The ReLUs after a convolution and the residual sum work in place (the tokenizer never needs gradients): at a
-    112 px view the 112x112 maps are 100 MB per batch of 8, and writing into fresh memory costs more than the
-    arithmetic. The operations and their order are unchanged, so the logits are bit for bit those of OpenAI's encoder.
+    The ReLUs after a convolution and the residual sum work in place (no gradients are needed; fresh memory costs
+    more than the arithmetic); the operations and their order are OpenAI's, so the logits are bit for bit the same.
 
     Args:
         in_channels: input channels.

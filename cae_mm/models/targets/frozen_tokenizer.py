@@ -66,25 +66,17 @@ class FrozenTokenizer(BaseModule):
 
     Subclasses build their layers (out of :class:`FrozenConv2d`, named as in their weights file), define
     ``logits(images) -> (B, vocab_size, h, w)``, and call :meth:`load_checkpoint`. This class keeps the module in eval
-    mode whatever ``train()`` asks, computes in fp32 with autocast off (ids must not depend on ``--amp``), under
-    ``no_grad``, and checks the inputs.
+    mode, computes under ``no_grad`` in fp32 with autocast off (ids must not depend on ``--amp``), and checks inputs.
 
-    The ids are always those of the fp32 computation. Where the CPU has AMX (``precision='auto'``), bf16 convolutions
-    are several times faster but change some argmaxes (measured in docs/benchmark.md, "Precision and layout of the
-    DALL-E encoder"). So the logits are first computed under bf16
-    autocast; an error bound is measured on the batch itself (the fp32 logits of the two images with the narrowest
-    top-2 margins, which are the most likely to need them anyway: ``error_safety`` times the largest difference of
-    any of their logits); every image with a patch whose bf16 top-2 margin is below twice the bound is recomputed in
-    fp32 (a logit moves by less than the bound, so a wider margin keeps its argmax). The fp32 logits of an image do
-    not depend on the other images of a batch of two or more (checked in the tests; a batch of one takes other
-    oneDNN kernels, so none is run), so the recomputed ids equal those of a full fp32 pass.
-    Whether this pays depends on how often the weights put two logits close together: with random weights nearly
-    every image has such a patch; after the first batch the tokenizer keeps bf16 only if the measured times say it
-    is faster than plain fp32, and logs its choice either way.
+    The ids are always those of the fp32 computation. On a CPU with AMX (``precision='auto'``) the logits are first
+    computed under bf16 autocast, which is faster but flips some argmaxes: an error bound is measured on the batch
+    (``error_safety`` times the largest logit difference on the two images with the narrowest top-2 margins, which
+    are recomputed in fp32), and every image with a top-2 margin below twice the bound is recomputed in fp32. A
+    batch of one is never run (oneDNN picks other kernels), so the recomputed ids equal a full fp32 pass. After the
+    first batch bf16 is kept only if it was measured faster than fp32 would be; the choice is logged.
 
-    The value range is checked on the first batch only: the data preprocessor is a fixed affine map of 0..255
-    pixels, so a configuration that passes once passes for every batch, and checking every batch would cost a device
-    synchronisation per step on a GPU.
+    The value range is checked on the first batch only: the data preprocessor is a fixed affine map of 0..255 pixels,
+    and a check per batch would cost a device synchronisation per step.
 
     Args:
         vocab_size: number of token ids.

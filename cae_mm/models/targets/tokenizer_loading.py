@@ -1,9 +1,7 @@
 """Reading a tokenizer's weights file into a flat ``{name: tensor}`` dict, with errors that say how to fix the file.
 
-Two layouts are read, both through :func:`cae_mm.checkpoints.read_checkpoint`: a state dict saved with ``torch.save``
-(optionally inside one container key such as ``'state_dict'`` or ``'weights'``), and a whole pickled ``nn.Module``
-(OpenAI's ``encoder.pkl``), whose classes resolve to inert stand-ins only when the caller lists them; the tensors are
-collected from their pickled ``_parameters`` / ``_buffers`` / ``_modules``.
+Reads a ``torch.save``'d state dict (optionally under a container key) or a whole pickled ``nn.Module`` (OpenAI's
+``encoder.pkl``, whose listed classes resolve to inert stand-ins), both through :func:`read_checkpoint`.
 """
 from pathlib import Path
 from typing import Collection, Union
