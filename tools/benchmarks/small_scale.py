@@ -18,6 +18,8 @@ Steps (one command each):
     search RECIPE          a short CAE pretraining under one recipe of the collapse search, then knn and ranks
     adopt METHOD RECIPE    record a finished search run as the method's seed-0 pretraining, when the recipe's config
                            is the method's config (the search only logs ranks and keeps checkpoints more often)
+    publish METHOD SEED    tools/publish_model.py on a CAE pretraining (full model, under WORK_ROOT/release; the
+                           weights stay out of git), its sha256 recorded under results/publish/
     report                 docs/small_scale.md with tables (mean ± std over seeds) and PNG curves
     all                    every step for every method and seed (skipping finished ones), then the report
 
@@ -34,6 +36,7 @@ The data folder is ``../shared/data`` next to the checkout, or ``$CAE_MM_DATA``.
 """
 import argparse
 import hashlib
+import importlib.util
 import json
 import os
 import platform
@@ -165,6 +168,10 @@ def sha256(path: Path) -> str:
 # ---------------------------------------------------------------- pretraining
 
 
+def repo_relative(path: Path) -> Path:
+    return path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+
+
 def train_command(config: str, work_dir: Path, seed: int, extra_options: tuple[str, ...] = ()) -> list[str]:
     """The tools/train.py command of one run (resumes when the work dir holds a checkpoint; the configs read
     ``$CAE_MM_DATA``)."""
@@ -186,8 +193,7 @@ def run_pretraining(config: str, work_dir: Path, seed: int) -> dict:
         raise RuntimeError(f'pretraining failed ({process.returncode}); see {work_dir / "train_output.log"}')
     checkpoints = sorted(work_dir.glob('iter_*.pth'), key=lambda path: int(path.stem.split('_')[1]))
     return dict(command=' '.join(command[1:]), wall_s_this_call=round(time.time() - started, 1),
-                checkpoint=str(checkpoints[-1].relative_to(REPO_ROOT) if checkpoints[-1].is_relative_to(REPO_ROOT)
-                               else checkpoints[-1]),
+                checkpoint=str(repo_relative(checkpoints[-1])),
                 checkpoint_sha256=sha256(checkpoints[-1]), **training_curves(work_dir))
 
 
@@ -559,10 +565,31 @@ def step_adopt(method: str, recipe: str, args: argparse.Namespace) -> None:
                             **{key: result[key] for key in kept if key in result}))
 
 
+def step_publish(method: str, seed: int, args: argparse.Namespace) -> None:
+    output = args.results / 'publish' / f'{method}_seed{seed}.json'
+    if output.exists() or not method.startswith('cae'):  # the MAE peer is mmpretrain's model, not a cae_mm release
+        return
+    record = json.loads((args.results / 'pretrain' / f'{method}_seed{seed}.json').read_text())
+    checkpoint = Path(record['checkpoint'])
+    checkpoint = checkpoint if checkpoint.is_absolute() else REPO_ROOT / checkpoint
+    if sha256(checkpoint) != record['checkpoint_sha256']:
+        raise RuntimeError(f'{checkpoint} is not the checkpoint the pretraining recorded (sha256 differs)')
+    spec = importlib.util.spec_from_file_location('publish_model', REPO_ROOT / 'tools' / 'publish_model.py')
+    publish_model = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(publish_model)
+    release = publish_model.main([str(checkpoint), str(args.work_root / 'release' / f'{Path(CONFIGS[method]).stem}_'
+                                                       f'seed{seed}.pth'), '--force'])
+    write_json(output, dict(method=method, seed=seed, config=CONFIGS[method], source_sha256=record['checkpoint_sha256'],
+                            release=release.name, sha256=sha256(release), bytes=release.stat().st_size,
+                            command=f'python tools/publish_model.py {repo_relative(checkpoint)} '
+                                    f'{repo_relative(release.parent)}/{release.name.rsplit("-", 1)[0]}.pth'))
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('step',
-                        choices=['pretrain', *EVALUATION_STEPS, *DOWNSTREAM_STEPS, 'search', 'adopt', 'report', 'all'])
+                        choices=['pretrain', *EVALUATION_STEPS, *DOWNSTREAM_STEPS, 'search', 'adopt', 'publish', 'report',
+                                 'all'])
     parser.add_argument('target', nargs='?', help='METHOD (pretrain, evaluation and adopt steps) or RECIPE (search)')
     parser.add_argument('seed', nargs='?', help='seed (pretrain and evaluation steps) or RECIPE (adopt)')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2], help='seeds of `all` (default: 0 1 2)')
@@ -584,6 +611,8 @@ def main(argv: Optional[list[str]] = None) -> None:
         step_downstream(args.step, args.target, args.seed, args)
     elif args.step == 'search':
         step_search(args.target, args)
+    elif args.step == 'publish':
+        step_publish(args.target, args.seed, args)
     elif args.step == 'all':
         for seed in args.seeds:
             for method in args.methods:
@@ -592,6 +621,7 @@ def main(argv: Optional[list[str]] = None) -> None:
                     step_evaluation(step, method, seed, args)
                 for step in DOWNSTREAM_STEPS:
                     step_downstream(step, method, seed, args)
+                step_publish(method, seed, args)
     if args.step in ('report', 'all'):
         from small_scale_report import write_report
         pages = REPO_ROOT / 'docs' / 'small_scale'

@@ -103,3 +103,30 @@ def test_a_search_run_is_adopted_only_by_the_method_whose_config_it_is(tmp_path)
     adopted = json.loads((args.results / 'pretrain' / 'cae_seed0.json').read_text())
     assert adopted['adopted_from_search'] == 'lr3.75e-4' and adopted['checkpoint'] == 'iter_800.pth'
     assert adopted['wall_s'] == 2.0
+
+
+def test_publish_records_the_release_of_the_recorded_checkpoint_only(tmp_path):
+    """The release holds the checkpoint's weights and its sha256 is recorded; a checkpoint that is not the one the
+    pretraining recorded is refused; the MAE peer is not published."""
+    model = small_scale.build_encoder('cae', 0, None)
+    checkpoint = tmp_path / 'work' / 'cae_seed0' / 'iter_800.pth'
+    checkpoint.parent.mkdir(parents=True)
+    torch.save(dict(meta=dict(iter=800), state_dict=model.state_dict(), optimizer={}), checkpoint)
+    results = tmp_path / 'results'
+    small_scale.write_json(results / 'pretrain' / 'cae_seed0.json',
+                           dict(checkpoint=str(checkpoint), checkpoint_sha256=small_scale.sha256(checkpoint)))
+    args = small_scale.argparse.Namespace(results=results, work_root=tmp_path / 'work')
+    small_scale.step_publish('cae', 0, args)
+    record = json.loads((results / 'publish' / 'cae_seed0.json').read_text())
+    release = tmp_path / 'work' / 'release' / record['release']
+    assert record['sha256'] == small_scale.sha256(release) and record['sha256'][:8] in release.name
+    released = torch.load(release, weights_only=True)['state_dict']
+    assert released.keys() == model.state_dict().keys()
+
+    torch.save(dict(state_dict={}), checkpoint)  # overwritten after the pretraining recorded it
+    small_scale.write_json(results / 'pretrain' / 'cae_seed1.json',
+                           dict(checkpoint=str(checkpoint), checkpoint_sha256=record['source_sha256']))
+    with pytest.raises(RuntimeError, match='not the checkpoint the pretraining recorded'):
+        small_scale.step_publish('cae', 1, args)
+    small_scale.step_publish('mae', 0, args)
+    assert not (results / 'publish' / 'mae_seed0.json').exists()
