@@ -125,10 +125,16 @@ def _benchmark_section(results: Path, pictures: Path) -> list[str]:
         figure.savefig(pictures / 'pretraining_curves.png', dpi=100)
         plt.close(figure)
         lines += ['', '![pretraining curves](small_scale/pretraining_curves.png)']
-        lines += ['', '| run | wall | run of | checkpoint sha256 |', '|---|---|---|---|']
-        lines += [f"| {run['method']} seed {run['seed']} | {run['wall_s'] / 60:.0f} min | "
-                  f"{'search `' + run['adopted_from_search'] + '`' if 'adopted_from_search' in run else 'pretrain'} | "
-                  f"`{run['checkpoint_sha256']}` |" for run in pretraining]
+        releases = {(run['method'], run['seed']): run for run in _load(results / 'publish')}
+        lines += ['', 'Releases: `python tools/benchmarks/small_scale.py publish METHOD SEED` (tools/publish_model.py, '
+                  'full model; the files stay out of git).', '',
+                  '| run | wall | run of | checkpoint sha256 | release (sha256) |', '|---|---|---|---|---|']
+        for run in pretraining:
+            release = releases.get((run['method'], run['seed']))
+            lines.append(f"| {run['method']} seed {run['seed']} | {run['wall_s'] / 60:.0f} min | "
+                         f"{'search `' + run['adopted_from_search'] + '`' if 'adopted_from_search' in run else 'pretrain'}"
+                         f" | `{run['checkpoint_sha256']}` | "
+                         + (f"`{release['release']}` (`{release['sha256']}`) |" if release else '— |'))
     probe_runs = [run for step in ('linear', 'attentive') for run in evaluations[step].values()]
     if probe_runs:
         figure, axis = plt.subplots(figsize=(7, 4))
