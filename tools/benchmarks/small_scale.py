@@ -172,6 +172,13 @@ def repo_relative(path: Path) -> Path:
     return path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
 
 
+def pretrained_checkpoint(method: str, seed: int, results: Path) -> tuple[Path, dict]:
+    """The final checkpoint of a method's pretraining (absolute) and the pretraining's result record."""
+    record = json.loads((results / 'pretrain' / f'{method}_seed{seed}.json').read_text())
+    checkpoint = Path(record['checkpoint'])
+    return (checkpoint if checkpoint.is_absolute() else REPO_ROOT / checkpoint), record
+
+
 def train_command(config: str, work_dir: Path, seed: int, extra_options: tuple[str, ...] = ()) -> list[str]:
     """The tools/train.py command of one run (resumes when the work dir holds a checkpoint; the configs read
     ``$CAE_MM_DATA``)."""
@@ -270,11 +277,7 @@ def tokens_for(method: str, seed: int, results: Path, cache_dir: Path) -> dict[s
     cache = cache_dir / f'{method}_seed{seed}_tokens.pt'
     if cache.exists():
         return torch.load(cache)
-    checkpoint = None
-    if method != 'random':
-        pretraining = json.loads((results / 'pretrain' / f'{method}_seed{seed}.json').read_text())
-        checkpoint = Path(pretraining['checkpoint'])
-        checkpoint = checkpoint if checkpoint.is_absolute() else REPO_ROOT / checkpoint
+    checkpoint = None if method == 'random' else pretrained_checkpoint(method, seed, results)[0]
     model = build_encoder(method, seed, checkpoint)
     tokens = {}
     for split in ('train', 'val'):
@@ -403,8 +406,7 @@ def encoder_options(method: str, seed: int, results: Path, work_root: Path, enco
     """The --cfg-options that put the method's pretrained encoder (or a random one) into a downstream config."""
     if method == 'random':
         return ['model.backbone.init_cfg=None']
-    checkpoint = Path(json.loads((results / 'pretrain' / f'{method}_seed{seed}.json').read_text())['checkpoint'])
-    checkpoint = checkpoint if checkpoint.is_absolute() else REPO_ROOT / checkpoint
+    checkpoint = pretrained_checkpoint(method, seed, results)[0]
     if method != 'mae':
         return [f'model.backbone.init_cfg.checkpoint={checkpoint}']
     converted = work_root / f'{method}_seed{seed}' / 'backbone_cae_mm.pth'
@@ -569,9 +571,7 @@ def step_publish(method: str, seed: int, args: argparse.Namespace) -> None:
     output = args.results / 'publish' / f'{method}_seed{seed}.json'
     if output.exists() or not method.startswith('cae'):  # the MAE peer is mmpretrain's model, not a cae_mm release
         return
-    record = json.loads((args.results / 'pretrain' / f'{method}_seed{seed}.json').read_text())
-    checkpoint = Path(record['checkpoint'])
-    checkpoint = checkpoint if checkpoint.is_absolute() else REPO_ROOT / checkpoint
+    checkpoint, record = pretrained_checkpoint(method, seed, args.results)
     if sha256(checkpoint) != record['checkpoint_sha256']:
         raise RuntimeError(f'{checkpoint} is not the checkpoint the pretraining recorded (sha256 differs)')
     spec = importlib.util.spec_from_file_location('publish_model', REPO_ROOT / 'tools' / 'publish_model.py')
