@@ -6,6 +6,7 @@ they are symbolic links to the repository's folders for an editable install and 
 That step runs code at build time, which pyproject.toml cannot express, so it stays here.
 Install with ``bash tools/install.sh`` (it passes constraints.txt to pip and builds mmcv's compiled ops).
 """
+
 import os
 import os.path as osp
 import shutil

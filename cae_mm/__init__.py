@@ -2,6 +2,7 @@
 
 Importing the package registers every module in cae_mm's registries (scope ``'cae_mm'``).
 """
+
 from . import checkpoints, datasets, engine, models  # noqa: F401
 from .registry import DATASETS, HOOKS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, TRANSFORMS
 

@@ -4,6 +4,7 @@ Configs name our classes ``cae_mm.Name`` (for example ``type='cae_mm.CAE'``) whi
 mmseg) stays the ``default_scope``: mmengine resolves the ``cae_mm.`` prefix by searching the root's children, so our
 classes are reachable from any host scope. ``locations`` lets a registry import the modules that fill it on first use.
 """
+
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
@@ -24,8 +25,10 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor',
     parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
     scope='cae_mm',
-    locations=['cae_mm.engine.optimizers'])
+    locations=['cae_mm.engine.optimizers'],
+)
 OPTIM_WRAPPERS = Registry(
-    'optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='cae_mm', locations=['cae_mm.engine.optimizers'])
+    'optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='cae_mm', locations=['cae_mm.engine.optimizers']
+)
 STRATEGIES = Registry('strategy', parent=MMENGINE_STRATEGIES, scope='cae_mm', locations=['cae_mm.engine'])
 FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, scope='cae_mm', locations=['cae_mm.engine'])

@@ -1,4 +1,5 @@
 """Shared fixtures: the bundled photographs laid out once per session, tiny CAE model configs and classifiers."""
+
 from pathlib import Path
 
 import numpy as np
@@ -38,14 +39,16 @@ def tiny_cae_config(neck_dims: int = 64, drop_path_rate: float = 0.0, patch_size
     return dict(
         type='cae_mm.CAE',
         backbone=dict(
-            type='cae_mm.CAEVisionTransformer', arch='test', patch_size=patch_size, drop_path_rate=drop_path_rate),
+            type='cae_mm.CAEVisionTransformer', arch='test', patch_size=patch_size, drop_path_rate=drop_path_rate
+        ),
         neck=dict(
             type='cae_mm.LatentContextRegressor',
             embed_dims=neck_dims,
             in_dims=64,
             depth=2,
             num_heads=4,
-            drop_path_rate=drop_path_rate),
+            drop_path_rate=drop_path_rate,
+        ),
         head=dict(
             type='cae_mm.CAEDecoderHead',
             embed_dims=neck_dims,
@@ -54,8 +57,10 @@ def tiny_cae_config(neck_dims: int = 64, drop_path_rate: float = 0.0, patch_size
             num_heads=4,
             drop_path_rate=drop_path_rate,
             reconstruction_loss='mse',
-            alignment_weight=2.0),
-        target_generator=dict(type='cae_mm.NormalizedPixelTarget', patch_size=patch_size))
+            alignment_weight=2.0,
+        ),
+        target_generator=dict(type='cae_mm.NormalizedPixelTarget', patch_size=patch_size),
+    )
 
 
 def tiny_classifier(backbone: dict, head: dict) -> torch.nn.Module:
@@ -67,8 +72,11 @@ def tiny_classifier(backbone: dict, head: dict) -> torch.nn.Module:
     """
     init_default_scope('mmpretrain')
     from mmpretrain.registry import MODELS
+
     return MODELS.build(
         dict(
             type='ImageClassifier',
             backbone=dict(type='cae_mm.CAEVisionTransformer', arch='test', patch_size=8, **backbone),
-            head=head))
+            head=head,
+        )
+    )

@@ -1,4 +1,5 @@
 """The rows of the bad-input tables (test_bad_input.py, test_bad_checkpoints.py): where a row works, and how it runs."""
+
 from pathlib import Path
 from typing import Callable, NamedTuple, Optional
 
@@ -7,12 +8,14 @@ import pytest
 
 class Workspace(NamedTuple):
     """Where a row writes its files, and the bundled photographs."""
+
     folder: Path
     demo_images: Path
 
 
-def run_row(action: Callable[[Workspace], None], error: Optional[type[Exception]], message: str,
-            workspace: Workspace) -> None:
+def run_row(
+    action: Callable[[Workspace], None], error: Optional[type[Exception]], message: str, workspace: Workspace
+) -> None:
     """Run one row: ``action`` raises ``error`` with a message matching ``message``, or, when ``error`` is None,
     returns (the action asserts how the input is handled)."""
     if error is None:

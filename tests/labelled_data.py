@@ -1,4 +1,5 @@
 """The labelled digits set for tests, written once per test session and shared by the modules that need it."""
+
 from pathlib import Path
 
 import pytest

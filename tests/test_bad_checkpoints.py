@@ -5,6 +5,7 @@ handled as documented (the action asserts how). Paths: cae_mm.Runner's ``load_fr
 the converters, publish_model.py, tools/test.py, the visualisation tools, tokenizer files. docs/troubleshooting.md
 explains each error.
 """
+
 import importlib.util
 import socket
 import subprocess
@@ -17,8 +18,15 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from cae_mm.checkpoints import (CheckpointConversionError, CheckpointMismatchError, CheckpointReadError,
-                                CheckpointWriteError, Runner, TokenizerWeightsError, read_checkpoint)
+from cae_mm.checkpoints import (
+    CheckpointConversionError,
+    CheckpointMismatchError,
+    CheckpointReadError,
+    CheckpointWriteError,
+    Runner,
+    TokenizerWeightsError,
+    read_checkpoint,
+)
 from cae_mm.checkpoints.work_dir_lock import LOCK_FILE
 from cae_mm.registry import MODELS
 from tests.checkpoints.test_reading import torchscript_archive_that_writes
@@ -46,17 +54,25 @@ def tiny_cae() -> torch.nn.Module:
 
 def load_from(workspace: Workspace, path: Path) -> None:
     Runner(model=tiny_cae(), work_dir=str(workspace.folder / 'work_dir'), default_scope='mmpretrain').load_checkpoint(
-        str(path))
+        str(path)
+    )
 
 
 def train(workspace: Workspace, *flags: str, max_iters: int = 2, work_dir: str = 'work_dir') -> Path:
     """tools/train.py on the tiny CAE config, a checkpoint every 2 iterations; returns the work dir."""
     folder = workspace.folder / work_dir
-    tool('train.py').main([
-        str(TEST_CONFIG), '--work-dir', str(folder), *flags, '--cfg-options',
-        f'train_dataloader.dataset.data_root={workspace.demo_images}', f'train_cfg.max_iters={max_iters}',
-        'default_hooks.checkpoint.interval=2'
-    ])
+    tool('train.py').main(
+        [
+            str(TEST_CONFIG),
+            '--work-dir',
+            str(folder),
+            *flags,
+            '--cfg-options',
+            f'train_dataloader.dataset.data_root={workspace.demo_images}',
+            f'train_cfg.max_iters={max_iters}',
+            'default_hooks.checkpoint.interval=2',
+        ]
+    )
     return folder
 
 
@@ -74,6 +90,7 @@ def torchscript_archive(workspace: Workspace) -> None:
 
 def png_named_pth(workspace: Workspace) -> None:
     from PIL import Image
+
     path = workspace.folder / 'weights.pth'
     Image.new('RGB', (4, 4)).save(path, format='PNG')
     load_from(workspace, path)
@@ -86,6 +103,7 @@ def folder_as_checkpoint(workspace: Workspace) -> None:
 def multistep_counter_reads(workspace: Workspace) -> None:
     """Every Mask R-CNN / Cascade / ViTDet runner checkpoint holds MultiStepLR's milestones as a Counter."""
     from collections import Counter
+
     path = saved(workspace, {'param_schedulers': [{'milestones': Counter({8: 1, 11: 1})}]})
     assert read_checkpoint(path)['param_schedulers'][0]['milestones'] == Counter({8: 1, 11: 1})
 
@@ -109,8 +127,12 @@ test_config_model.__test__ = False  # a helper, not a test
 
 
 def runner_checkpoint_of(model: torch.nn.Module) -> dict:
-    return dict(meta=dict(iter=2, epoch=0), state_dict=model.state_dict(), message_hub={},
-                optimizer=torch.optim.AdamW(model.parameters()).state_dict())
+    return dict(
+        meta=dict(iter=2, epoch=0),
+        state_dict=model.state_dict(),
+        message_hub={},
+        optimizer=torch.optim.AdamW(model.parameters()).state_dict(),
+    )
 
 
 def resume_from_content(content) -> Callable[[Workspace], None]:
@@ -119,8 +141,9 @@ def resume_from_content(content) -> Callable[[Workspace], None]:
 
 def resume_from_another_model_size(workspace: Workspace) -> None:
     """A checkpoint of patch size 16 into the patch-8 run: refused before the first step, nothing written."""
-    other_size = test_config_model(**{'backbone.patch_size': 16, 'target_generator.patch_size': 16,
-                                      'head.out_dims': 768})
+    other_size = test_config_model(
+        **{'backbone.patch_size': 16, 'target_generator.patch_size': 16, 'head.out_dims': 768}
+    )
     path = saved(workspace, runner_checkpoint_of(other_size))
     try:
         train(workspace, '--resume', str(path))
@@ -208,6 +231,7 @@ def converter_of_an_empty_checkpoint(workspace: Workspace) -> None:
 
 def converter_of_an_mmpretrain_mae_checkpoint(workspace: Workspace) -> None:
     from mmpretrain.models import MAEViT
+
     mae = MAEViT(arch='b', img_size=32, patch_size=16)
     state_dict = {f'backbone.{key}': value for key, value in mae.state_dict().items()}
     convert('cae_mm_to_backbone', str(saved(workspace, {'state_dict': state_dict})), str(workspace.folder / 'o.pth'))
@@ -215,8 +239,11 @@ def converter_of_an_mmpretrain_mae_checkpoint(workspace: Workspace) -> None:
 
 def converter_grid_size(*grid: str) -> Callable[[Workspace], None]:
     def run(workspace: Workspace) -> None:
-        source = saved(workspace, {'state_dict': tiny_cae().state_dict(),
-                                   'meta': {'cfg': Config.fromfile(TEST_CONFIG).pretty_text}}, 'cae.pth')
+        source = saved(
+            workspace,
+            {'state_dict': tiny_cae().state_dict(), 'meta': {'cfg': Config.fromfile(TEST_CONFIG).pretty_text}},
+            'cae.pth',
+        )
         convert('cae_mm_to_mmpretrain_cae', str(source), str(workspace.folder / 'out.pth'), '--grid-size', *grid)
 
     return run
@@ -236,10 +263,15 @@ def publish_an_empty_checkpoint(workspace: Workspace) -> None:
 
 def visualise_with(content) -> Callable[[Workspace], None]:
     def run(workspace: Workspace) -> None:
-        tool('visualization/show_attention.py').main([
-            str(TEST_CONFIG), str(saved(workspace, content)), str(workspace.demo_images), '--output',
-            str(workspace.folder / 'attention.png')
-        ])
+        tool('visualization/show_attention.py').main(
+            [
+                str(TEST_CONFIG),
+                str(saved(workspace, content)),
+                str(workspace.demo_images),
+                '--output',
+                str(workspace.folder / 'attention.png'),
+            ]
+        )
 
     return run
 
@@ -273,74 +305,164 @@ def crafted_dalle_pickle(workspace: Workspace, depth: int, cyclic: bool) -> Path
 
 def dalle_pickle(depth: int, cyclic: bool) -> Callable[[Workspace], None]:
     def run(workspace: Workspace) -> None:
-        MODELS.build(dict(type='cae_mm.DALLETokenizer', hidden_dims=8, blocks_per_group=1, vocab_size=16,
-                          checkpoint=str(crafted_dalle_pickle(workspace, depth, cyclic))))
+        MODELS.build(
+            dict(
+                type='cae_mm.DALLETokenizer',
+                hidden_dims=8,
+                blocks_per_group=1,
+                vocab_size=16,
+                checkpoint=str(crafted_dalle_pickle(workspace, depth, cyclic)),
+            )
+        )
 
     return run
 
 
 BAD_CHECKPOINTS = [
     # any loading path
-    pytest.param(torchscript_archive, CheckpointReadError, r'refusing to load .*model\.pth: it is a TorchScript archive',
-                 id='torchscript-archive'),
-    pytest.param(png_named_pth, CheckpointReadError, r'weights\.pth: the file is truncated, corrupt or not a PyTorch checkpoint \(it looks like a PNG image',
-                 id='png-named-pth'),
+    pytest.param(
+        torchscript_archive,
+        CheckpointReadError,
+        r'refusing to load .*model\.pth: it is a TorchScript archive',
+        id='torchscript-archive',
+    ),
+    pytest.param(
+        png_named_pth,
+        CheckpointReadError,
+        r'weights\.pth: the file is truncated, corrupt or not a PyTorch checkpoint \(it looks like a PNG image',
+        id='png-named-pth',
+    ),
     pytest.param(folder_as_checkpoint, CheckpointReadError, r'is a folder, not a checkpoint file', id='folder'),
     pytest.param(multistep_counter_reads, None, '', id='multistep-counter-reads'),
     # load_from
-    pytest.param(load_from_content({}), CheckpointReadError, r'holds no weights: the checkpoint is an empty dict',
-                 id='load-from-empty-dict'),
-    pytest.param(load_from_content([torch.ones(1)]), CheckpointReadError, r'holds no weights: the checkpoint is a list',
-                 id='load-from-list'),
-    pytest.param(load_from_content(torch.ones(3)), CheckpointReadError, r'holds no weights: .*a single tensor',
-                 id='load-from-tensor'),
-    pytest.param(load_from_content({'state_dict': {}}), CheckpointReadError,
-                 r"holds no weights: its 'state_dict' entry is an empty dict", id='load-from-empty-state-dict'),
+    pytest.param(
+        load_from_content({}),
+        CheckpointReadError,
+        r'holds no weights: the checkpoint is an empty dict',
+        id='load-from-empty-dict',
+    ),
+    pytest.param(
+        load_from_content([torch.ones(1)]),
+        CheckpointReadError,
+        r'holds no weights: the checkpoint is a list',
+        id='load-from-list',
+    ),
+    pytest.param(
+        load_from_content(torch.ones(3)),
+        CheckpointReadError,
+        r'holds no weights: .*a single tensor',
+        id='load-from-tensor',
+    ),
+    pytest.param(
+        load_from_content({'state_dict': {}}),
+        CheckpointReadError,
+        r"holds no weights: its 'state_dict' entry is an empty dict",
+        id='load-from-empty-state-dict',
+    ),
     # --resume
-    pytest.param(resume_from_content({}), CheckpointReadError,
-                 r'is not a training checkpoint: it is an empty dict', id='resume-empty-dict'),
-    pytest.param(resume_from_content([1, 2]), CheckpointReadError, r'is not a training checkpoint: it is a list',
-                 id='resume-list'),
-    pytest.param(resume_from_content(torch.ones(3)), CheckpointReadError,
-                 r'is not a training checkpoint: it is a single tensor', id='resume-tensor'),
-    pytest.param(resume_from_content({'state_dict': {'w': torch.ones(1)}}), CheckpointReadError,
-                 r"is not a training checkpoint: .*without \['meta', 'message_hub'\]", id='resume-weights-only'),
-    pytest.param(resume_from_another_model_size, CheckpointMismatchError,
-                 r'does not match the model of this run \(CAE\): wrong shapes: backbone\.patch_embed\.weight: '
-                 r'checkpoint \(64, 3, 16, 16\), model \(64, 3, 8, 8\)', id='resume-other-model-size'),
-    pytest.param(resume_with_other_optimizer_groups, CheckpointMismatchError,
-                 r'optimizer with 1 parameter groups .*this run has 2 groups', id='resume-other-optimizer-groups'),
+    pytest.param(
+        resume_from_content({}),
+        CheckpointReadError,
+        r'is not a training checkpoint: it is an empty dict',
+        id='resume-empty-dict',
+    ),
+    pytest.param(
+        resume_from_content([1, 2]),
+        CheckpointReadError,
+        r'is not a training checkpoint: it is a list',
+        id='resume-list',
+    ),
+    pytest.param(
+        resume_from_content(torch.ones(3)),
+        CheckpointReadError,
+        r'is not a training checkpoint: it is a single tensor',
+        id='resume-tensor',
+    ),
+    pytest.param(
+        resume_from_content({'state_dict': {'w': torch.ones(1)}}),
+        CheckpointReadError,
+        r"is not a training checkpoint: .*without \['meta', 'message_hub'\]",
+        id='resume-weights-only',
+    ),
+    pytest.param(
+        resume_from_another_model_size,
+        CheckpointMismatchError,
+        r'does not match the model of this run \(CAE\): wrong shapes: backbone\.patch_embed\.weight: '
+        r'checkpoint \(64, 3, 16, 16\), model \(64, 3, 8, 8\)',
+        id='resume-other-model-size',
+    ),
+    pytest.param(
+        resume_with_other_optimizer_groups,
+        CheckpointMismatchError,
+        r'optimizer with 1 parameter groups .*this run has 2 groups',
+        id='resume-other-optimizer-groups',
+    ),
     pytest.param(resume_after_touching_an_old_checkpoint, None, '', id='resume-ignores-modification-times'),
-    pytest.param(resume_while_a_live_run_writes, CheckpointWriteError, r'in use by a live training run',
-                 id='resume-live-run'),
+    pytest.param(
+        resume_while_a_live_run_writes, CheckpointWriteError, r'in use by a live training run', id='resume-live-run'
+    ),
     pytest.param(resume_after_a_killed_run_takes_the_stale_lock, None, '', id='resume-stale-lock'),
     # converters
-    pytest.param(converter_output_is_its_input, CheckpointWriteError, r'is the input .*also with --force',
-                 id='converter-output-is-input'),
+    pytest.param(
+        converter_output_is_its_input,
+        CheckpointWriteError,
+        r'is the input .*also with --force',
+        id='converter-output-is-input',
+    ),
     pytest.param(converter_output_exists, CheckpointWriteError, r'exists: pass --force', id='converter-output-exists'),
-    pytest.param(converter_output_is_a_folder, CheckpointWriteError, r'is a folder: give a file name',
-                 id='converter-output-folder'),
-    pytest.param(converter_of_an_empty_checkpoint, CheckpointReadError, r'holds no weights',
-                 id='converter-empty-checkpoint'),
-    pytest.param(converter_of_an_mmpretrain_mae_checkpoint, CheckpointConversionError,
-                 r"backbone keys are not those of cae_mm's CAEVisionTransformer", id='converter-mae-checkpoint'),
-    pytest.param(converter_grid_size('0', '14'), CheckpointConversionError, r'--grid-size must be two positive',
-                 id='converter-grid-zero'),
-    pytest.param(converter_grid_size('14', '14'), CheckpointConversionError,
-                 r'--grid-size 14 14 does not match the 8x8 patch grid', id='converter-grid-mismatch'),
+    pytest.param(
+        converter_output_is_a_folder,
+        CheckpointWriteError,
+        r'is a folder: give a file name',
+        id='converter-output-folder',
+    ),
+    pytest.param(
+        converter_of_an_empty_checkpoint, CheckpointReadError, r'holds no weights', id='converter-empty-checkpoint'
+    ),
+    pytest.param(
+        converter_of_an_mmpretrain_mae_checkpoint,
+        CheckpointConversionError,
+        r"backbone keys are not those of cae_mm's CAEVisionTransformer",
+        id='converter-mae-checkpoint',
+    ),
+    pytest.param(
+        converter_grid_size('0', '14'),
+        CheckpointConversionError,
+        r'--grid-size must be two positive',
+        id='converter-grid-zero',
+    ),
+    pytest.param(
+        converter_grid_size('14', '14'),
+        CheckpointConversionError,
+        r'--grid-size 14 14 does not match the 8x8 patch grid',
+        id='converter-grid-mismatch',
+    ),
     # publish_model.py
     pytest.param(publish_into_an_existing_folder, CheckpointWriteError, r'is a folder', id='publish-into-folder'),
     pytest.param(publish_an_empty_checkpoint, CheckpointReadError, r'holds no weights', id='publish-empty'),
     # visualisation tools
-    pytest.param(visualise_with([1, 2]), CheckpointReadError, r'holds no weights: the checkpoint is a list',
-                 id='visualise-list'),
-    pytest.param(visualise_with({}), CheckpointReadError, r'holds no weights: the checkpoint is an empty dict',
-                 id='visualise-empty-dict'),
+    pytest.param(
+        visualise_with([1, 2]), CheckpointReadError, r'holds no weights: the checkpoint is a list', id='visualise-list'
+    ),
+    pytest.param(
+        visualise_with({}),
+        CheckpointReadError,
+        r'holds no weights: the checkpoint is an empty dict',
+        id='visualise-empty-dict',
+    ),
     # tokenizer files
-    pytest.param(dalle_pickle(depth=2, cyclic=True), TokenizerWeightsError, r'contains itself \(a cyclic module graph',
-                 id='tokenizer-cyclic-pickle'),
-    pytest.param(dalle_pickle(depth=300, cyclic=False), TokenizerWeightsError, r'nested deeper than 64 levels',
-                 id='tokenizer-deep-pickle'),
+    pytest.param(
+        dalle_pickle(depth=2, cyclic=True),
+        TokenizerWeightsError,
+        r'contains itself \(a cyclic module graph',
+        id='tokenizer-cyclic-pickle',
+    ),
+    pytest.param(
+        dalle_pickle(depth=300, cyclic=False),
+        TokenizerWeightsError,
+        r'nested deeper than 64 levels',
+        id='tokenizer-deep-pickle',
+    ),
 ]
 
 

@@ -3,6 +3,7 @@
 A row is ``(action, expected error, pattern the message must match)``; ``None`` as the error means the input is
 handled (the action asserts how: it trains, or it loads as documented). docs/troubleshooting.md explains each error.
 """
+
 import contextlib
 import io
 import os
@@ -40,8 +41,9 @@ from tests.input_table import Workspace, run_row
 def photo(height: int, width: int) -> np.ndarray:
     """A smooth RGB test picture (compresses like a photograph), ``(H, W, 3)`` uint8."""
     rows, columns = np.mgrid[0:height, 0:width]
-    return np.stack([rows * 255 // max(height - 1, 1), columns * 255 // max(width - 1, 1),
-                     (rows + columns) % 256], -1).astype(np.uint8)
+    return np.stack(
+        [rows * 255 // max(height - 1, 1), columns * 255 // max(width - 1, 1), (rows + columns) % 256], -1
+    ).astype(np.uint8)
 
 
 def save(workspace: Workspace, name: str, image: Image.Image, **options) -> Path:
@@ -85,8 +87,11 @@ def train_one_step(paths: list[Path], model_changes: Optional[dict] = None) -> N
     before = {name: parameter.detach().clone() for name, parameter in model.named_parameters()}
     losses = model.train_step(batch, OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1)))
     assert all(torch.isfinite(value) for value in losses.values()), losses
-    assert not any(torch.equal(before[name], parameter) for name, parameter in model.named_parameters()
-                   if name.startswith('backbone.layers'))
+    assert not any(
+        torch.equal(before[name], parameter)
+        for name, parameter in model.named_parameters()
+        if name.startswith('backbone.layers')
+    )
 
 
 def trains(make_image: Callable[[Workspace], Path]) -> Callable[[Workspace], None]:
@@ -137,7 +142,7 @@ def empty_image_file(workspace: Workspace) -> None:
 
 
 def truncated_jpeg(workspace: Workspace) -> None:
-    load(damaged(save(workspace, 'truncated.jpg', rgb()), lambda data: data[:len(data) // 2]))
+    load(damaged(save(workspace, 'truncated.jpg', rgb()), lambda data: data[: len(data) // 2]))
 
 
 def truncated_png(workspace: Workspace) -> None:
@@ -147,7 +152,7 @@ def truncated_png(workspace: Workspace) -> None:
 def png_with_a_flipped_byte(workspace: Workspace) -> None:
     def flip(data: bytes) -> bytes:
         middle = len(data) // 2
-        return data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1:]
+        return data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1 :]
 
     load(damaged(save(workspace, 'flipped.png', rgb()), flip))
 
@@ -162,9 +167,10 @@ def missing_image_file(workspace: Workspace) -> None:
 
 def jpeg_with_damaged_scan_data_decodes(workspace: Workspace) -> None:
     """Documented limitation: JPEG has no checksum, so damage inside the scan data decodes to wrong pixels."""
+
     def scribble(data: bytes) -> bytes:
         middle = len(data) // 2
-        return data[:middle] + b'\x13\x37\x00\xaa\x55\x01\x02\x03' + data[middle + 8:]
+        return data[:middle] + b'\x13\x37\x00\xaa\x55\x01\x02\x03' + data[middle + 8 :]
 
     path = damaged(save(workspace, 'scribbled.jpg', rgb(240, 320), quality=90), scribble)
     assert load(path)['inputs'].shape == (3, 64, 64)
@@ -269,8 +275,15 @@ def encoder_input_not_a_multiple_of_the_patch_size(workspace: Workspace) -> None
 
 def images_smaller_than_the_relative_position_grid(workspace: Workspace) -> None:
     """Fine-tuning's relative position bias is learned for one grid: 32 px images give 4x4 patches, not 8x8."""
-    backbone = MODELS.build(dict(type='cae_mm.CAEVisionTransformer', arch='test', patch_size=8,
-                                 relative_position_bias_grid=(8, 8), out_type='cls_token'))
+    backbone = MODELS.build(
+        dict(
+            type='cae_mm.CAEVisionTransformer',
+            arch='test',
+            patch_size=8,
+            relative_position_bias_grid=(8, 8),
+            out_type='cls_token',
+        )
+    )
     backbone(torch.zeros(1, 3, 32, 32))
 
 
@@ -288,6 +301,7 @@ def mask_generator(**options) -> Callable[[Workspace], None]:
 
 def crop(**options) -> Callable[[Workspace], None]:
     """Load a photograph with the test pipeline's crop changed."""
+
     def run(workspace: Workspace) -> None:
         pipeline = test_pipeline()
         pipeline[2].update(options)
@@ -327,7 +341,7 @@ def corrupt_tokenizer_weights(workspace: Workspace) -> None:
     tokenizer = MODELS.build(dict(SMALL_DALLE, checkpoint=None))
     path = workspace.folder / 'dalle_encoder.pth'
     torch.save(dict(tokenizer.named_buffers()), path)
-    damaged(path, lambda data: data[:len(data) // 2])
+    damaged(path, lambda data: data[: len(data) // 2])
     MODELS.build(dict(SMALL_DALLE, checkpoint=str(path)))
 
 
@@ -352,7 +366,7 @@ def saved_checkpoint(workspace: Workspace, state_dict: dict, name: str = 'iter_4
 
 
 def truncated_checkpoint(workspace: Workspace) -> None:
-    path = damaged(saved_checkpoint(workspace, tiny_cae().state_dict()), lambda data: data[:len(data) * 2 // 3])
+    path = damaged(saved_checkpoint(workspace, tiny_cae().state_dict()), lambda data: data[: len(data) * 2 // 3])
     load_from(workspace, str(path))
 
 
@@ -372,8 +386,14 @@ def checkpoint_that_runs_code(workspace: Workspace) -> None:
 
 
 def backbone(checkpoint: Path) -> torch.nn.Module:
-    model = MODELS.build(dict(type='cae_mm.CAEVisionTransformer', arch='test', patch_size=8,
-                              init_cfg=dict(type='Pretrained', checkpoint=str(checkpoint), prefix='backbone.')))
+    model = MODELS.build(
+        dict(
+            type='cae_mm.CAEVisionTransformer',
+            arch='test',
+            patch_size=8,
+            init_cfg=dict(type='Pretrained', checkpoint=str(checkpoint), prefix='backbone.'),
+        )
+    )
     model.init_weights()
     return model
 
@@ -469,9 +489,11 @@ def warmup_longer_than_the_run_warns(workspace: Workspace) -> None:
     warmup = [dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=100)]
     # A name of its own: a runner started in the same second as another test's would share that test's logger.
     run_training(workspace, {'param_scheduler': warmup, 'experiment_name': workspace.folder.name})
-    log, = (workspace.folder / 'work_dir').glob('*/*.log')  # the run's log file
-    assert ('param_scheduler[0] (LinearLR) ends at 100 iterations but training stops after 2: the learning rate never '
-            'reaches the value the schedule was written for') in log.read_text()
+    (log,) = (workspace.folder / 'work_dir').glob('*/*.log')  # the run's log file
+    assert (
+        'param_scheduler[0] (LinearLR) ends at 100 iterations but training stops after 2: the learning rate never '
+        'reaches the value the schedule was written for'
+    ) in log.read_text()
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -480,10 +502,11 @@ def warmup_longer_than_the_run_warns(workspace: Workspace) -> None:
 
 def probe_batch_of_one(head: dict) -> Callable[[Workspace], None]:
     """One training step of a probe head on a batch of one sample (a batch_size of 1, or an epoch's last batch)."""
+
     def run(workspace: Workspace) -> None:
         probe = MODELS.build(dict(head, num_classes=3, in_channels=64))
         features = torch.randn(1, 64) if head['type'] == 'cae_mm.LinearProbeHead' else torch.randn(1, 5, 64)
-        probe.train().loss((features, ), [DataSample().set_gt_label(2)])
+        probe.train().loss((features,), [DataSample().set_gt_label(2)])
 
     return run
 
@@ -497,13 +520,19 @@ BAD_INPUTS = [
     pytest.param(empty_image_file, ValueError, r'empty\.jpg is an empty file \(0 bytes\)', id='image-empty-file'),
     pytest.param(truncated_jpeg, ValueError, r'cannot decode .*truncated\.jpg as an image', id='image-truncated-jpeg'),
     pytest.param(truncated_png, ValueError, r'cannot decode .*truncated\.png as an image', id='image-truncated-png'),
-    pytest.param(png_with_a_flipped_byte, ValueError, r'cannot decode .*flipped\.png as an image',
-                 id='image-corrupt-png'),
-    pytest.param(gif_image, ValueError, r'cannot decode .*animation\.gif as an image: .*GIF: convert it to PNG',
-                 id='image-gif'),
-    pytest.param(png_declaring_20000x20000_pixels, ValueError,
-                 r'bomb\.png declares more than 178956970 pixels \(limit: max_pixels=100000000\); refused before '
-                 r'decoding', id='image-20000x20000-header'),
+    pytest.param(
+        png_with_a_flipped_byte, ValueError, r'cannot decode .*flipped\.png as an image', id='image-corrupt-png'
+    ),
+    pytest.param(
+        gif_image, ValueError, r'cannot decode .*animation\.gif as an image: .*GIF: convert it to PNG', id='image-gif'
+    ),
+    pytest.param(
+        png_declaring_20000x20000_pixels,
+        ValueError,
+        r'bomb\.png declares more than 178956970 pixels \(limit: max_pixels=100000000\); refused before '
+        r'decoding',
+        id='image-20000x20000-header',
+    ),
     pytest.param(data_folder_with_a_text_file_trains, None, '', id='data-folder-with-a-text-file-trains'),
     pytest.param(missing_image_file, FileNotFoundError, r'deleted\.png', id='image-missing'),
     pytest.param(jpeg_with_damaged_scan_data_decodes, None, '', id='image-corrupt-jpeg-decodes'),
@@ -520,139 +549,340 @@ BAD_INPUTS = [
     pytest.param(trains(one_pixel_image), None, '', id='image-1x1-trains'),
     pytest.param(trains(extreme_aspect_ratio), None, '', id='image-2000x3-trains'),
     # patch sizes and masks
-    pytest.param(crop_not_a_multiple_of_the_patch_size, ValueError,
-                 r'image size 60x60 is not divisible by the patch size 8', id='crop-not-patch-multiple'),
-    pytest.param(mask_generator_and_model_disagree_on_the_patch_size, ValueError,
-                 r'masks of shape \(4, 4\) do not match the 8x8 patch grid', id='mask-patch-size-differs'),
-    pytest.param(encoder_input_not_a_multiple_of_the_patch_size, ValueError,
-                 r'image size 60x60 is not divisible by the patch size 8', id='encoder-input-not-patch-multiple'),
-    pytest.param(pixel_target_patch_size_differs_from_the_model, ValueError,
-                 r'mask covers 64 patches, the images have 16', id='pixel-target-patch-size-differs'),
-    pytest.param(mask_generator(num_masked_patches=0), ValueError, r'num_masked_patches must be a positive integer .*, got 0',
-                 id='mask-zero'),
-    pytest.param(mask_generator(num_masked_patches=-3), ValueError, r'num_masked_patches must be a positive integer .*, got -3',
-                 id='mask-negative'),
-    pytest.param(mask_generator(num_masked_patches=64), ValueError,
-                 r'cannot mask 64 patches of a 8x8 grid \(64 patches\): at least one patch must stay visible',
-                 id='mask-all-patches'),
-    pytest.param(mask_generator(num_masked_patches=100), ValueError, r'cannot mask 100 patches of a 8x8 grid',
-                 id='mask-more-than-patches'),
-    pytest.param(mask_generator(min_patches_per_block=10, max_patches_per_block=5), ValueError,
-                 r'min_patches_per_block <= max_patches_per_block, got 10 and 5', id='mask-min-above-max'),
-    pytest.param(mask_generator(aspect_ratio_range=(3.0, 0.3)), ValueError, r'aspect_ratio_range must satisfy',
-                 id='mask-aspect-range-reversed'),
-    pytest.param(mask_generator(num_masked_patches=32.0), ValueError,
-                 r'num_masked_patches must be a positive integer .*, got 32\.0', id='mask-count-whole-float'),
-    pytest.param(mask_generator(num_masked_patches=0.5), ValueError,
-                 r'num_masked_patches must be a positive integer .*, got 0\.5', id='mask-count-fraction'),
-    pytest.param(mask_generator(patch_size=0), ValueError,
-                 r'BlockwiseMaskGenerator patch_size must be a positive integer .*, got 0', id='mask-patch-size-zero'),
-    pytest.param(mask_generator(attempts_per_block=0), ValueError,
-                 r'BlockwiseMaskGenerator attempts_per_block must be a positive integer, got 0', id='mask-attempts-zero'),
-    pytest.param(crop(size=0), ValueError, r'TwoViewRandomResizedCrop size must be a positive integer .*, got 0',
-                 id='crop-size-zero'),
-    pytest.param(crop(size=-64), ValueError, r'TwoViewRandomResizedCrop size must be a positive integer .*, got -64',
-                 id='crop-size-negative'),
-    pytest.param(crop(size=64.5), ValueError, r'TwoViewRandomResizedCrop size must be a positive integer .*, got 64\.5',
-                 id='crop-size-float'),
-    pytest.param(crop(second_size=0), ValueError, r'TwoViewRandomResizedCrop second_size must be a positive integer',
-                 id='crop-second-size-zero'),
-    pytest.param(crop(interpolation='bicubik'), ValueError,
-                 r"TwoViewRandomResizedCrop interpolation must be one of .*got 'bicubik'", id='crop-interpolation-typo'),
-    pytest.param(build_model(backbone=dict(patch_size=0)), ValueError,
-                 r'CAEVisionTransformer patch_size must be a positive integer .*, got 0', id='patch-size-zero'),
-    pytest.param(build_model(backbone=dict(patch_size=-8)), ValueError,
-                 r'CAEVisionTransformer patch_size must be a positive integer .*, got -8', id='patch-size-negative'),
-    pytest.param(build_model(backbone=dict(patch_size=8.0)), ValueError,
-                 r'CAEVisionTransformer patch_size must be a positive integer .*, got 8\.0', id='patch-size-float'),
-    pytest.param(detection_backbone_patch_size_zero, ValueError,
-                 r'CAEVisionTransformer patch_size must be a positive integer .*, got 0', id='patch-size-zero-detection'),
-    pytest.param(images_smaller_than_the_relative_position_grid, ValueError,
-                 r'relative position bias is for a 8x8 patch grid but the images give 4x4; resize the images to 64x64',
-                 id='image-size-differs-from-position-grid'),
-    pytest.param(masks_of_unequal_counts_in_a_batch, ValueError,
-                 r'every image in a batch must mask the same number of patches', id='masks-unequal-in-batch'),
-    pytest.param(pipeline_without_a_mask_generator, ValueError, r'add cae_mm\.BlockwiseMaskGenerator',
-                 id='mask-missing'),
+    pytest.param(
+        crop_not_a_multiple_of_the_patch_size,
+        ValueError,
+        r'image size 60x60 is not divisible by the patch size 8',
+        id='crop-not-patch-multiple',
+    ),
+    pytest.param(
+        mask_generator_and_model_disagree_on_the_patch_size,
+        ValueError,
+        r'masks of shape \(4, 4\) do not match the 8x8 patch grid',
+        id='mask-patch-size-differs',
+    ),
+    pytest.param(
+        encoder_input_not_a_multiple_of_the_patch_size,
+        ValueError,
+        r'image size 60x60 is not divisible by the patch size 8',
+        id='encoder-input-not-patch-multiple',
+    ),
+    pytest.param(
+        pixel_target_patch_size_differs_from_the_model,
+        ValueError,
+        r'mask covers 64 patches, the images have 16',
+        id='pixel-target-patch-size-differs',
+    ),
+    pytest.param(
+        mask_generator(num_masked_patches=0),
+        ValueError,
+        r'num_masked_patches must be a positive integer .*, got 0',
+        id='mask-zero',
+    ),
+    pytest.param(
+        mask_generator(num_masked_patches=-3),
+        ValueError,
+        r'num_masked_patches must be a positive integer .*, got -3',
+        id='mask-negative',
+    ),
+    pytest.param(
+        mask_generator(num_masked_patches=64),
+        ValueError,
+        r'cannot mask 64 patches of a 8x8 grid \(64 patches\): at least one patch must stay visible',
+        id='mask-all-patches',
+    ),
+    pytest.param(
+        mask_generator(num_masked_patches=100),
+        ValueError,
+        r'cannot mask 100 patches of a 8x8 grid',
+        id='mask-more-than-patches',
+    ),
+    pytest.param(
+        mask_generator(min_patches_per_block=10, max_patches_per_block=5),
+        ValueError,
+        r'min_patches_per_block <= max_patches_per_block, got 10 and 5',
+        id='mask-min-above-max',
+    ),
+    pytest.param(
+        mask_generator(aspect_ratio_range=(3.0, 0.3)),
+        ValueError,
+        r'aspect_ratio_range must satisfy',
+        id='mask-aspect-range-reversed',
+    ),
+    pytest.param(
+        mask_generator(num_masked_patches=32.0),
+        ValueError,
+        r'num_masked_patches must be a positive integer .*, got 32\.0',
+        id='mask-count-whole-float',
+    ),
+    pytest.param(
+        mask_generator(num_masked_patches=0.5),
+        ValueError,
+        r'num_masked_patches must be a positive integer .*, got 0\.5',
+        id='mask-count-fraction',
+    ),
+    pytest.param(
+        mask_generator(patch_size=0),
+        ValueError,
+        r'BlockwiseMaskGenerator patch_size must be a positive integer .*, got 0',
+        id='mask-patch-size-zero',
+    ),
+    pytest.param(
+        mask_generator(attempts_per_block=0),
+        ValueError,
+        r'BlockwiseMaskGenerator attempts_per_block must be a positive integer, got 0',
+        id='mask-attempts-zero',
+    ),
+    pytest.param(
+        crop(size=0),
+        ValueError,
+        r'TwoViewRandomResizedCrop size must be a positive integer .*, got 0',
+        id='crop-size-zero',
+    ),
+    pytest.param(
+        crop(size=-64),
+        ValueError,
+        r'TwoViewRandomResizedCrop size must be a positive integer .*, got -64',
+        id='crop-size-negative',
+    ),
+    pytest.param(
+        crop(size=64.5),
+        ValueError,
+        r'TwoViewRandomResizedCrop size must be a positive integer .*, got 64\.5',
+        id='crop-size-float',
+    ),
+    pytest.param(
+        crop(second_size=0),
+        ValueError,
+        r'TwoViewRandomResizedCrop second_size must be a positive integer',
+        id='crop-second-size-zero',
+    ),
+    pytest.param(
+        crop(interpolation='bicubik'),
+        ValueError,
+        r"TwoViewRandomResizedCrop interpolation must be one of .*got 'bicubik'",
+        id='crop-interpolation-typo',
+    ),
+    pytest.param(
+        build_model(backbone=dict(patch_size=0)),
+        ValueError,
+        r'CAEVisionTransformer patch_size must be a positive integer .*, got 0',
+        id='patch-size-zero',
+    ),
+    pytest.param(
+        build_model(backbone=dict(patch_size=-8)),
+        ValueError,
+        r'CAEVisionTransformer patch_size must be a positive integer .*, got -8',
+        id='patch-size-negative',
+    ),
+    pytest.param(
+        build_model(backbone=dict(patch_size=8.0)),
+        ValueError,
+        r'CAEVisionTransformer patch_size must be a positive integer .*, got 8\.0',
+        id='patch-size-float',
+    ),
+    pytest.param(
+        detection_backbone_patch_size_zero,
+        ValueError,
+        r'CAEVisionTransformer patch_size must be a positive integer .*, got 0',
+        id='patch-size-zero-detection',
+    ),
+    pytest.param(
+        images_smaller_than_the_relative_position_grid,
+        ValueError,
+        r'relative position bias is for a 8x8 patch grid but the images give 4x4; resize the images to 64x64',
+        id='image-size-differs-from-position-grid',
+    ),
+    pytest.param(
+        masks_of_unequal_counts_in_a_batch,
+        ValueError,
+        r'every image in a batch must mask the same number of patches',
+        id='masks-unequal-in-batch',
+    ),
+    pytest.param(
+        pipeline_without_a_mask_generator, ValueError, r'add cae_mm\.BlockwiseMaskGenerator', id='mask-missing'
+    ),
     # tokenizer weights
-    pytest.param(missing_tokenizer_weights, TokenizerWeightsError, r'weights not found at .*dalle_encoder\.pth',
-                 id='tokenizer-missing'),
-    pytest.param(corrupt_tokenizer_weights, TokenizerWeightsError,
-                 r'cannot read .* weights .*dalle_encoder\.pth: the file is truncated', id='tokenizer-corrupt'),
+    pytest.param(
+        missing_tokenizer_weights,
+        TokenizerWeightsError,
+        r'weights not found at .*dalle_encoder\.pth',
+        id='tokenizer-missing',
+    ),
+    pytest.param(
+        corrupt_tokenizer_weights,
+        TokenizerWeightsError,
+        r'cannot read .* weights .*dalle_encoder\.pth: the file is truncated',
+        id='tokenizer-corrupt',
+    ),
     # checkpoints
-    pytest.param(truncated_checkpoint, CheckpointReadError, r'cannot read checkpoint .*iter_4\.pth: .*truncated',
-                 id='checkpoint-truncated'),
-    pytest.param(missing_checkpoint, CheckpointReadError, r'checkpoint .*iter_404\.pth does not exist',
-                 id='checkpoint-missing'),
-    pytest.param(checkpoint_that_runs_code, CheckpointReadError, r'refusing to load checkpoint .*iter_4\.pth: it refers to .*system',
-                 id='checkpoint-runs-code'),
-    pytest.param(pretrained_with_renamed_keys, CheckpointMismatchError, r'layers\.0\.mlp\.fc1\.weight',
-                 id='pretrained-keys-mismatch'),
-    pytest.param(pretrained_with_other_shapes, CheckpointMismatchError, r'patch_embed\.weight',
-                 id='pretrained-shapes-mismatch'),
-    pytest.param(load_from_an_encoder_only_checkpoint, CheckpointMismatchError,
-                 r"none of the .* matches a parameter of CAE.*holds only the model's 'backbone'",
-                 id='load-from-encoder-only'),
+    pytest.param(
+        truncated_checkpoint,
+        CheckpointReadError,
+        r'cannot read checkpoint .*iter_4\.pth: .*truncated',
+        id='checkpoint-truncated',
+    ),
+    pytest.param(
+        missing_checkpoint, CheckpointReadError, r'checkpoint .*iter_404\.pth does not exist', id='checkpoint-missing'
+    ),
+    pytest.param(
+        checkpoint_that_runs_code,
+        CheckpointReadError,
+        r'refusing to load checkpoint .*iter_4\.pth: it refers to .*system',
+        id='checkpoint-runs-code',
+    ),
+    pytest.param(
+        pretrained_with_renamed_keys,
+        CheckpointMismatchError,
+        r'layers\.0\.mlp\.fc1\.weight',
+        id='pretrained-keys-mismatch',
+    ),
+    pytest.param(
+        pretrained_with_other_shapes, CheckpointMismatchError, r'patch_embed\.weight', id='pretrained-shapes-mismatch'
+    ),
+    pytest.param(
+        load_from_an_encoder_only_checkpoint,
+        CheckpointMismatchError,
+        r"none of the .* matches a parameter of CAE.*holds only the model's 'backbone'",
+        id='load-from-encoder-only',
+    ),
     pytest.param(load_from_with_one_tensor_of_another_shape_warns, None, '', id='load-from-shape-mismatch-warns'),
     # config typos
-    pytest.param(build_model(backbone=dict(drop_path=0.1)), TypeError, r"unexpected keyword argument 'drop_path'",
-                 id='typo-backbone-option'),
-    pytest.param(build_model(neck=dict(num_head=4)), TypeError, r"unexpected keyword argument 'num_head'",
-                 id='typo-regressor-option'),
-    pytest.param(build_model(head=dict(loss='mse')), TypeError, r"unexpected keyword argument 'loss'",
-                 id='typo-head-option'),
-    pytest.param(build_model(backbone=dict(type='cae_mm.CAEVisionTransfomer')), KeyError,
-                 r'cae_mm\.CAEVisionTransfomer is not in the .*model registry', id='typo-type-name'),
-    pytest.param(build_model(backbone=dict(arch='tiniest')), ValueError, r"unknown arch 'tiniest'",
-                 id='typo-arch'),
-    pytest.param(unknown_transform_option, TypeError, r"unexpected keyword argument 'num_masked_patch'",
-                 id='typo-transform-option'),
+    pytest.param(
+        build_model(backbone=dict(drop_path=0.1)),
+        TypeError,
+        r"unexpected keyword argument 'drop_path'",
+        id='typo-backbone-option',
+    ),
+    pytest.param(
+        build_model(neck=dict(num_head=4)),
+        TypeError,
+        r"unexpected keyword argument 'num_head'",
+        id='typo-regressor-option',
+    ),
+    pytest.param(
+        build_model(head=dict(loss='mse')), TypeError, r"unexpected keyword argument 'loss'", id='typo-head-option'
+    ),
+    pytest.param(
+        build_model(backbone=dict(type='cae_mm.CAEVisionTransfomer')),
+        KeyError,
+        r'cae_mm\.CAEVisionTransfomer is not in the .*model registry',
+        id='typo-type-name',
+    ),
+    pytest.param(build_model(backbone=dict(arch='tiniest')), ValueError, r"unknown arch 'tiniest'", id='typo-arch'),
+    pytest.param(
+        unknown_transform_option,
+        TypeError,
+        r"unexpected keyword argument 'num_masked_patch'",
+        id='typo-transform-option',
+    ),
     pytest.param(unknown_hook_option, TypeError, r"unexpected keyword argument 'interval'", id='typo-hook-option'),
     # config values out of range
-    pytest.param(build_model(backbone=dict(drop_path_rate=2.0)), ValueError,
-                 r'CAEVisionTransformer drop_path_rate must be a number in \[0, 1\), got 2\.0', id='drop-path-2'),
-    pytest.param(build_model(backbone=dict(drop_path_rate=-0.1)), ValueError,
-                 r'CAEVisionTransformer drop_path_rate must be a number in \[0, 1\), got -0\.1',
-                 id='drop-path-negative'),
-    pytest.param(build_model(neck=dict(drop_path_rate=1.0)), ValueError,
-                 r'LatentContextRegressor drop_path_rate must be a number in \[0, 1\), got 1\.0',
-                 id='drop-path-1-regressor'),
-    pytest.param(build_model(head=dict(drop_path_rate=1.5)), ValueError,
-                 r'CAEDecoderHead drop_path_rate must be a number in \[0, 1\), got 1\.5', id='drop-path-decoder'),
-    pytest.param(build_model(backbone=dict(dropout=1.0)), ValueError,
-                 r'CAEVisionTransformer dropout must be a number in \[0, 1\), got 1\.0', id='dropout-1'),
-    pytest.param(build_model(neck=dict(depth=0)), ValueError,
-                 r'LatentContextRegressor depth must be a positive integer .*, got 0', id='regressor-depth-zero'),
-    pytest.param(build_model(backbone=dict(in_channels=0)), ValueError,
-                 r'CAEVisionTransformer in_channels must be a positive integer .*, got 0', id='in-channels-zero'),
-    pytest.param(probe_batch_of_one(dict(type='cae_mm.LinearProbeHead')), ValueError,
-                 r'LinearProbeHead trains a BatchNorm, .* this batch has 1: set train_dataloader\.batch_size >= 2',
-                 id='linear-probe-batch-of-one'),
-    pytest.param(probe_batch_of_one(dict(type='cae_mm.AttentiveProbeHead', num_heads=4)), ValueError,
-                 r'AttentiveProbeHead trains a BatchNorm, .* this batch has 1: set train_dataloader\.batch_size >= 2',
-                 id='attentive-probe-batch-of-one'),
+    pytest.param(
+        build_model(backbone=dict(drop_path_rate=2.0)),
+        ValueError,
+        r'CAEVisionTransformer drop_path_rate must be a number in \[0, 1\), got 2\.0',
+        id='drop-path-2',
+    ),
+    pytest.param(
+        build_model(backbone=dict(drop_path_rate=-0.1)),
+        ValueError,
+        r'CAEVisionTransformer drop_path_rate must be a number in \[0, 1\), got -0\.1',
+        id='drop-path-negative',
+    ),
+    pytest.param(
+        build_model(neck=dict(drop_path_rate=1.0)),
+        ValueError,
+        r'LatentContextRegressor drop_path_rate must be a number in \[0, 1\), got 1\.0',
+        id='drop-path-1-regressor',
+    ),
+    pytest.param(
+        build_model(head=dict(drop_path_rate=1.5)),
+        ValueError,
+        r'CAEDecoderHead drop_path_rate must be a number in \[0, 1\), got 1\.5',
+        id='drop-path-decoder',
+    ),
+    pytest.param(
+        build_model(backbone=dict(dropout=1.0)),
+        ValueError,
+        r'CAEVisionTransformer dropout must be a number in \[0, 1\), got 1\.0',
+        id='dropout-1',
+    ),
+    pytest.param(
+        build_model(neck=dict(depth=0)),
+        ValueError,
+        r'LatentContextRegressor depth must be a positive integer .*, got 0',
+        id='regressor-depth-zero',
+    ),
+    pytest.param(
+        build_model(backbone=dict(in_channels=0)),
+        ValueError,
+        r'CAEVisionTransformer in_channels must be a positive integer .*, got 0',
+        id='in-channels-zero',
+    ),
+    pytest.param(
+        probe_batch_of_one(dict(type='cae_mm.LinearProbeHead')),
+        ValueError,
+        r'LinearProbeHead trains a BatchNorm, .* this batch has 1: set train_dataloader\.batch_size >= 2',
+        id='linear-probe-batch-of-one',
+    ),
+    pytest.param(
+        probe_batch_of_one(dict(type='cae_mm.AttentiveProbeHead', num_heads=4)),
+        ValueError,
+        r'AttentiveProbeHead trains a BatchNorm, .* this batch has 1: set train_dataloader\.batch_size >= 2',
+        id='attentive-probe-batch-of-one',
+    ),
     # datasets
-    pytest.param(dataset(data_root='no_images'), RuntimeError, r'Found 0 files in subfolders of: .*no_images',
-                 id='dataset-empty-folder'),
+    pytest.param(
+        dataset(data_root='no_images'),
+        RuntimeError,
+        r'Found 0 files in subfolders of: .*no_images',
+        id='dataset-empty-folder',
+    ),
     pytest.param(dataset(data_root='not_there'), FileNotFoundError, r'not_there', id='dataset-missing-folder'),
-    pytest.param(dataset(data_root='', ann_file='empty.txt'), ValueError, r'need at least one array to concatenate',
-                 id='dataset-empty-annotation-file'),
+    pytest.param(
+        dataset(data_root='', ann_file='empty.txt'),
+        ValueError,
+        r'need at least one array to concatenate',
+        id='dataset-empty-annotation-file',
+    ),
     # NaN
-    pytest.param(nan_pixels_from_the_pipeline, FloatingPointError,
-                 r'non-finite loss at iteration 1 .*the input batch holds NaN', id='nan-pixels'),
-    pytest.param(zero_std_in_the_data_preprocessor, FloatingPointError,
-                 r'non-finite loss at iteration 1 .*data preprocessor turns it into NaN or inf', id='nan-from-zero-std'),
-    pytest.param(learning_rate(1e30), FloatingPointError,
-                 r'non-finite loss at iteration 2 .*are NaN or inf after this step: training diverged; the learning '
-                 r'rate is most likely too large: lower it \(optim_wrapper\.optimizer\.lr, 1e\+30 at this step\)',
-                 id='lr-overflows-adam'),
-    pytest.param(learning_rate(1e38), ValueError,
-                 r'learning rate of parameter group 0 is 1e\+38: the optimizer step would overflow float32 .*set '
-                 r'optim_wrapper\.optimizer\.lr', id='lr-beyond-float32'),
+    pytest.param(
+        nan_pixels_from_the_pipeline,
+        FloatingPointError,
+        r'non-finite loss at iteration 1 .*the input batch holds NaN',
+        id='nan-pixels',
+    ),
+    pytest.param(
+        zero_std_in_the_data_preprocessor,
+        FloatingPointError,
+        r'non-finite loss at iteration 1 .*data preprocessor turns it into NaN or inf',
+        id='nan-from-zero-std',
+    ),
+    pytest.param(
+        learning_rate(1e30),
+        FloatingPointError,
+        r'non-finite loss at iteration 2 .*are NaN or inf after this step: training diverged; the learning '
+        r'rate is most likely too large: lower it \(optim_wrapper\.optimizer\.lr, 1e\+30 at this step\)',
+        id='lr-overflows-adam',
+    ),
+    pytest.param(
+        learning_rate(1e38),
+        ValueError,
+        r'learning rate of parameter group 0 is 1e\+38: the optimizer step would overflow float32 .*set '
+        r'optim_wrapper\.optimizer\.lr',
+        id='lr-beyond-float32',
+    ),
     pytest.param(learning_rate(-1e-3), ValueError, r'Invalid learning rate: -0\.001', id='lr-negative'),
-    pytest.param(lambda workspace: run_training(workspace, {'optim_wrapper.optimizer.weight_decay': -0.05}), ValueError,
-                 r'Invalid weight_decay value: -0\.05', id='weight-decay-negative'),
-    pytest.param(zero_iterations, ValueError, r'train_cfg\.max_iters is 0: nothing would be trained', id='zero-iterations'),
+    pytest.param(
+        lambda workspace: run_training(workspace, {'optim_wrapper.optimizer.weight_decay': -0.05}),
+        ValueError,
+        r'Invalid weight_decay value: -0\.05',
+        id='weight-decay-negative',
+    ),
+    pytest.param(
+        zero_iterations, ValueError, r'train_cfg\.max_iters is 0: nothing would be trained', id='zero-iterations'
+    ),
     pytest.param(warmup_longer_than_the_run_warns, None, '', id='warmup-longer-than-the-run-warns'),
 ]
 

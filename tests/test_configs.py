@@ -1,4 +1,5 @@
 """Every config loads; every test-sized twin builds and trains a step; the paper's numbers are where they should be."""
+
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ from tests.conftest import CONFIG_ROOT
 # mmdet/mmseg configs (scope mmdet/mmseg, host models) have their own checks in tests/downstream/.
 DOWNSTREAM_FOLDERS = {'mask_rcnn', 'cascade_mask_rcnn', 'vitdet', 'upernet'}
 EXPERIMENT_CONFIGS = sorted(
-    p for p in CONFIG_ROOT.rglob('*.py') if '_base_' not in p.parts and p.parent.name not in DOWNSTREAM_FOLDERS)
+    p for p in CONFIG_ROOT.rglob('*.py') if '_base_' not in p.parts and p.parent.name not in DOWNSTREAM_FOLDERS
+)
 PRETRAINING_TEST_CONFIGS = [p for p in EXPERIMENT_CONFIGS if p.parent.name == 'cae' and p.stem.endswith('_test')]
 # A host library's own model that a benchmark compares cae_mm with: no cae_mm model class in it.
 PEER_CONFIGS = {'small_scale/mae_vit-tiny-p8_1xb64-800i_tiny-imagenet-10.py'}
@@ -86,8 +88,9 @@ def test_vit_base_configs_carry_the_paper_recipe(epochs, warmup):
     assert pipeline_step(cfg, 'cae_mm.TwoViewRandomResizedCrop').size == 224
 
 
-@pytest.mark.parametrize('size,arch,width,heads', [('small', 'small', 384, 12), ('large', 'large', 1024, 16),
-                                                  ('huge', 'huge', 1280, 16)])
+@pytest.mark.parametrize(
+    'size,arch,width,heads', [('small', 'small', 384, 12), ('large', 'large', 1024, 16), ('huge', 'huge', 1280, 16)]
+)
 def test_other_sizes_match_their_encoder_width(size, arch, width, heads):
     """Regressor and decoder are as wide as the encoder (the official ViT-L script's 768 slip is not reproduced)."""
     path = next((CONFIG_ROOT / 'cae').glob(f'cae_vit-{size}-p16_*.py'))

@@ -1,4 +1,5 @@
 """The README's quick start stays true: its commands exist and CI runs its test command."""
+
 import re
 
 from mmengine.config import Config

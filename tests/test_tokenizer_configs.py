@@ -1,4 +1,5 @@
 """The tokenizer-target configs: the paper's DALL-E setting, the d-VAE option, and mmpretrain's variant reproduced."""
+
 import json
 import subprocess
 import sys
@@ -17,8 +18,9 @@ from tests.models.targets.dalle_files import random_dalle_state_dict
 
 DALLE_CONFIGS = sorted((CONFIG_ROOT / 'cae').glob('cae_vit-*-p16_32xb64-dalle-*_in1k.py'))
 MMPRETRAIN_VARIANT = CONFIG_ROOT / 'cae' / 'cae_vit-base-p16_8xb256-dalle-mmpretrain-300e_in1k.py'
-MMPRETRAIN_CAE_CONFIG = (Path(mmpretrain.__file__).parent / '.mim' / 'configs' / 'cae' /
-                         'cae_beit-base-p16_8xb256-amp-coslr-300e_in1k.py')
+MMPRETRAIN_CAE_CONFIG = (
+    Path(mmpretrain.__file__).parent / '.mim' / 'configs' / 'cae' / 'cae_beit-base-p16_8xb256-amp-coslr-300e_in1k.py'
+)
 DALLE_TEST_CONFIG = CONFIG_ROOT / 'cae' / 'cae_vit-test-p8_1xb4-dalle-8i_test.py'
 
 
@@ -35,14 +37,19 @@ def test_dalle_configs_carry_the_papers_target_setting(path):
     """DALL-E ids (8192 classes, cross-entropy) from a 112 px lanczos view of the same crop, map_pixels, 98 masked."""
     cfg = Config.fromfile(path)
     assert cfg.model.target_generator == dict(
-        type='cae_mm.DALLETokenizer', checkpoint='data/tokenizers/dalle_encoder.pth', vocab_size=8192)
+        type='cae_mm.DALLETokenizer', checkpoint='data/tokenizers/dalle_encoder.pth', vocab_size=8192
+    )
     assert cfg.model.head.out_dims == 8192 and cfg.model.head.reconstruction_loss == 'cross_entropy'
     preprocessor = cfg.model.data_preprocessor
     assert preprocessor.type == 'TwoNormDataPreprocessor' and preprocessor.to_rgb
     assert preprocessor.second_mean == [-31.875] * 3 and preprocessor.second_std == [318.75] * 3
     crop = pipeline_step(cfg, 'cae_mm.TwoViewRandomResizedCrop')
-    assert (crop.size, crop.second_size, crop.interpolation, crop.second_interpolation) == (224, 112, 'bicubic',
-                                                                                            'lanczos')
+    assert (crop.size, crop.second_size, crop.interpolation, crop.second_interpolation) == (
+        224,
+        112,
+        'bicubic',
+        'lanczos',
+    )
     assert tuple(crop.scale) == (0.08, 1.0)
     assert pipeline_step(cfg, 'cae_mm.BlockwiseMaskGenerator').num_masked_patches == 98
     assert cfg.model.backbone.drop_path_rate == 0.1
@@ -52,8 +59,9 @@ def test_dalle_configs_carry_the_papers_target_setting(path):
 
 def test_dvae_config_swaps_the_tokenizer_and_its_normalisation():
     cfg = Config.fromfile(CONFIG_ROOT / 'cae' / 'cae_vit-base-p16_32xb64-dvae-300e_in1k.py')
-    assert cfg.model.target_generator == dict(type='cae_mm.DiscreteVAETokenizer',
-                                              checkpoint='data/tokenizers/dvae_8192.pth')
+    assert cfg.model.target_generator == dict(
+        type='cae_mm.DiscreteVAETokenizer', checkpoint='data/tokenizers/dvae_8192.pth'
+    )
     assert cfg.model.data_preprocessor.second_mean == [127.5] * 3
     assert cfg.model.data_preprocessor.second_std == [127.5] * 3
     assert cfg.model.head.out_dims == 8192
@@ -85,13 +93,20 @@ def test_mmpretrain_variant_reproduces_mmpretrains_own_config():
     assert ours.model.head.depth == theirs.model.neck.decoder_depth
     assert ours.model.neck.embed_dims == ours.model.head.embed_dims == theirs.model.neck.embed_dims
     assert ours.model.neck.num_heads == ours.model.head.num_heads == theirs.model.neck.num_heads
-    assert (ours.model.neck.layer_scale_init_value == ours.model.head.layer_scale_init_value ==
-            theirs.model.neck.layer_scale_init_value == theirs.model.backbone.layer_scale_init_value)
+    assert (
+        ours.model.neck.layer_scale_init_value
+        == ours.model.head.layer_scale_init_value
+        == theirs.model.neck.layer_scale_init_value
+        == theirs.model.backbone.layer_scale_init_value
+    )
     assert ours.model.head.alignment_weight == theirs.model.head.loss.lambd
     assert ours.model.head.out_dims == 8192
     optimizer, their_optimizer = ours.optim_wrapper.optimizer, theirs.optim_wrapper.optimizer
-    assert (optimizer.type, optimizer.lr, optimizer.weight_decay) == (their_optimizer.type, their_optimizer.lr,
-                                                                      their_optimizer.weight_decay)
+    assert (optimizer.type, optimizer.lr, optimizer.weight_decay) == (
+        their_optimizer.type,
+        their_optimizer.lr,
+        their_optimizer.weight_decay,
+    )
     assert tuple(optimizer.betas) == tuple(their_optimizer.betas)
     assert ours.optim_wrapper.clip_grad == theirs.optim_wrapper.clip_grad
     assert ours.optim_wrapper.paramwise_cfg == theirs.optim_wrapper.paramwise_cfg
@@ -100,8 +115,10 @@ def test_mmpretrain_variant_reproduces_mmpretrains_own_config():
     assert ours.param_scheduler == theirs.param_scheduler
     assert ours.train_cfg.max_epochs == theirs.train_cfg.max_epochs
     assert ours.auto_scale_lr == theirs.auto_scale_lr
-    assert (ours.randomness.seed, ours.randomness.diff_rank_seed) == (theirs.randomness.seed,
-                                                                       theirs.randomness.diff_rank_seed)
+    assert (ours.randomness.seed, ours.randomness.diff_rank_seed) == (
+        theirs.randomness.seed,
+        theirs.randomness.diff_rank_seed,
+    )
 
 
 @pytest.mark.slow
@@ -114,15 +131,19 @@ def test_dalle_tiny_config_trains_with_a_generated_tokenizer_file(tmp_path, demo
     torch.save(random_dalle_state_dict(hidden=8), tokenizer_file)
     work_dir = tmp_path / 'work'
     command = [
-        sys.executable, 'tools/train.py',
-        str(DALLE_TEST_CONFIG), '--work-dir',
-        str(work_dir), '--cfg-options', f'train_dataloader.dataset.data_root={demo_data_root / "images"}',
-        f'model.target_generator.checkpoint={tokenizer_file}'
+        sys.executable,
+        'tools/train.py',
+        str(DALLE_TEST_CONFIG),
+        '--work-dir',
+        str(work_dir),
+        '--cfg-options',
+        f'train_dataloader.dataset.data_root={demo_data_root / "images"}',
+        f'model.target_generator.checkpoint={tokenizer_file}',
     ]
     completed = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     assert 'RANDOM weights' not in completed.stdout + completed.stderr
-    (scalars, ) = work_dir.glob('*/vis_data/scalars.json')
+    (scalars,) = work_dir.glob('*/vis_data/scalars.json')
     records = [json.loads(line) for line in scalars.read_text().splitlines() if 'loss' in line]
     assert len(records) == 8
     assert all(0 < record['loss_reconstruction'] < 2 * torch.log(torch.tensor(8192.0)) for record in records)

@@ -43,6 +43,7 @@ Examples:
     python tools/benchmark.py --sizes base --targets dalle --batch-size 2 --steps 2 --scaling   # cost vs size/mask
     python tools/benchmark.py --end-to-end --batch-size 8 --steps 4      # tools/train.py-style iterations, real data
 """
+
 import argparse
 import json
 import os
@@ -100,21 +101,36 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--precision', choices=['fp32', 'bf16'], help='default: fp32 on CPU, bf16 autocast on GPU')
     parser.add_argument('--tokenizer-hidden', type=int, default=256, help="DALL-E width (OpenAI's encoder: 256)")
-    parser.add_argument('--threads', type=int, help='torch CPU threads (default: torch\'s choice)')
-    parser.add_argument('--checkpointing', action='store_true',
-                        help='also cae_mm with activation checkpointing in encoder, regressor and decoder')
+    parser.add_argument('--threads', type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument(
+        '--checkpointing',
+        action='store_true',
+        help='also cae_mm with activation checkpointing in encoder, regressor and decoder',
+    )
     parser.add_argument('--profile', action='store_true', help='torch.profiler table of one cae_mm step per case')
-    parser.add_argument('--tokenizer-study', action='store_true',
-                        help='DALL-E ids in fp32 / channels-last / bf16 / bf16 + fp32 recomputation on photographs, '
-                        'and their speed')
+    parser.add_argument(
+        '--tokenizer-study',
+        action='store_true',
+        help='DALL-E ids in fp32 / channels-last / bf16 / bf16 + fp32 recomputation on photographs, and their speed',
+    )
     parser.add_argument('--image-size', type=int, default=IMAGE_SIZE, help='model view side (DALL-E view: half)')
     parser.add_argument('--mask-ratio', type=float, default=0.5, help='fraction of the patches masked')
-    parser.add_argument('--end-to-end', action='store_true',
-                        help="time whole Runner iterations (data pipeline included) of both models' ViT-B configs")
-    parser.add_argument('--photos', type=Path, default=REPO_ROOT.parent / 'shared' / 'data' / 'tiny_imagenet_10' / 'train',
-                        help='image folder (searched recursively) for --end-to-end')
-    parser.add_argument('--scaling', action='store_true',
-                        help=f'run every (image size, mask ratio) of {SCALING_CASES} and plot time and memory')
+    parser.add_argument(
+        '--end-to-end',
+        action='store_true',
+        help="time whole Runner iterations (data pipeline included) of both models' ViT-B configs",
+    )
+    parser.add_argument(
+        '--photos',
+        type=Path,
+        default=REPO_ROOT.parent / 'shared' / 'data' / 'tiny_imagenet_10' / 'train',
+        help='image folder (searched recursively) for --end-to-end',
+    )
+    parser.add_argument(
+        '--scaling',
+        action='store_true',
+        help=f'run every (image size, mask ratio) of {SCALING_CASES} and plot time and memory',
+    )
     parser.add_argument('--output', type=Path, default=REPO_ROOT / 'work_dirs' / 'benchmark' / 'benchmark.json')
     args = parser.parse_args(argv)
     args.precision = args.precision or ('bf16' if args.device.startswith('cuda') else 'fp32')
@@ -127,11 +143,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def num_masked(args: argparse.Namespace) -> int:
     """Masked patches per image: ``mask_ratio`` of the grid (98 of 196 at 224 px and one half)."""
-    return round(args.mask_ratio * (args.image_size // PATCH_SIZE)**2)
+    return round(args.mask_ratio * (args.image_size // PATCH_SIZE) ** 2)
 
 
-def mmpretrain_config(width: int, depth: int, heads: int, head_depth: int, tokenizer_hidden: int, image_size: int,
-                      masked: int) -> dict:
+def mmpretrain_config(
+    width: int, depth: int, heads: int, head_depth: int, tokenizer_hidden: int, image_size: int, masked: int
+) -> dict:
     """mmpretrain's CAE (its ``cae_beit-base-p16_8xb256-amp-coslr-300e_in1k.py``) at the given size."""
     return dict(
         type='CAE',
@@ -141,7 +158,8 @@ def mmpretrain_config(width: int, depth: int, heads: int, head_depth: int, token
             img_size=image_size,
             patch_size=PATCH_SIZE,
             layer_scale_init_value=0.1,
-            bias='qv_bias'),
+            bias='qv_bias',
+        ),
         neck=dict(
             type='CAENeck',
             num_classes=VOCAB_SIZE,
@@ -151,14 +169,24 @@ def mmpretrain_config(width: int, depth: int, heads: int, head_depth: int, token
             decoder_depth=head_depth,
             mlp_ratio=4,
             layer_scale_init_value=0.1,
-            mask_tokens_num=masked),
+            mask_tokens_num=masked,
+        ),
         head=dict(type='CAEHead', loss=dict(type='CAELoss', lambd=2)),
         target_generator=dict(type='DALL-E', n_hid=tokenizer_hidden, vocab_size=VOCAB_SIZE),
-        base_momentum=0.0)
+        base_momentum=0.0,
+    )
 
 
-def cae_mm_config(width: int, depth: int, heads: int, head_depth: int, target: str, tokenizer_hidden: int,
-                  dalle_weights: Optional[dict], checkpointing: bool) -> dict:
+def cae_mm_config(
+    width: int,
+    depth: int,
+    heads: int,
+    head_depth: int,
+    target: str,
+    tokenizer_hidden: int,
+    dalle_weights: Optional[dict],
+    checkpointing: bool,
+) -> dict:
     """cae_mm's CAE of the same size: drop path 0, DALL-E (from ``dalle_weights``) or normalised-pixel target."""
     if target == 'dalle':
         target_generator = dict(type='cae_mm.DALLETokenizer', checkpoint=dalle_weights, hidden_dims=tokenizer_hidden)
@@ -172,12 +200,26 @@ def cae_mm_config(width: int, depth: int, heads: int, head_depth: int, target: s
             type='cae_mm.CAEVisionTransformer',
             arch=dict(embed_dims=width, num_layers=depth, num_heads=heads, layer_scale_init_value=0.1),
             patch_size=PATCH_SIZE,
-            with_checkpoint=checkpointing),
-        neck=dict(type='cae_mm.LatentContextRegressor', embed_dims=width, depth=head_depth, num_heads=heads,
-                  with_checkpoint=checkpointing),
-        head=dict(type='cae_mm.CAEDecoderHead', embed_dims=width, out_dims=out_dims, depth=head_depth, num_heads=heads,
-                  reconstruction_loss=reconstruction_loss, with_checkpoint=checkpointing),
-        target_generator=target_generator)
+            with_checkpoint=checkpointing,
+        ),
+        neck=dict(
+            type='cae_mm.LatentContextRegressor',
+            embed_dims=width,
+            depth=head_depth,
+            num_heads=heads,
+            with_checkpoint=checkpointing,
+        ),
+        head=dict(
+            type='cae_mm.CAEDecoderHead',
+            embed_dims=width,
+            out_dims=out_dims,
+            depth=head_depth,
+            num_heads=heads,
+            reconstruction_loss=reconstruction_loss,
+            with_checkpoint=checkpointing,
+        ),
+        target_generator=target_generator,
+    )
 
 
 CHECKPOINTING = 'cae_mm + checkpointing'
@@ -193,8 +235,10 @@ def build_models(size: str, target: str, args: argparse.Namespace) -> dict[str, 
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         reference = MMPRETRAIN_MODELS.build(
-            mmpretrain_config(**settings, tokenizer_hidden=args.tokenizer_hidden, image_size=args.image_size,
-                              masked=num_masked(args)))
+            mmpretrain_config(
+                **settings, tokenizer_hidden=args.tokenizer_hidden, image_size=args.image_size, masked=num_masked(args)
+            )
+        )
         reference.init_weights()  # also copies the backbone into the teacher
     dalle_weights = {key: value.clone() for key, value in reference.target_generator.state_dict().items()}
     converted = mmpretrain_to_cae_mm(reference.state_dict())
@@ -202,17 +246,25 @@ def build_models(size: str, target: str, args: argparse.Namespace) -> dict[str, 
     models: dict[str, torch.nn.Module] = {}
     for name, checkpointing in variants.items():
         model = MODELS.build(
-            cae_mm_config(**settings, target=target, tokenizer_hidden=args.tokenizer_hidden,
-                          dalle_weights=dalle_weights if target == 'dalle' else None, checkpointing=checkpointing))
+            cae_mm_config(
+                **settings,
+                target=target,
+                tokenizer_hidden=args.tokenizer_hidden,
+                dalle_weights=dalle_weights if target == 'dalle' else None,
+                checkpointing=checkpointing,
+            )
+        )
         if models:
             model.load_state_dict(models['cae_mm'].state_dict())
         elif target == 'pixel':
             loaded = model.load_state_dict(
-                {key: value for key, value in converted.items() if not key.startswith('head.predictor.')},
-                strict=False)
+                {key: value for key, value in converted.items() if not key.startswith('head.predictor.')}, strict=False
+            )
             if set(loaded.missing_keys) != {'head.predictor.weight', 'head.predictor.bias'} or loaded.unexpected_keys:
-                raise RuntimeError(f'converted weights do not fit the pixel-target model: missing '
-                                   f'{loaded.missing_keys}, unexpected {loaded.unexpected_keys}')
+                raise RuntimeError(
+                    f'converted weights do not fit the pixel-target model: missing '
+                    f'{loaded.missing_keys}, unexpected {loaded.unexpected_keys}'
+                )
         else:
             model.load_state_dict(converted)
         models[name] = model.to(args.device)
@@ -221,8 +273,9 @@ def build_models(size: str, target: str, args: argparse.Namespace) -> dict[str, 
     return models
 
 
-def make_batch(batch_size: int, target: str, device: str, image_size: int = IMAGE_SIZE, masked: int = 98,
-               seed: int = 0) -> tuple[list[torch.Tensor], list[DataSample]]:
+def make_batch(
+    batch_size: int, target: str, device: str, image_size: int = IMAGE_SIZE, masked: int = 98, seed: int = 0
+) -> tuple[list[torch.Tensor], list[DataSample]]:
     """Inputs and block-wise masks.
 
     Returns:
@@ -259,22 +312,31 @@ class Trainer:
         self.name = name
         self.model = model.train()
         fused = {'fused': True} if name != 'mmpretrain' and torch.device(device).type == 'cpu' else {}
-        self.optimizer = torch.optim.AdamW([parameter for parameter in model.parameters() if parameter.requires_grad],
-                                           lr=1e-4, weight_decay=0.05, **fused)
-        self.autocast = (torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
-                         if precision == 'bf16' else nullcontext())
+        self.optimizer = torch.optim.AdamW(
+            [parameter for parameter in model.parameters() if parameter.requires_grad],
+            lr=1e-4,
+            weight_decay=0.05,
+            **fused,
+        )
+        self.autocast = (
+            torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
+            if precision == 'bf16'
+            else nullcontext()
+        )
 
     def prepare(self) -> None:
         """Outside the timing: mmpretrain's teacher takes the current backbone weights, so that its alignment target
         uses the current weights, as cae_mm's does."""
         if self.name == 'mmpretrain':
             with torch.no_grad():
-                for backbone_parameter, teacher_parameter in zip(self.model.backbone.parameters(),
-                                                                 self.model.teacher.parameters()):
+                for backbone_parameter, teacher_parameter in zip(
+                    self.model.backbone.parameters(), self.model.teacher.parameters()
+                ):
                     teacher_parameter.copy_(backbone_parameter)
 
-    def step(self, inputs: list[torch.Tensor], samples: list[DataSample],
-             timer: Optional['PhaseTimer'] = None) -> float:
+    def step(
+        self, inputs: list[torch.Tensor], samples: list[DataSample], timer: Optional['PhaseTimer'] = None
+    ) -> float:
         """Run one training step; return the total loss. ``timer`` times the backward pass and the optimizer."""
         measure = timer.measure if timer is not None else lambda label: nullcontext()
         with self.autocast:
@@ -289,13 +351,18 @@ class Trainer:
     def state_tensors(self) -> list[torch.Tensor]:
         """Parameters, buffers and optimizer state: what the model holds between steps."""
         tensors = list(self.model.parameters()) + list(self.model.buffers())
-        return tensors + [value for state in self.optimizer.state.values() for value in state.values()
-                          if isinstance(value, torch.Tensor)]
+        return tensors + [
+            value
+            for state in self.optimizer.state.values()
+            for value in state.values()
+            if isinstance(value, torch.Tensor)
+        ]
 
     def state_bytes(self) -> int:
         """Bytes of :meth:`state_tensors` (each storage once)."""
-        storages = {tensor.untyped_storage().data_ptr(): tensor.untyped_storage().nbytes()
-                    for tensor in self.state_tensors()}
+        storages = {
+            tensor.untyped_storage().data_ptr(): tensor.untyped_storage().nbytes() for tensor in self.state_tensors()
+        }
         return sum(storages.values())
 
 
@@ -370,11 +437,12 @@ def peak_step_memory(trainer: Trainer, inputs: list[torch.Tensor], samples: list
 
 
 CPU_FLASH_ATTENTION_FLOPS = {
-    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu:
-    lambda query, key, value, *args, out_shape=None, **kwargs: sdpa_flop_count(query, key, value),
-    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward:
-    lambda grad_out, query, key, value, *args, out_shape=None, **kwargs: sdpa_backward_flop_count(
-        grad_out, query, key, value),
+    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: lambda query, key, value, *args, out_shape=None, **kwargs: (
+        sdpa_flop_count(query, key, value)
+    ),
+    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward: lambda grad_out, query, key, value, *args, out_shape=None, **kwargs: (
+        sdpa_backward_flop_count(grad_out, query, key, value)
+    ),
 }
 """torch's FLOP counter knows the GPU attention kernels only; the CPU flash kernel does the same work."""
 
@@ -468,23 +536,30 @@ class PhaseTimer:
 def model_phases(name: str, model: torch.nn.Module) -> list[tuple[object, str, Callable[[], str]]]:
     """Where each model spends its forward pass, in comparable pieces."""
     if name == 'mmpretrain':
-        return [(model.target_generator, 'forward', lambda: 'tokenizer'),
-                (model.backbone, 'forward', lambda: 'encoder, visible patches'),
-                (model.teacher, 'forward', lambda: 'encoder, alignment target (no grad)'),
-                (model.neck, 'forward', lambda: 'regressor + decoder'),
-                (model.head, 'loss', lambda: 'losses')]
-    encoder_label = lambda: ('encoder, visible patches' if torch.is_grad_enabled()  # noqa: E731
-                             else 'encoder, alignment target (no grad)')
-    return [(model.target_generator, 'forward', lambda: 'tokenizer'),
-            (model.backbone, 'forward_encoder', encoder_label),
+        return [
+            (model.target_generator, 'forward', lambda: 'tokenizer'),
+            (model.backbone, 'forward', lambda: 'encoder, visible patches'),
+            (model.teacher, 'forward', lambda: 'encoder, alignment target (no grad)'),
             (model.neck, 'forward', lambda: 'regressor + decoder'),
-            (model.head, 'forward', lambda: 'regressor + decoder'),  # inside head.loss: counted here, not there
-            (model.head, 'loss', lambda: 'losses')]
+            (model.head, 'loss', lambda: 'losses'),
+        ]
+
+    def encoder_label() -> str:
+        return 'encoder, visible patches' if torch.is_grad_enabled() else 'encoder, alignment target (no grad)'
+
+    return [
+        (model.target_generator, 'forward', lambda: 'tokenizer'),
+        (model.backbone, 'forward_encoder', encoder_label),
+        (model.neck, 'forward', lambda: 'regressor + decoder'),
+        (model.head, 'forward', lambda: 'regressor + decoder'),  # inside head.loss: counted here, not there
+        (model.head, 'loss', lambda: 'losses'),
+    ]
 
 
 def profile_table(trainer: Trainer, inputs: list[torch.Tensor], samples: list[DataSample], rows: int = 15) -> str:
     """torch.profiler's top operators (self CPU time) of one step."""
     from torch.profiler import ProfilerActivity, profile
+
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
     with profile(activities=activities, record_shapes=False) as profiler:
         trainer.step(inputs, samples)
@@ -533,14 +608,28 @@ def run_case(size: str, target: str, args: argparse.Namespace, matmul: MatmulRef
         median = statistics.median(step_seconds[trainer.name])
         phases = {name: seconds / args.steps for name, seconds in phase_timers[trainer.name].seconds.items()}
         records.append(
-            dict(size=size, target=target, model=trainer.name, batch_size=args.batch_size, precision=args.precision,
-                 device=args.device, checkpointing=trainer.name == CHECKPOINTING, image_size=args.image_size,
-                 num_masked=num_masked(args),
-                 step_seconds=median, step_seconds_all=step_seconds[trainer.name],
-                 cpu_seconds=statistics.median(cpu_seconds[trainer.name]), images_per_second=args.batch_size / median,
-                 state_bytes=memory['state_bytes'], peak_bytes=memory['peak_bytes'], flops_per_step=flops,
-                 achieved_flops_per_second=flops / median, losses=losses[trainer.name],
-                 phase_seconds=phases))
+            dict(
+                size=size,
+                target=target,
+                model=trainer.name,
+                batch_size=args.batch_size,
+                precision=args.precision,
+                device=args.device,
+                checkpointing=trainer.name == CHECKPOINTING,
+                image_size=args.image_size,
+                num_masked=num_masked(args),
+                step_seconds=median,
+                step_seconds_all=step_seconds[trainer.name],
+                cpu_seconds=statistics.median(cpu_seconds[trainer.name]),
+                images_per_second=args.batch_size / median,
+                state_bytes=memory['state_bytes'],
+                peak_bytes=memory['peak_bytes'],
+                flops_per_step=flops,
+                achieved_flops_per_second=flops / median,
+                losses=losses[trainer.name],
+                phase_seconds=phases,
+            )
+        )
     if args.profile:
         ours = next(trainer for trainer in trainers if trainer.name == 'cae_mm')
         records[0]['profile'] = profile_table(ours, inputs, samples)  # records[0] is cae_mm's
@@ -566,6 +655,7 @@ def demo_photograph_views(size: int = TOKENIZER_VIEW_SIZE) -> torch.Tensor:
     from PIL import Image
 
     from tools.data.demo_images import find_source_photographs
+
     views = []
     for _, path in find_source_photographs():
         with Image.open(path) as image:
@@ -586,11 +676,12 @@ def shared_photograph_views(size: int = TOKENIZER_VIEW_SIZE, per_set: int = 24) 
         ``(N, 3, size, size)`` float32 in [0.1, 0.9], lanczos-resized, ``map_pixels`` applied; N may be 0.
     """
     from PIL import Image
+
     root = REPO_ROOT.parent / 'shared' / 'data'
     views = []
     for pattern in ('tiny_imagenet_10/train/*/*.JPEG', 'coco128/images/train/*.jpg'):
         paths = sorted(root.glob(pattern))
-        for path in paths[::max(1, len(paths) // per_set)][:per_set]:
+        for path in paths[:: max(1, len(paths) // per_set)][:per_set]:
             with Image.open(path) as image:
                 views.append(np.asarray(image.convert('RGB').resize((size, size), Image.LANCZOS)))
     if not views:
@@ -603,16 +694,18 @@ def tokenizer_study(args: argparse.Namespace) -> dict:
     from mmpretrain.models.selfsup.cae import DALLEEncoder
 
     from cae_mm.models.targets import DALLETokenizer
+
     torch.manual_seed(0)
     reference = DALLEEncoder(n_hid=args.tokenizer_hidden, vocab_size=VOCAB_SIZE).eval()
     weights = {key: value.clone() for key, value in reference.state_dict().items()}
     tokenizer = DALLETokenizer(weights, hidden_dims=args.tokenizer_hidden, precision='fp32')
-    channels_last = DALLETokenizer(weights, hidden_dims=args.tokenizer_hidden,
-                                   precision='fp32').to(memory_format=torch.channels_last)
+    channels_last = DALLETokenizer(weights, hidden_dims=args.tokenizer_hidden, precision='fp32').to(
+        memory_format=torch.channels_last
+    )
     recomputing = DALLETokenizer(weights, hidden_dims=args.tokenizer_hidden, precision='bf16_recompute')
     demo_views, shared_views = demo_photograph_views(), shared_photograph_views()
     views = torch.cat([demo_views, shared_views])
-    batch = views[:args.batch_size]
+    batch = views[: args.batch_size]
 
     def bf16_logits(images: torch.Tensor) -> torch.Tensor:
         with torch.autocast('cpu', dtype=torch.bfloat16):
@@ -622,7 +715,8 @@ def tokenizer_study(args: argparse.Namespace) -> dict:
         'mmpretrain DALLEEncoder, fp32': reference,
         'cae_mm DALLETokenizer, fp32 (used)': tokenizer.logits,
         'cae_mm, fp32 channels-last': lambda images: channels_last.logits(
-            images.contiguous(memory_format=torch.channels_last)),
+            images.contiguous(memory_format=torch.channels_last)
+        ),
         'cae_mm, bf16 autocast': bf16_logits,
         # ids (B, h*w), not logits: images with a near tie are recomputed in fp32 (FrozenTokenizer)
         'cae_mm, bf16 + fp32 recomputation': recomputing.token_ids,
@@ -646,13 +740,20 @@ def tokenizer_study(args: argparse.Namespace) -> dict:
             results[name] = dict(
                 seconds_per_batch=statistics.median(seconds[name]),
                 max_logit_difference=float((output - exact).abs().max()) if output.dim() == 4 else None,
-                id_agreement=float((ids == exact_ids).double().mean()))
+                id_agreement=float((ids == exact_ids).double().mean()),
+            )
         stats = recomputing.recompute_stats
         results['cae_mm, bf16 + fp32 recomputation']['recomputed_images'] = stats['recomputed'] / stats['images']
-    return dict(demo_photographs=len(demo_views) // 2, shared_photographs=len(shared_views), views=len(views),
-                tokens=views.shape[0] * (TOKENIZER_VIEW_SIZE // 8)**2,
-                batch_size=args.batch_size, smallest_top_two_gap=smallest_gap, variants=results,
-                note='random DALL-E weights (no download): the agreement of trained weights may differ')
+    return dict(
+        demo_photographs=len(demo_views) // 2,
+        shared_photographs=len(shared_views),
+        views=len(views),
+        tokens=views.shape[0] * (TOKENIZER_VIEW_SIZE // 8) ** 2,
+        batch_size=args.batch_size,
+        smallest_top_two_gap=smallest_gap,
+        variants=results,
+        note='random DALL-E weights (no download): the agreement of trained weights may differ',
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -669,14 +770,18 @@ def end_to_end_config(name: str, args: argparse.Namespace, weights_file: Path, w
     ``args.warmup + args.steps`` iterations of ``args.batch_size`` images with data loading in the process."""
     import mmpretrain
     from mmengine.config import Config
+
     if name == 'mmpretrain':
         cfg = Config.fromfile(Path(mmpretrain.__file__).parent / '.mim' / 'configs' / MMPRETRAIN_CAE_CONFIG)
         cfg.model.target_generator.init_cfg.checkpoint = str(weights_file)
         cfg.model.target_generator.n_hid = args.tokenizer_hidden
         if not torch.cuda.is_available():  # AmpOptimWrapper needs CUDA; optimizer, clipping and rules are kept
-            cfg.optim_wrapper = dict(type='OptimWrapper', optimizer=cfg.optim_wrapper.optimizer,
-                                     clip_grad=cfg.optim_wrapper.clip_grad,
-                                     paramwise_cfg=cfg.optim_wrapper.paramwise_cfg)
+            cfg.optim_wrapper = dict(
+                type='OptimWrapper',
+                optimizer=cfg.optim_wrapper.optimizer,
+                clip_grad=cfg.optim_wrapper.clip_grad,
+                paramwise_cfg=cfg.optim_wrapper.paramwise_cfg,
+            )
     else:
         cfg = Config.fromfile(CAE_MM_CONFIG)
         cfg.model.target_generator.checkpoint = str(weights_file)
@@ -686,15 +791,20 @@ def end_to_end_config(name: str, args: argparse.Namespace, weights_file: Path, w
             cfg.optim_wrapper.update(type='AmpOptimWrapper', loss_scale='dynamic')
     pipeline = cfg.train_dataloader.dataset.pipeline
     cfg.train_dataloader = dict(
-        batch_size=args.batch_size, num_workers=0, persistent_workers=False,
-        sampler=dict(type='InfiniteSampler', shuffle=True), collate_fn=dict(type='default_collate'),
-        dataset=dict(type='CustomDataset', data_root=str(args.photos), with_label=False, pipeline=pipeline))
+        batch_size=args.batch_size,
+        num_workers=0,
+        persistent_workers=False,
+        sampler=dict(type='InfiniteSampler', shuffle=True),
+        collate_fn=dict(type='default_collate'),
+        dataset=dict(type='CustomDataset', data_root=str(args.photos), with_label=False, pipeline=pipeline),
+    )
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=args.warmup + args.steps)
     cfg.param_scheduler = []
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=10**6)
     cfg.default_hooks.checkpoint = None
-    cfg.env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-                       dist_cfg=dict(backend='gloo'))
+    cfg.env_cfg = dict(
+        cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0), dist_cfg=dict(backend='gloo')
+    )
     cfg.launcher = 'none'
     cfg.work_dir = str(work_dir / name)
     cfg.randomness = dict(seed=0)
@@ -704,6 +814,7 @@ def end_to_end_config(name: str, args: argparse.Namespace, weights_file: Path, w
 def pipeline_images_per_second(cfg: Any, count: int = 40) -> float:
     """Images/s of the config's training pipeline (read, crops, mask, pack) on one core, in this process."""
     from mmpretrain.registry import DATASETS
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -762,10 +873,12 @@ def end_to_end(args: argparse.Namespace) -> dict:
     import tempfile
 
     from mmpretrain.models.selfsup.cae import DALLEEncoder
+
     if not any(args.photos.rglob('*.*')):
         raise FileNotFoundError(f'--photos {args.photos} holds no images')
-    results: dict[str, Any] = dict(photos=str(args.photos), batch_size=args.batch_size, warmup=args.warmup,
-                                   steps=args.steps)
+    results: dict[str, Any] = dict(
+        photos=str(args.photos), batch_size=args.batch_size, warmup=args.warmup, steps=args.steps
+    )
     with tempfile.TemporaryDirectory() as work_dir:
         work_dir = Path(work_dir)
         torch.manual_seed(0)
@@ -775,17 +888,24 @@ def end_to_end(args: argparse.Namespace) -> dict:
         for name, cfg in configs.items():
             per_core = pipeline_images_per_second(cfg)
             seconds, runner, batch = train_iterations(cfg)
-            timed = seconds[args.warmup:]
+            timed = seconds[args.warmup :]
             flops = flops_per_image(name, runner, batch)
             projected = 0.45 * H100_BF16_DENSE_FLOPS / flops
             results[name] = dict(
-                iteration_seconds=seconds, images_per_second=args.batch_size / statistics.median(timed),
-                pipeline_images_per_second_per_core=per_core, gflops_per_image=flops / 1e9,
-                h100_images_per_second_at_45_percent_mfu=projected, pipeline_cores_per_h100=projected / per_core)
-            print(f"{name}: {results[name]['images_per_second']:.2f} images/s end to end (iterations "
-                  f"{', '.join(f'{value:.2f}' for value in seconds)} s); pipeline {per_core:.1f} images/s per core; "
-                  f"{flops / 1e9:.0f} GFLOP/image -> H100 at 45% MFU {projected:.0f} images/s, "
-                  f"{projected / per_core:.0f} pipeline cores per GPU", flush=True)
+                iteration_seconds=seconds,
+                images_per_second=args.batch_size / statistics.median(timed),
+                pipeline_images_per_second_per_core=per_core,
+                gflops_per_image=flops / 1e9,
+                h100_images_per_second_at_45_percent_mfu=projected,
+                pipeline_cores_per_h100=projected / per_core,
+            )
+            print(
+                f'{name}: {results[name]["images_per_second"]:.2f} images/s end to end (iterations '
+                f'{", ".join(f"{value:.2f}" for value in seconds)} s); pipeline {per_core:.1f} images/s per core; '
+                f'{flops / 1e9:.0f} GFLOP/image -> H100 at 45% MFU {projected:.0f} images/s, '
+                f'{projected / per_core:.0f} pipeline cores per GPU',
+                flush=True,
+            )
             del runner
     results['speed_ratio'] = results['cae_mm']['images_per_second'] / results['mmpretrain']['images_per_second']
     return results
@@ -802,8 +922,13 @@ def machine_description(device: str) -> dict:
         model = next(line.split(':', 1)[1].strip() for line in lscpu.splitlines() if line.startswith('Model name'))
     except (OSError, subprocess.CalledProcessError, StopIteration):
         pass
-    description = dict(cpu=model, logical_cpus=os.cpu_count(), torch_threads=torch.get_num_threads(),
-                       torch=torch.__version__, load_average_at_start=list(os.getloadavg()))
+    description = dict(
+        cpu=model,
+        logical_cpus=os.cpu_count(),
+        torch_threads=torch.get_num_threads(),
+        torch=torch.__version__,
+        load_average_at_start=list(os.getloadavg()),
+    )
     if device.startswith('cuda'):
         description['gpu'] = torch.cuda.get_device_name()
     return description
@@ -811,22 +936,25 @@ def machine_description(device: str) -> dict:
 
 def summary_table(records: list[dict]) -> str:
     """Markdown table; ratios compare cae_mm with mmpretrain in the same case."""
-    header = ('| size | target | model | s/step (median) | CPU s/step | images/s | peak memory (GiB) | state (GiB) | '
-              'GFLOP/step | achieved GFLOP/s | of matmul rate | first-step loss | speed ratio | memory ratio |')
+    header = (
+        '| size | target | model | s/step (median) | CPU s/step | images/s | peak memory (GiB) | state (GiB) | '
+        'GFLOP/step | achieved GFLOP/s | of matmul rate | first-step loss | speed ratio | memory ratio |'
+    )
     lines = [header, '|' + '---|' * 14]
     reference = {case_of(record): record for record in records if record['model'] == 'mmpretrain'}
     for record in records:
         mmpretrain = reference.get(case_of(record))
         speed = memory = '-'
         if record['model'] != 'mmpretrain' and mmpretrain is not None:
-            speed = f"{mmpretrain['step_seconds'] / record['step_seconds']:.2f}x"
-            memory = f"{record['peak_bytes'] / mmpretrain['peak_bytes']:.2f}x"
+            speed = f'{mmpretrain["step_seconds"] / record["step_seconds"]:.2f}x'
+            memory = f'{record["peak_bytes"] / mmpretrain["peak_bytes"]:.2f}x'
         lines.append(
-            f"| {record['size']} | {record['target']} | {record['model']} | {record['step_seconds']:.2f} | "
-            f"{record['cpu_seconds']:.2f} | {record['images_per_second']:.2f} | {record['peak_bytes'] / GIB:.2f} | "
-            f"{record['state_bytes'] / GIB:.2f} | {record['flops_per_step'] / 1e9:.0f} | "
-            f"{record['achieved_flops_per_second'] / 1e9:.0f} | {100 * record['fraction_of_matmul_rate']:.0f}% | "
-            f"{record['losses'][0]:.6f} | {speed} | {memory} |")
+            f'| {record["size"]} | {record["target"]} | {record["model"]} | {record["step_seconds"]:.2f} | '
+            f'{record["cpu_seconds"]:.2f} | {record["images_per_second"]:.2f} | {record["peak_bytes"] / GIB:.2f} | '
+            f'{record["state_bytes"] / GIB:.2f} | {record["flops_per_step"] / 1e9:.0f} | '
+            f'{record["achieved_flops_per_second"] / 1e9:.0f} | {100 * record["fraction_of_matmul_rate"]:.0f}% | '
+            f'{record["losses"][0]:.6f} | {speed} | {memory} |'
+        )
     return '\n'.join(lines)
 
 
@@ -837,32 +965,44 @@ def case_of(record: dict) -> tuple:
 
 def scaling_table(records: list[dict]) -> str:
     """Markdown table of ``--scaling``: time and peak memory per case, per model."""
-    lines = ['| image size | tokens (visible + masked) | model | s/step | images/s | peak GiB | peak - state GiB |',
-             '|---|---|---|---|---|---|---|']
+    lines = [
+        '| image size | tokens (visible + masked) | model | s/step | images/s | peak GiB | peak - state GiB |',
+        '|---|---|---|---|---|---|---|',
+    ]
     for record in records:
-        tokens = (record['image_size'] // PATCH_SIZE)**2
+        tokens = (record['image_size'] // PATCH_SIZE) ** 2
         lines.append(
-            f"| {record['image_size']} | {tokens - record['num_masked']} + {record['num_masked']} | {record['model']} | "
-            f"{record['step_seconds']:.2f} | {record['images_per_second']:.2f} | {record['peak_bytes'] / GIB:.2f} | "
-            f"{(record['peak_bytes'] - record['state_bytes']) / GIB:.2f} |")
+            f'| {record["image_size"]} | {tokens - record["num_masked"]} + {record["num_masked"]} | {record["model"]} | '
+            f'{record["step_seconds"]:.2f} | {record["images_per_second"]:.2f} | {record["peak_bytes"] / GIB:.2f} | '
+            f'{(record["peak_bytes"] - record["state_bytes"]) / GIB:.2f} |'
+        )
     return '\n'.join(lines)
 
 
 def plot_scaling(records: list[dict], path: Path) -> None:
     """Step time and peak memory above the model state against the number of patches, one line per model."""
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
     figure, (time_axis, memory_axis) = plt.subplots(1, 2, figsize=(10, 4))
     for model in dict.fromkeys(record['model'] for record in records):
         for masked_half, marker in ((True, 'o-'), (False, 's')):
-            points = sorted(((record['image_size'] // PATCH_SIZE)**2, record['step_seconds'],
-                             (record['peak_bytes'] - record['state_bytes']) / GIB, record['num_masked'])
-                            for record in records if record['model'] == model and
-                            (2 * record['num_masked'] == (record['image_size'] // PATCH_SIZE)**2) == masked_half)
+            points = sorted(
+                (
+                    (record['image_size'] // PATCH_SIZE) ** 2,
+                    record['step_seconds'],
+                    (record['peak_bytes'] - record['state_bytes']) / GIB,
+                    record['num_masked'],
+                )
+                for record in records
+                if record['model'] == model
+                and (2 * record['num_masked'] == (record['image_size'] // PATCH_SIZE) ** 2) == masked_half
+            )
             if not points:
                 continue
-            label = f"{model}, {'half masked' if masked_half else '40% / 60% masked'}"
+            label = f'{model}, {"half masked" if masked_half else "40% / 60% masked"}'
             tokens, seconds, memory, _ = zip(*points)
             time_axis.plot(tokens, seconds, marker, label=label)
             memory_axis.plot(tokens, memory, marker, label=label)
@@ -887,8 +1027,10 @@ def loss_agreement(records: list[dict]) -> list[str]:
             if model == 'mmpretrain':
                 continue
             differences = [abs(ours - theirs) for ours, theirs in zip(our_losses, losses['mmpretrain'])]
-            lines.append(f'{size}/{target}/{image_size} px/{masked} masked: |loss difference| per step ({model} - mmpretrain): max '
-                         f'{max(differences):.2e} over {len(differences)} steps, first step {differences[0]:.2e}')
+            lines.append(
+                f'{size}/{target}/{image_size} px/{masked} masked: |loss difference| per step ({model} - mmpretrain): max '
+                f'{max(differences):.2e} over {len(differences)} steps, first step {differences[0]:.2e}'
+            )
     return lines
 
 
@@ -897,30 +1039,47 @@ def main(argv: Optional[list[str]] = None) -> dict:
     MMLogger.get_instance('benchmark', log_level='WARNING')  # no per-parameter initialisation report
     if args.threads:
         torch.set_num_threads(args.threads)
-    result: dict[str, Any] = dict(machine=machine_description(args.device), settings=dict(
-        batch_size=args.batch_size, warmup=args.warmup, steps=args.steps, precision=args.precision,
-        tokenizer_hidden=args.tokenizer_hidden, num_masked=num_masked(args), image_size=args.image_size,
-        tokenizer_view_size=args.image_size // 2, command=' '.join(['python tools/benchmark.py', *sys.argv[1:]])))
+    result: dict[str, Any] = dict(
+        machine=machine_description(args.device),
+        settings=dict(
+            batch_size=args.batch_size,
+            warmup=args.warmup,
+            steps=args.steps,
+            precision=args.precision,
+            tokenizer_hidden=args.tokenizer_hidden,
+            num_masked=num_masked(args),
+            image_size=args.image_size,
+            tokenizer_view_size=args.image_size // 2,
+            command=' '.join(['python tools/benchmark.py', *sys.argv[1:]]),
+        ),
+    )
     if args.end_to_end:
         result['end_to_end'] = end_to_end(args)
-        print(f"end to end, cae_mm / mmpretrain images/s: {result['end_to_end']['speed_ratio']:.2f}x")
+        print(f'end to end, cae_mm / mmpretrain images/s: {result["end_to_end"]["speed_ratio"]:.2f}x')
     elif args.tokenizer_study:
         study = tokenizer_study(args)
         result['tokenizer_study'] = study
-        print(f"DALL-E ids on {study['views']} views ({study['demo_photographs']} demo photographs, two crops each; "
-              f"{study['shared_photographs']} from ../shared/data; {study['tokens']} "
-              f"tokens; smallest top-1/top-2 logit gap {study['smallest_top_two_gap']:.1e}); {study['note']}")
+        print(
+            f'DALL-E ids on {study["views"]} views ({study["demo_photographs"]} demo photographs, two crops each; '
+            f'{study["shared_photographs"]} from ../shared/data; {study["tokens"]} '
+            f'tokens; smallest top-1/top-2 logit gap {study["smallest_top_two_gap"]:.1e}); {study["note"]}'
+        )
         for name, variant in study['variants'].items():
-            print(f"  {name:36s} {variant['seconds_per_batch']:.2f} s per {args.batch_size} views, ids equal to fp32: "
-                  f"{100 * variant['id_agreement']:.2f}%, max logit difference {variant['max_logit_difference']}"
-                  + (f", images recomputed {100 * variant['recomputed_images']:.0f}%"
-                     if 'recomputed_images' in variant else ''))
+            print(
+                f'  {name:36s} {variant["seconds_per_batch"]:.2f} s per {args.batch_size} views, ids equal to fp32: '
+                f'{100 * variant["id_agreement"]:.2f}%, max logit difference {variant["max_logit_difference"]}'
+                + (
+                    f', images recomputed {100 * variant["recomputed_images"]:.0f}%'
+                    if 'recomputed_images' in variant
+                    else ''
+                )
+            )
     else:
         low_precision = torch.bfloat16 if args.precision == 'bf16' else torch.float32
         matmul = MatmulReference(args.device, low_precision)
         matmul.sample()
         records = []
-        cases = SCALING_CASES if args.scaling else ((args.image_size, args.mask_ratio), )
+        cases = SCALING_CASES if args.scaling else ((args.image_size, args.mask_ratio),)
         for image_size, mask_ratio in cases:
             args.image_size, args.mask_ratio = image_size, mask_ratio
             for size in args.sizes:
@@ -928,9 +1087,12 @@ def main(argv: Optional[list[str]] = None) -> dict:
                     case_records = run_case(size, target, args, matmul)
                     records.extend(case_records)
                     for record in case_records:
-                        print(f"{size}/{target}/{image_size} px/{record['num_masked']} masked/{record['model']}: "
-                              f"{record['step_seconds']:.2f} s/step, {record['peak_bytes'] / GIB:.2f} GiB peak, "
-                              f"losses {record['losses']}", flush=True)
+                        print(
+                            f'{size}/{target}/{image_size} px/{record["num_masked"]} masked/{record["model"]}: '
+                            f'{record["step_seconds"]:.2f} s/step, {record["peak_bytes"] / GIB:.2f} GiB peak, '
+                            f'losses {record["losses"]}',
+                            flush=True,
+                        )
                         for phase, seconds in record['phase_seconds'].items():
                             print(f'    {phase:40s} {seconds:.3f} s')
                         if 'profile' in record:
@@ -939,8 +1101,10 @@ def main(argv: Optional[list[str]] = None) -> dict:
         result['matmul_flops_per_second'] = matmul.best
         result['matmul_flops_per_second_samples'] = matmul.samples
         result['records'] = records
-        print(f'2048^3 matmul ({args.precision}) on {args.device}: best {matmul.best / 1e9:.0f} GFLOP/s of '
-              f'{len(matmul.samples)} samples (lowest {min(matmul.samples) / 1e9:.0f})')
+        print(
+            f'2048^3 matmul ({args.precision}) on {args.device}: best {matmul.best / 1e9:.0f} GFLOP/s of '
+            f'{len(matmul.samples)} samples (lowest {min(matmul.samples) / 1e9:.0f})'
+        )
         print()
         print(summary_table(records))
         for line in loss_agreement(records):
@@ -952,8 +1116,10 @@ def main(argv: Optional[list[str]] = None) -> dict:
             plot_scaling(records, plot)
             print(f'written: {plot}')
     result['machine']['load_average_at_end'] = list(os.getloadavg())
-    print(f"load average (1, 5, 15 min): start {result['machine']['load_average_at_start']}, "
-          f"end {result['machine']['load_average_at_end']}")
+    print(
+        f'load average (1, 5, 15 min): start {result["machine"]["load_average_at_start"]}, '
+        f'end {result["machine"]["load_average_at_end"]}'
+    )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=1))
     print(f'written: {args.output}')

@@ -14,6 +14,7 @@ Example:
     python tools/generate_model_zoo.py            # rewrite the tables in README.md
     python tools/generate_model_zoo.py --check    # CI: fail when README.md and the metafiles disagree
 """
+
 import argparse
 import sys
 from pathlib import Path
@@ -63,8 +64,10 @@ def load_metafiles(model_index: Path) -> list[dict[str, Any]]:
             for result in model.get('Results') or []:
                 evidence = result.get('Evidence')
                 if not evidence or not (root / evidence).is_file():
-                    problems.append(f'{relative}: a measured result of {name} needs an Evidence document that '
-                                    f'exists, got {evidence!r}')
+                    problems.append(
+                        f'{relative}: a measured result of {name} needs an Evidence document that '
+                        f'exists, got {evidence!r}'
+                    )
         metafiles.append(dict(path=relative, **metafile))
     if problems:
         raise ModelZooError('model zoo metafiles have problems:\n  ' + '\n  '.join(problems))
@@ -109,10 +112,12 @@ def render_model_zoo(model_index: Union[str, Path]) -> str:
             ]
             for model in models:
                 weights = f'[download]({model["Weights"]})' if model['Weights'] else 'not released'
-                lines.append(f'| [`{model["Name"]}`]({model["Config"]}) | {_metadata(model["Metadata"])} | '
-                             f'{_cell([_measured(result) for result in model.get("Results") or []])} | '
-                             f'{_cell([_metrics(result) for result in model.get("Paper Results") or []])} | '
-                             f'{weights} |')
+                lines.append(
+                    f'| [`{model["Name"]}`]({model["Config"]}) | {_metadata(model["Metadata"])} | '
+                    f'{_cell([_measured(result) for result in model.get("Results") or []])} | '
+                    f'{_cell([_metrics(result) for result in model.get("Paper Results") or []])} | '
+                    f'{weights} |'
+                )
             lines.append('')
     return '\n'.join(lines).rstrip('\n') + '\n'
 
@@ -123,8 +128,11 @@ def replace_between_markers(text: str, table: str) -> str:
     Raises:
         ModelZooError: the markers are missing, repeated or out of order.
     """
-    if text.count(START_MARKER) != 1 or text.count(END_MARKER) != 1 or text.index(START_MARKER) > text.index(
-            END_MARKER):
+    if (
+        text.count(START_MARKER) != 1
+        or text.count(END_MARKER) != 1
+        or text.index(START_MARKER) > text.index(END_MARKER)
+    ):
         raise ModelZooError(f'README.md needs exactly one {START_MARKER!r} line followed by one {END_MARKER!r} line')
     before, rest = text.split(START_MARKER, 1)
     _, after = rest.split(END_MARKER, 1)

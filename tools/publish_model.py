@@ -17,6 +17,7 @@ Example:
         release/cae_vit-base-p16_32xb64-dalle-300e_in1k.pth
     # -> release/cae_vit-base-p16_32xb64-dalle-300e_in1k-1a2b3c4d.pth
 """
+
 import argparse
 import hashlib
 import io
@@ -80,8 +81,9 @@ def file_sha256(path: Union[str, Path]) -> str:
     return digest.hexdigest()
 
 
-def save_with_hash(contents: dict[str, Any], destination: Union[str, Path], source: Union[str, Path],
-                   force: bool = False) -> Path:
+def save_with_hash(
+    contents: dict[str, Any], destination: Union[str, Path], source: Union[str, Path], force: bool = False
+) -> Path:
     """Write ``contents`` as ``{stem}-{sha256[:8]}{suffix}`` next to ``destination``, atomically.
 
     Args:
@@ -102,7 +104,8 @@ def save_with_hash(contents: dict[str, Any], destination: Union[str, Path], sour
     torch.save(contents, buffer)  # in memory first: the hash names the file
     data = buffer.getbuffer()
     final = destination.with_name(
-        f'{destination.stem}-{hashlib.sha256(data).hexdigest()[:8]}{destination.suffix or ".pth"}')
+        f'{destination.stem}-{hashlib.sha256(data).hexdigest()[:8]}{destination.suffix or ".pth"}'
+    )
     check_output_path(final, [source], force)
     with atomic_open(final, 'wb') as file:
         file.write(data)
@@ -120,11 +123,16 @@ def main(argv: Optional[list[str]] = None) -> Path:
     check_output_path(args.destination, [args.source], force=True)
     checkpoint = read_checkpoint(args.source)
     contents = release_contents(checkpoint, args.source, args.backbone_only)
-    dropped = sorted(set(checkpoint) - {'meta', 'state_dict'}) if isinstance(checkpoint, dict) and \
-        'state_dict' in checkpoint else []
+    dropped = (
+        sorted(set(checkpoint) - {'meta', 'state_dict'})
+        if isinstance(checkpoint, dict) and 'state_dict' in checkpoint
+        else []
+    )
     path = save_with_hash(contents, args.destination, args.source, args.force)
-    print(f'wrote {path}: {len(contents["state_dict"])} tensors ({contents["meta"]["contents"]}), sha256 '
-          f'{file_sha256(path)}' + (f'; dropped {", ".join(dropped)}' if dropped else ''))
+    print(
+        f'wrote {path}: {len(contents["state_dict"])} tensors ({contents["meta"]["contents"]}), sha256 '
+        f'{file_sha256(path)}' + (f'; dropped {", ".join(dropped)}' if dropped else '')
+    )
     return path
 
 

@@ -10,6 +10,7 @@ Examples:
         work_dirs/cae_vit-base-p16_32xb512-linear-probe-lars-90e_in1k/epoch_90.pth
     python tools/test.py CONFIG CHECKPOINT --work-dir work_dirs/eval --cfg-options test_dataloader.batch_size=64
 """
+
 import argparse
 import os
 import os.path as osp
@@ -65,16 +66,22 @@ def check_checkpoint_fits(model: torch.nn.Module, checkpoint: str) -> None:
             missing, unexpected and differently shaped tensors.
     """
     weights = weights_of(read_checkpoint(checkpoint), checkpoint)
-    weights = {key[len('module.'):] if key.startswith('module.') else key: value for key, value in weights.items()}
+    weights = {key[len('module.') :] if key.startswith('module.') else key: value for key, value in weights.items()}
     expected = model.state_dict()
     head_classes = getattr(getattr(model, 'head', None), 'num_classes', None)
     for key in sorted(set(weights) & set(expected)):
         saved, wanted = weights[key].shape, expected[key].shape
-        if (key.startswith('head.') and head_classes is not None and len(saved) == len(wanted) >= 1
-                and saved[1:] == wanted[1:] and saved[0] != wanted[0] == head_classes):
+        if (
+            key.startswith('head.')
+            and head_classes is not None
+            and len(saved) == len(wanted) >= 1
+            and saved[1:] == wanted[1:]
+            and saved[0] != wanted[0] == head_classes
+        ):
             raise CheckpointMismatchError(
                 f'class count mismatch: {checkpoint} was trained for {saved[0]} classes ({key}) but '
-                f'model.head.num_classes is {head_classes}')
+                f'model.head.num_classes is {head_classes}'
+            )
     require_exact_match(weights, expected, checkpoint, 'the model of the config')
 
 
@@ -87,8 +94,10 @@ def check_class_count(model: torch.nn.Module, dataset: object) -> None:
     head_classes = getattr(getattr(model, 'head', None), 'num_classes', None)
     classes = getattr(dataset, 'metainfo', {}).get('classes')
     if head_classes is not None and classes is not None and len(classes) != head_classes:
-        raise ValueError(f'class count mismatch: the test set has {len(classes)} classes but model.head.num_classes '
-                         f'is {head_classes}')
+        raise ValueError(
+            f'class count mismatch: the test set has {len(classes)} classes but model.head.num_classes '
+            f'is {head_classes}'
+        )
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -10,6 +10,7 @@ Examples:
     python tools/train.py CONFIG --compile                                     # torch.compile the forward pass
     python tools/train.py CONFIG --amp                                         # bf16 autocast on CPU, fp16 on GPU
 """
+
 import argparse
 import os
 import os.path as osp
@@ -36,15 +37,26 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         nargs='?',
         const='auto',
         help='resume training: from the complete checkpoint of the highest iteration/epoch in the work dir, or from '
-        'the given checkpoint file (checked against the model and optimizer before training starts)')
-    parser.add_argument('--amp', action='store_true', help='mixed precision (fp16 with loss scaling on GPU, bf16 on CPU)')
+        'the given checkpoint file (checked against the model and optimizer before training starts)',
+    )
+    parser.add_argument(
+        '--amp', action='store_true', help='mixed precision (fp16 with loss scaling on GPU, bf16 on CPU)'
+    )
     parser.add_argument('--auto-scale-lr', action='store_true', help='scale the lr linearly with the total batch size')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries, key=value')
-    parser.add_argument('--strategy', choices=STRATEGIES,
-                        help="train with an mmengine strategy (FlexibleRunner): configs/_base_/strategies/NAME.py")
-    parser.add_argument('--compile', nargs='?', const='inductor', metavar='BACKEND',
-                        help="torch.compile the model's forward pass with BACKEND (default inductor; "
-                        'cae_mm.CompileForwardHook): the first steps are slow while it compiles')
+    parser.add_argument(
+        '--strategy',
+        choices=STRATEGIES,
+        help='train with an mmengine strategy (FlexibleRunner): configs/_base_/strategies/NAME.py',
+    )
+    parser.add_argument(
+        '--compile',
+        nargs='?',
+        const='inductor',
+        metavar='BACKEND',
+        help="torch.compile the model's forward pass with BACKEND (default inductor; "
+        'cae_mm.CompileForwardHook): the first steps are slow while it compiles',
+    )
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local-rank', '--local_rank', type=int, default=0)
     args = parser.parse_args(argv)
@@ -62,7 +74,9 @@ def build_config(args: argparse.Namespace) -> Config:
         cfg.custom_hooks = [*cfg.get('custom_hooks', []), dict(type='cae_mm.CompileForwardHook', backend=args.compile)]
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.work_dir = (
+        args.work_dir or cfg.get('work_dir') or osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    )
     if args.amp and torch.cuda.is_available():
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')

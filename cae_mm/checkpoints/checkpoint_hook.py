@@ -4,6 +4,7 @@ mmengine writes the pointer with a plain ``open(..., 'w')``: a kill between trun
 Configs switch this hook on with ``default_hooks.checkpoint.type='cae_mm.CheckpointHook'``; its options are
 mmengine's.
 """
+
 import os.path as osp
 
 from mmengine.dist import is_main_process
@@ -44,7 +45,8 @@ class CheckpointHook(MMEngineCheckpointHook):
             meta=meta,
             by_epoch=self.by_epoch,
             backend_args=self.backend_args,
-            **self.args)
+            **self.args,
+        )
         if is_main_process():
             with atomic_open(osp.join(runner.work_dir, POINTER_FILE), 'w') as pointer:
                 pointer.write(self.last_ckpt)

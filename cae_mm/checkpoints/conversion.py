@@ -13,6 +13,7 @@ input key must match a template or a deliberate drop; anything else is an error 
 * regressor layer scales that are constant ones, only when the decoder has no layer scale either (both libraries give
   regressor and decoder one setting; cae_mm has no parameter when it is off).
 """
+
 import math
 import re
 from pathlib import Path
@@ -41,8 +42,9 @@ PLACEHOLDERS = {
 NameTable = list[tuple[str, str]]
 
 
-def _self_attention_block(cae_mm_prefix: str, other_prefix: str, norm1: str, norm2: str, fc1: str,
-                          fc2: str) -> NameTable:
+def _self_attention_block(
+    cae_mm_prefix: str, other_prefix: str, norm1: str, norm2: str, fc1: str, fc2: str
+) -> NameTable:
     return [
         (f'{cae_mm_prefix}.norm1.{{p}}', f'{other_prefix}.{norm1}.{{p}}'),
         (f'{cae_mm_prefix}.attn.{{attention}}', f'{other_prefix}.attn.{{attention}}'),
@@ -115,8 +117,9 @@ def _template_regex(template: str) -> re.Pattern:
     return re.compile(pattern + r'\Z')
 
 
-def rename_keys(state_dict: dict[str, torch.Tensor], table: NameTable,
-                reverse: bool = False) -> tuple[dict[str, torch.Tensor], list[str]]:
+def rename_keys(
+    state_dict: dict[str, torch.Tensor], table: NameTable, reverse: bool = False
+) -> tuple[dict[str, torch.Tensor], list[str]]:
     """Rename keys by a name table.
 
     Args:
@@ -165,14 +168,17 @@ def check_sincos_position_table(table: torch.Tensor, key: str) -> tuple[int, int
                 return side, side
             raise CheckpointConversionError(
                 f'{key} is not the fixed 2-D sin-cos table cae_mm computes (max abs difference {difference:.3g}): a '
-                'learned or different position table cannot be dropped; cae_mm has no position parameter to hold it')
+                'learned or different position table cannot be dropped; cae_mm has no position parameter to hold it'
+            )
     raise CheckpointConversionError(f'{key} of shape {tuple(table.shape)} is not a sin-cos table of a square grid')
 
 
 def _raise_on_unknown(unmatched: list[str], source: str) -> None:
     if unmatched:
-        raise CheckpointConversionError(f'{len(unmatched)} keys of the {source} checkpoint have no cae_mm counterpart '
-                                        f'(is it a CAE pretraining checkpoint?): {sorted(unmatched)}')
+        raise CheckpointConversionError(
+            f'{len(unmatched)} keys of the {source} checkpoint have no cae_mm counterpart '
+            f'(is it a CAE pretraining checkpoint?): {sorted(unmatched)}'
+        )
 
 
 def _drop_constant_regressor_gammas(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -185,14 +191,20 @@ def _drop_constant_regressor_gammas(state_dict: dict[str, torch.Tensor]) -> dict
             if not bool((tensor == 1).all()):
                 raise CheckpointConversionError(
                     f'{key} is a learned regressor layer scale but the decoder has none: cae_mm and the source both '
-                    'use one layer-scale setting for regressor and decoder, so this checkpoint is inconsistent')
+                    'use one layer-scale setting for regressor and decoder, so this checkpoint is inconsistent'
+                )
             continue
         kept[key] = tensor
     return kept
 
 
-def _pretraining_to_cae_mm(state_dict: dict[str, torch.Tensor], position_tables: tuple[str, ...],
-                           dropped_prefixes: tuple[str, ...], names: NameTable, source: str) -> dict[str, torch.Tensor]:
+def _pretraining_to_cae_mm(
+    state_dict: dict[str, torch.Tensor],
+    position_tables: tuple[str, ...],
+    dropped_prefixes: tuple[str, ...],
+    names: NameTable,
+    source: str,
+) -> dict[str, torch.Tensor]:
     """A foreign CAE pretraining state dict -> cae_mm's ``CAE``: what every pretraining converter does.
 
     Args:
@@ -233,8 +245,13 @@ def official_to_cae_mm(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.T
     Raises:
         CheckpointConversionError: unknown keys, or a position table that is not sin-cos.
     """
-    return _pretraining_to_cae_mm(state_dict, ('encoder.pos_embed', 'rd_pos_embed', 'alignment_encoder.pos_embed'),
-                                  ('alignment_encoder.', ), OFFICIAL_NAMES, 'official CAE')
+    return _pretraining_to_cae_mm(
+        state_dict,
+        ('encoder.pos_embed', 'rd_pos_embed', 'alignment_encoder.pos_embed'),
+        ('alignment_encoder.',),
+        OFFICIAL_NAMES,
+        'official CAE',
+    )
 
 
 def mmpretrain_to_cae_mm(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -250,8 +267,13 @@ def mmpretrain_to_cae_mm(state_dict: dict[str, torch.Tensor]) -> dict[str, torch
     Raises:
         CheckpointConversionError: unknown keys, or a position table that is not sin-cos.
     """
-    return _pretraining_to_cae_mm(state_dict, ('backbone.pos_embed', 'teacher.pos_embed'),
-                                  ('teacher.', 'target_generator.'), MMPRETRAIN_NAMES, 'mmpretrain CAE')
+    return _pretraining_to_cae_mm(
+        state_dict,
+        ('backbone.pos_embed', 'teacher.pos_embed'),
+        ('teacher.', 'target_generator.'),
+        MMPRETRAIN_NAMES,
+        'mmpretrain CAE',
+    )
 
 
 def mmpretrain_tokenizer_state_dict(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -261,14 +283,15 @@ def mmpretrain_tokenizer_state_dict(state_dict: dict[str, torch.Tensor]) -> dict
         CheckpointConversionError: the checkpoint holds no ``target_generator.*`` weights.
     """
     prefix = 'target_generator.'
-    tokenizer = {key[len(prefix):]: tensor for key, tensor in state_dict.items() if key.startswith(prefix)}
+    tokenizer = {key[len(prefix) :]: tensor for key, tensor in state_dict.items() if key.startswith(prefix)}
     if not tokenizer:
         raise CheckpointConversionError('the checkpoint holds no target_generator.* weights')
     return tokenizer
 
 
-def _mmpretrain_backbone_position_table(state_dict: dict[str, torch.Tensor],
-                                        grid_size: tuple[int, int]) -> torch.Tensor:
+def _mmpretrain_backbone_position_table(
+    state_dict: dict[str, torch.Tensor], grid_size: tuple[int, int]
+) -> torch.Tensor:
     cls_token = state_dict.get('backbone.cls_token')
     if cls_token is None:
         raise CheckpointConversionError('the checkpoint has no backbone.cls_token: not a cae_mm CAE checkpoint')
@@ -276,9 +299,11 @@ def _mmpretrain_backbone_position_table(state_dict: dict[str, torch.Tensor],
     return table.to(cls_token.dtype)
 
 
-def cae_mm_to_mmpretrain(state_dict: dict[str, torch.Tensor],
-                         grid_size: tuple[int, int] = (14, 14),
-                         tokenizer_state_dict: Optional[dict[str, torch.Tensor]] = None) -> dict[str, torch.Tensor]:
+def cae_mm_to_mmpretrain(
+    state_dict: dict[str, torch.Tensor],
+    grid_size: tuple[int, int] = (14, 14),
+    tokenizer_state_dict: Optional[dict[str, torch.Tensor]] = None,
+) -> dict[str, torch.Tensor]:
     """cae_mm ``CAE`` weights -> mmpretrain's ``CAE`` (``CAEPretrainViT`` + ``CAENeck`` + ``CAEHead``).
 
     Args:
@@ -295,15 +320,19 @@ def cae_mm_to_mmpretrain(state_dict: dict[str, torch.Tensor],
             the encoder), or layer scale in only one of regressor and decoder.
     """
     if any(key.startswith('neck.projection.') for key in state_dict):
-        raise CheckpointConversionError('this cae_mm CAE has a regressor narrower or wider than its encoder '
-                                        '(neck.projection.*); mmpretrain\'s CAE cannot represent that')
+        raise CheckpointConversionError(
+            'this cae_mm CAE has a regressor narrower or wider than its encoder '
+            "(neck.projection.*); mmpretrain's CAE cannot represent that"
+        )
     converted, unmatched = rename_keys(state_dict, MMPRETRAIN_NAMES)
     _raise_on_unknown(unmatched, 'cae_mm')
     regressor_gammas = [key for key in converted if re.match(r'neck\.regressors\.\d+\.gamma_[12]_cross\Z', key)]
     decoder_gammas = [key for key in converted if re.match(r'neck\.decoders\.\d+\.gamma_[12]\Z', key)]
     if bool(regressor_gammas) != bool(decoder_gammas):
-        raise CheckpointConversionError('mmpretrain\'s CAENeck uses one layer-scale setting for regressor and decoder; '
-                                        'this checkpoint has layer scale in only one of them')
+        raise CheckpointConversionError(
+            "mmpretrain's CAENeck uses one layer-scale setting for regressor and decoder; "
+            'this checkpoint has layer scale in only one of them'
+        )
     if not regressor_gammas:
         # mmpretrain keeps frozen ones where layer scale is off.
         for key in state_dict:
@@ -313,7 +342,7 @@ def cae_mm_to_mmpretrain(state_dict: dict[str, torch.Tensor],
                     converted[f'neck.regressors.{found[1]}.gamma_{index}_cross'] = torch.ones_like(state_dict[key])
     converted['backbone.pos_embed'] = _mmpretrain_backbone_position_table(state_dict, grid_size)
     for key in [key for key in converted if key.startswith('backbone.')]:
-        converted['teacher.' + key[len('backbone.'):]] = converted[key].clone()
+        converted['teacher.' + key[len('backbone.') :]] = converted[key].clone()
     for key, tensor in (tokenizer_state_dict or {}).items():
         converted['target_generator.' + key] = tensor
     return converted
@@ -336,14 +365,16 @@ def cae_mm_to_backbone(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.T
     foreign = [key for key in unmatched if not re.match(r'backbone\.relative_position_bias\.\d+\.table\Z', key)]
     if foreign:
         raise CheckpointConversionError(
-            f'{len(foreign)} backbone keys are not those of cae_mm\'s CAEVisionTransformer: {sorted(foreign)[:8]} '
+            f"{len(foreign)} backbone keys are not those of cae_mm's CAEVisionTransformer: {sorted(foreign)[:8]} "
             '(an mmpretrain checkpoint? convert a CAE one with mmpretrain_cae_to_cae_mm.py first; other '
-            'architectures such as MAE cannot be used)')
+            'architectures such as MAE cannot be used)'
+        )
     return backbone
 
 
-def cae_mm_to_mmpretrain_backbone(state_dict: dict[str, torch.Tensor],
-                                  grid_size: tuple[int, int] = (14, 14)) -> dict[str, torch.Tensor]:
+def cae_mm_to_mmpretrain_backbone(
+    state_dict: dict[str, torch.Tensor], grid_size: tuple[int, int] = (14, 14)
+) -> dict[str, torch.Tensor]:
     """cae_mm ``CAE`` weights -> an encoder for mmpretrain's own ``BEiTViT`` classifiers (``backbone.*`` keys).
 
     mmpretrain's CAE fine-tuning configs use ``BEiTViT`` with ``init_cfg=dict(type='Pretrained', prefix='backbone.')``.
@@ -381,7 +412,8 @@ def check_grid_size(grid_size: tuple[int, int], model_grid: Optional[tuple[int, 
         raise CheckpointConversionError(
             f'--grid-size {grid_size[0]} {grid_size[1]} does not match the {model_grid[0]}x{model_grid[1]} patch grid '
             'the checkpoint was trained with (its config): pass --grid-size '
-            f'{model_grid[0]} {model_grid[1]}')
+            f'{model_grid[0]} {model_grid[1]}'
+        )
     return grid_size
 
 
@@ -409,8 +441,9 @@ def training_grid_size(checkpoint: Any) -> Optional[tuple[int, int]]:
     return None
 
 
-def save_converted(state_dict: dict[str, torch.Tensor], path: Union[str, Path], source: Union[str, Path],
-                   converter: str) -> None:
+def save_converted(
+    state_dict: dict[str, torch.Tensor], path: Union[str, Path], source: Union[str, Path], converter: str
+) -> None:
     """Write ``{'meta': {...}, 'state_dict': ...}`` (the layout ``load_from`` and ``Pretrained`` read), atomically.
 
     Raises:

@@ -1,5 +1,6 @@
 """Does a checkpoint fit a model? One comparison of tensor names and shapes, and one of optimizer parameter groups,
 used by every loading path; a mismatch is a :class:`CheckpointMismatchError` that lists what differs."""
+
 from typing import Any, Collection, Iterable, Mapping, NamedTuple
 
 import torch
@@ -16,6 +17,7 @@ def listing(keys: Iterable[str], limit: int = 20) -> str:
 
 class KeyComparison(NamedTuple):
     """How a checkpoint's tensors differ from a model's: names on one side only, and shared names of other shapes."""
+
     missing: list[str]
     unexpected: list[str]
     wrong_shapes: list[str]
@@ -35,10 +37,12 @@ class KeyComparison(NamedTuple):
         return ' | '.join(problems)
 
 
-def compare_keys(weights: Mapping[str, torch.Tensor],
-                 expected: Mapping[str, torch.Tensor],
-                 may_be_missing: Collection[str] = (),
-                 may_be_unexpected: Collection[str] = ()) -> KeyComparison:
+def compare_keys(
+    weights: Mapping[str, torch.Tensor],
+    expected: Mapping[str, torch.Tensor],
+    may_be_missing: Collection[str] = (),
+    may_be_unexpected: Collection[str] = (),
+) -> KeyComparison:
     """Compare a checkpoint's tensors with a model's state dict.
 
     Args:
@@ -52,13 +56,17 @@ def compare_keys(weights: Mapping[str, torch.Tensor],
     """
     missing = sorted(set(expected) - set(weights) - set(may_be_missing))
     unexpected = sorted(set(weights) - set(expected) - set(may_be_unexpected))
-    wrong_shapes = [f'{key}: checkpoint {tuple(weights[key].shape)}, model {tuple(expected[key].shape)}'
-                    for key in sorted(set(weights) & set(expected)) if weights[key].shape != expected[key].shape]
+    wrong_shapes = [
+        f'{key}: checkpoint {tuple(weights[key].shape)}, model {tuple(expected[key].shape)}'
+        for key in sorted(set(weights) & set(expected))
+        if weights[key].shape != expected[key].shape
+    ]
     return KeyComparison(missing, unexpected, wrong_shapes)
 
 
-def require_exact_match(weights: Mapping[str, torch.Tensor], expected: Mapping[str, torch.Tensor],
-                        source: Any, target: str, hint: str = '') -> None:
+def require_exact_match(
+    weights: Mapping[str, torch.Tensor], expected: Mapping[str, torch.Tensor], source: Any, target: str, hint: str = ''
+) -> None:
     """Raise unless ``weights`` holds exactly the tensors of ``expected``, with the same shapes.
 
     Args:
@@ -73,20 +81,25 @@ def require_exact_match(weights: Mapping[str, torch.Tensor], expected: Mapping[s
     """
     differences = compare_keys(weights, expected)
     if differences:
-        raise CheckpointMismatchError(f'{source} does not match {target}: {differences.describe()}' +
-                                      (f' | {hint}' if hint else ''))
+        raise CheckpointMismatchError(
+            f'{source} does not match {target}: {differences.describe()}' + (f' | {hint}' if hint else '')
+        )
 
 
 def _prefix_hint(checkpoint_keys: set[str], model_keys: set[str]) -> str:
     """How to load a checkpoint whose keys would match after adding or removing a leading ``name.``."""
     for prefix in sorted({key.split('.', 1)[0] for key in checkpoint_keys if '.' in key}):
-        if {key[len(prefix) + 1:] for key in checkpoint_keys if key.startswith(prefix + '.')} & model_keys:
-            return (f"its keys start with '{prefix}.', which this model does not have: load it with "
-                    f"init_cfg=dict(type='Pretrained', checkpoint=PATH, prefix='{prefix}.')")
+        if {key[len(prefix) + 1 :] for key in checkpoint_keys if key.startswith(prefix + '.')} & model_keys:
+            return (
+                f"its keys start with '{prefix}.', which this model does not have: load it with "
+                f"init_cfg=dict(type='Pretrained', checkpoint=PATH, prefix='{prefix}.')"
+            )
     for prefix in sorted({key.split('.', 1)[0] for key in model_keys if '.' in key}):
-        if {key[len(prefix) + 1:] for key in model_keys if key.startswith(prefix + '.')} & checkpoint_keys:
-            return (f"it holds only the model's '{prefix}': load it there, "
-                    f"{prefix}=dict(init_cfg=dict(type='Pretrained', checkpoint=PATH)), not with load_from")
+        if {key[len(prefix) + 1 :] for key in model_keys if key.startswith(prefix + '.')} & checkpoint_keys:
+            return (
+                f"it holds only the model's '{prefix}': load it there, "
+                f"{prefix}=dict(init_cfg=dict(type='Pretrained', checkpoint=PATH)), not with load_from"
+            )
     return 'it is a checkpoint of another model'
 
 
@@ -99,13 +112,14 @@ def require_overlap(weights: Mapping[str, torch.Tensor], model: torch.nn.Module,
     Raises:
         CheckpointMismatchError: no shared name, with a hint when a prefix explains it.
     """
-    checkpoint_keys = {key[len('module.'):] if key.startswith('module.') else key for key in weights}
+    checkpoint_keys = {key[len('module.') :] if key.startswith('module.') else key for key in weights}
     model_keys = set(model.state_dict())
     if model_keys and not checkpoint_keys & model_keys:
         raise CheckpointMismatchError(
             f'none of the {len(checkpoint_keys)} tensors in {source} matches a parameter of {type(model).__name__}, '
             f'so nothing would be loaded: {_prefix_hint(checkpoint_keys, model_keys)} '
-            f'(checkpoint keys: {listing(checkpoint_keys, 3)}; model keys: {listing(model_keys, 3)})')
+            f'(checkpoint keys: {listing(checkpoint_keys, 3)}; model keys: {listing(model_keys, 3)})'
+        )
 
 
 def require_optimizer_match(saved: Any, optimizer: torch.optim.Optimizer, source: Any) -> None:
@@ -124,8 +138,10 @@ def require_optimizer_match(saved: Any, optimizer: torch.optim.Optimizer, source
         CheckpointMismatchError: naming the group or parameter that differs.
     """
     if not isinstance(saved, Mapping) or not isinstance(saved.get('param_groups'), list):
-        raise CheckpointMismatchError(f"{source} has no optimizer state ('optimizer' holds "
-                                      f"{type(saved).__name__}): resume from a checkpoint written by training")
+        raise CheckpointMismatchError(
+            f"{source} has no optimizer state ('optimizer' holds "
+            f'{type(saved).__name__}): resume from a checkpoint written by training'
+        )
     saved_groups = [group.get('params', []) for group in saved['param_groups']]
     current_groups = [group['params'] for group in optimizer.param_groups]
     if [len(group) for group in saved_groups] != [len(group) for group in current_groups]:
@@ -133,7 +149,8 @@ def require_optimizer_match(saved: Any, optimizer: torch.optim.Optimizer, source
             f'{source} holds an optimizer with {len(saved_groups)} parameter groups of sizes '
             f'{[len(group) for group in saved_groups]}, this run has {len(current_groups)} groups of sizes '
             f'{[len(group) for group in current_groups]}: the checkpoint is of another model or optimizer setting '
-            '(paramwise_cfg, layer decay, frozen stages)')
+            '(paramwise_cfg, layer decay, frozen stages)'
+        )
     state = saved.get('state') or {}
     for saved_group, current_group in zip(saved_groups, current_groups):
         for index, parameter in zip(saved_group, current_group):
@@ -141,5 +158,5 @@ def require_optimizer_match(saved: Any, optimizer: torch.optim.Optimizer, source
                 if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape != parameter.shape:
                     raise CheckpointMismatchError(
                         f'{source}: optimizer state {name!r} of parameter {index} has shape {tuple(value.shape)}, '
-                        f'the parameter has {tuple(parameter.shape)}: the checkpoint is of another model size')
-
+                        f'the parameter has {tuple(parameter.shape)}: the checkpoint is of another model size'
+                    )

@@ -4,6 +4,7 @@ mmengine's ``Pretrained`` loads with ``strict=False``, so a probe could silently
 must match, except those the caller names as new or deliberately unused; anything else is a
 :class:`CheckpointMismatchError` listing the keys.
 """
+
 from collections.abc import Collection, Mapping
 from typing import Optional
 
@@ -28,16 +29,18 @@ def select_prefixed(state_dict: Mapping[str, torch.Tensor], prefix: str) -> tupl
         ``prefix`` the checkpoint is taken to be backbone-only and returned unchanged.
     """
     if prefix and any(key.startswith(prefix) for key in state_dict):
-        selected = {key[len(prefix):]: value for key, value in state_dict.items() if key.startswith(prefix)}
+        selected = {key[len(prefix) :]: value for key, value in state_dict.items() if key.startswith(prefix)}
         return selected, f'full model checkpoint, keys under {prefix!r}'
     return dict(state_dict), 'backbone-only checkpoint'
 
 
-def load_pretrained_weights(module: nn.Module,
-                            checkpoint: Optional[str],
-                            prefix: str = 'backbone.',
-                            new_keys: Collection[str] = (),
-                            unused_keys: Collection[str] = ()) -> None:
+def load_pretrained_weights(
+    module: nn.Module,
+    checkpoint: Optional[str],
+    prefix: str = 'backbone.',
+    new_keys: Collection[str] = (),
+    unused_keys: Collection[str] = (),
+) -> None:
     """Load a module's weights from a checkpoint file, requiring the keys and shapes to match.
 
     Args:
@@ -54,8 +57,10 @@ def load_pretrained_weights(module: nn.Module,
         CheckpointMismatchError: missing or unexpected keys, or tensors of the wrong shape.
     """
     if not checkpoint:
-        raise ValueError(f'no checkpoint given for the pretrained weights of {type(module).__name__}: set '
-                         "init_cfg=dict(type='Pretrained', checkpoint=PATH, prefix='backbone.')")
+        raise ValueError(
+            f'no checkpoint given for the pretrained weights of {type(module).__name__}: set '
+            "init_cfg=dict(type='Pretrained', checkpoint=PATH, prefix='backbone.')"
+        )
     all_weights = weights_of(read_checkpoint(checkpoint), checkpoint)
     weights, form = select_prefixed(all_weights, prefix)
     expected = module.state_dict()
@@ -64,14 +69,16 @@ def load_pretrained_weights(module: nn.Module,
         top_level = sorted({key.split('.')[0] + '.' for key in all_weights})
         raise CheckpointMismatchError(
             f'{checkpoint} ({form}) does not match {type(module).__name__}: {differences.describe()}'
-            f' | the checkpoint\'s top-level names are {listing(top_level)}; expected a cae_mm CAE checkpoint '
-            f'(keys under {prefix!r}) or a backbone-only one with the same architecture')
+            f" | the checkpoint's top-level names are {listing(top_level)}; expected a cae_mm CAE checkpoint "
+            f'(keys under {prefix!r}) or a backbone-only one with the same architecture'
+        )
     state = dict(expected)
     state.update({key: value for key, value in weights.items() if key in expected})
     module.load_state_dict(state, strict=True)
     kept = sorted(set(new_keys) - set(weights))
     skipped = sorted(set(unused_keys) & set(weights))
     MMLogger.get_current_instance().info(
-        f'{type(module).__name__}: loaded {len(expected) - len(kept)} tensors from {checkpoint} ({form})' +
-        (f'; newly initialised: {listing(kept)}' if kept else '') +
-        (f'; not used on purpose: {listing(skipped)}' if skipped else ''))
+        f'{type(module).__name__}: loaded {len(expected) - len(kept)} tensors from {checkpoint} ({form})'
+        + (f'; newly initialised: {listing(kept)}' if kept else '')
+        + (f'; not used on purpose: {listing(skipped)}' if skipped else '')
+    )

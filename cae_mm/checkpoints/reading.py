@@ -4,6 +4,7 @@ Reading never runs code from the file: a TorchScript archive (code ``torch.load`
 else is unpickled by the restricted unpickler of :mod:`.unpickling`. Every failure on a damaged file becomes one
 :class:`CheckpointReadError` that names the file and says what it looks like.
 """
+
 from pathlib import Path
 from typing import IO, Any, Collection, Mapping, Optional, Union
 
@@ -48,8 +49,7 @@ def _is_torchscript(file: IO[bytes], path: Path) -> bool:
     return any(record == 'constants.pkl' or record.startswith(('code/', '.data/ts_code/')) for record in records)
 
 
-def read_checkpoint(path: Union[str, Path],
-                    extra_globals: Optional[Mapping[tuple[str, str], Any]] = None) -> Any:
+def read_checkpoint(path: Union[str, Path], extra_globals: Optional[Mapping[tuple[str, str], Any]] = None) -> Any:
     """Read a file written by ``torch.save`` (a state dict, an mmengine Runner checkpoint, an official CAE checkpoint)
     onto the CPU, without running code from it.
 
@@ -82,23 +82,29 @@ def read_checkpoint(path: Union[str, Path],
         if head.startswith(ZIP_MAGIC) and _is_torchscript(file, path):
             raise CheckpointReadError(
                 f'refusing to load {path}: it is a TorchScript archive (torch.jit.save), which holds code that loading '
-                'would run, not a checkpoint of weights. Save the weights with torch.save(model.state_dict(), PATH)')
+                'would run, not a checkpoint of weights. Save the weights with torch.save(model.state_dict(), PATH)'
+            )
         try:
             return torch.load(
-                file, map_location='cpu', weights_only=False, pickle_module=restricted_pickle_module(extra_globals))
+                file, map_location='cpu', weights_only=False, pickle_module=restricted_pickle_module(extra_globals)
+            )
         except RefusedGlobalError as error:
             raise CheckpointReadError(
                 f'refusing to load checkpoint {path}: it refers to {error.qualified_name}, which cae_mm does not load '
                 '(only tensors, numpy arrays, mmengine log buffers and scheduler counters); nothing from the file was '
-                'run') from error
+                'run'
+            ) from error
         except Exception as error:
-            raise _damaged(path, error, 'a damaged zip checkpoint' if head.startswith(ZIP_MAGIC) else
-                           _looks_like(head)) from error
+            raise _damaged(
+                path, error, 'a damaged zip checkpoint' if head.startswith(ZIP_MAGIC) else _looks_like(head)
+            ) from error
 
 
 def _damaged(path: Path, error: BaseException, looks_like: str) -> CheckpointReadError:
-    return CheckpointReadError(f'cannot read checkpoint {path}: the file is truncated, corrupt or not a PyTorch '
-                               f'checkpoint (it looks like {looks_like}; {type(error).__name__}: {error})')
+    return CheckpointReadError(
+        f'cannot read checkpoint {path}: the file is truncated, corrupt or not a PyTorch '
+        f'checkpoint (it looks like {looks_like}; {type(error).__name__}: {error})'
+    )
 
 
 def describe(value: Any) -> str:
@@ -113,8 +119,9 @@ def describe(value: Any) -> str:
     return f'a {type(value).__name__}'
 
 
-def weights_of(checkpoint: Any, source: Union[str, Path],
-               container_keys: Collection[str] = ('state_dict', 'model')) -> dict[str, torch.Tensor]:
+def weights_of(
+    checkpoint: Any, source: Union[str, Path], container_keys: Collection[str] = ('state_dict', 'model')
+) -> dict[str, torch.Tensor]:
     """The weights inside a loaded checkpoint: under ``'state_dict'`` (mmengine) or ``'model'`` (official CAE), or
     the checkpoint itself when it is a plain state dict.
 
@@ -139,12 +146,16 @@ def weights_of(checkpoint: Any, source: Union[str, Path],
     if not isinstance(weights, Mapping) or not weights:
         problem = f'{where} is {describe(weights)}'
     else:
-        not_tensors = sorted(str(key) for key, value in weights.items()
-                             if not isinstance(key, str) or not isinstance(value, torch.Tensor))
+        not_tensors = sorted(
+            str(key)
+            for key, value in weights.items()
+            if not isinstance(key, str) or not isinstance(value, torch.Tensor)
+        )
         if not_tensors:
             problem = f'{where} has entries that are not named tensors: {not_tensors[:5]}'
     if problem:
         raise CheckpointReadError(
             f'{source} holds no weights: {problem}. Expected a state dict of tensors, alone or under one of '
-            f'{list(container_keys)} (as torch.save(model.state_dict()) and mmengine checkpoints hold them)')
+            f'{list(container_keys)} (as torch.save(model.state_dict()) and mmengine checkpoints hold them)'
+        )
     return dict(weights)

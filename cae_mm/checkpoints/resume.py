@@ -6,6 +6,7 @@ target when it is there), else the pointer target and its folder (a ``Checkpoint
 highest number whose zip structure and CRCs check out wins (a pointer target named otherwise counts as the newest),
 skipped files are reported, and checkpoints of which none is complete are an error, not a silent fresh start.
 """
+
 import logging
 import re
 import zipfile
@@ -103,15 +104,17 @@ def find_resume_checkpoint(work_dir: Union[str, Path]) -> Optional[Path]:
         problem = checkpoint_problem(candidate)
         if problem is None:
             for skipped, reason in problems:
-                print_log(f'not resuming from {skipped}: {reason}; using {candidate}', logger='current',
-                          level=logging.WARNING)
+                print_log(
+                    f'not resuming from {skipped}: {reason}; using {candidate}', logger='current', level=logging.WARNING
+                )
             return candidate
         problems.append((candidate, problem))
     if problems:
         listing = '; '.join(f'{path} ({reason})' for path, reason in problems)
         raise CheckpointReadError(
             f'cannot resume: no complete checkpoint in {work_dir}: {listing}. Resume from a checkpoint file you trust '
-            f'with --resume PATH, or start over in a new work dir.')
+            f'with --resume PATH, or start over in a new work dir.'
+        )
     return None
 
 

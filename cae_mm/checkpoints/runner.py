@@ -11,6 +11,7 @@ What the runners add:
 * training holds the work dir's lock, and checkpoints are written to a temporary file and renamed;
 * ``cae_mm.Runner`` gives each run its own log folder (``<timestamp>_1`` for a second run in the same second).
 """
+
 import contextlib
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Union
@@ -44,7 +45,7 @@ FSDP_PREFIX = '_fsdp_wrapped_module.'
 @CheckpointLoader.register_scheme(prefixes=CHECKED_LOCAL_PREFIX)
 def load_from_cae_mm_reader(filename: str, map_location: Any = 'cpu') -> Any:
     """``CheckpointLoader`` scheme: a local file through :func:`read_checkpoint` (tensors on the CPU)."""
-    path = filename[len(CHECKED_LOCAL_PREFIX):]
+    path = filename[len(CHECKED_LOCAL_PREFIX) :]
     checkpoint = _already_read[path] if path in _already_read else read_checkpoint(path)
     # mmengine's strategies pop entries of what they get: hand out a copy of the top level.
     return dict(checkpoint) if isinstance(checkpoint, dict) else checkpoint
@@ -63,7 +64,7 @@ def _local_path(filename: Union[str, Path]) -> Optional[str]:
     """The local path of a checkpoint name, None for a URL or another mmengine scheme (those stay mmengine's)."""
     filename = str(filename)
     if filename.startswith(CHECKED_LOCAL_PREFIX):
-        return filename[len(CHECKED_LOCAL_PREFIX):]
+        return filename[len(CHECKED_LOCAL_PREFIX) :]
     return None if '://' in filename else filename
 
 
@@ -113,8 +114,11 @@ class CheckpointSafeRunnerMixin:
                 remove_partial_checkpoint_writes(self.work_dir)
             found = find_resume_checkpoint(self.work_dir)
             resume_from = str(found) if found is not None else None
-            self.logger.info(f'resuming from {resume_from}' if resume_from else
-                             f'no checkpoint in {self.work_dir}: starting from the beginning')
+            self.logger.info(
+                f'resuming from {resume_from}'
+                if resume_from
+                else f'no checkpoint in {self.work_dir}: starting from the beginning'
+            )
         if resume_from is not None:
             self.resume(resume_from)
             self._has_loaded = True
@@ -122,8 +126,13 @@ class CheckpointSafeRunnerMixin:
             self.load_checkpoint(self._load_from)
             self._has_loaded = True
 
-    def resume(self, filename: str, resume_optimizer: bool = True, resume_param_scheduler: bool = True,
-               map_location: Union[str, Callable] = 'default') -> None:
+    def resume(
+        self,
+        filename: str,
+        resume_optimizer: bool = True,
+        resume_param_scheduler: bool = True,
+        map_location: Union[str, Callable] = 'default',
+    ) -> None:
         """mmengine's resume, after checking that the checkpoint is a training checkpoint of this model and optimizer.
 
         Raises:
@@ -139,12 +148,16 @@ class CheckpointSafeRunnerMixin:
             return super().resume(scheme_name, resume_optimizer, resume_param_scheduler, map_location)
 
     def _check_resumable(self, checkpoint: Any, path: str, check_optimizer: bool) -> None:
-        absent = [key for key in ('meta', 'state_dict', 'message_hub')
-                  if not isinstance(checkpoint, dict) or key not in checkpoint]
+        absent = [
+            key
+            for key in ('meta', 'state_dict', 'message_hub')
+            if not isinstance(checkpoint, dict) or key not in checkpoint
+        ]
         if absent:
             raise CheckpointReadError(
                 f'{path} is not a training checkpoint: it is {describe(checkpoint)}, without {absent}. --resume needs '
-                'a checkpoint written by training; to start a new run from its weights use load_from (or init_cfg)')
+                'a checkpoint written by training; to start a new run from its weights use load_from (or init_cfg)'
+            )
         meta = checkpoint['meta']
         if not isinstance(meta, dict) or not {'iter', 'epoch'} <= set(meta):
             raise CheckpointReadError(f"{path} is not a training checkpoint: its 'meta' has no iter and epoch")
@@ -152,16 +165,25 @@ class CheckpointSafeRunnerMixin:
         if self._is_sharded():
             return  # FSDP gathers a full state dict only collectively; the strategy checks names when it loads
         model = self._plain_model()
-        weights = {key[len('module.'):] if key.startswith('module.') else key: value for key, value in weights.items()}
+        weights = {key[len('module.') :] if key.startswith('module.') else key: value for key, value in weights.items()}
         require_exact_match(
-            weights, model.state_dict(), path, f'the model of this run ({type(model).__name__})',
+            weights,
+            model.state_dict(),
+            path,
+            f'the model of this run ({type(model).__name__})',
             hint='resume only from a checkpoint of the same config; to start another model from these weights use '
-            'load_from')
+            'load_from',
+        )
         if check_optimizer and 'optimizer' in checkpoint and isinstance(self.optim_wrapper, OptimWrapper):
             require_optimizer_match(checkpoint['optimizer'], self.optim_wrapper.optimizer, path)
 
-    def load_checkpoint(self, filename: str, map_location: Union[str, Callable] = 'cpu', strict: bool = False,
-                        revise_keys: Optional[list] = None) -> Any:
+    def load_checkpoint(
+        self,
+        filename: str,
+        map_location: Union[str, Callable] = 'cpu',
+        strict: bool = False,
+        revise_keys: Optional[list] = None,
+    ) -> Any:
         """mmengine's ``load_checkpoint`` (non-strict for ``load_from``: heads may differ, mismatches are logged),
         refusing a file without weights or with no tensor that matches the model.
 
@@ -178,11 +200,13 @@ class CheckpointSafeRunnerMixin:
         if not self._is_sharded():
             require_overlap(weights, self._plain_model(), path)
         with _handing_over(path, checkpoint) as scheme_name:
-            return super().load_checkpoint(scheme_name, map_location=map_location, strict=strict,
-                                           revise_keys=revise_keys)
+            return super().load_checkpoint(
+                scheme_name, map_location=map_location, strict=strict, revise_keys=revise_keys
+            )
 
-    def save_checkpoint(self, out_dir: str, filename: str, file_client_args: Optional[dict] = None,
-                        **kwargs: Any) -> None:
+    def save_checkpoint(
+        self, out_dir: str, filename: str, file_client_args: Optional[dict] = None, **kwargs: Any
+    ) -> None:
         """mmengine's ``save_checkpoint``, written to a temporary file and renamed (local folders; other storage
         and FSDP's per-process shards are written by mmengine as they are)."""
         sharded_files = not getattr(getattr(self, 'strategy', None), '_is_full_state_dict', lambda: True)()
@@ -218,7 +242,8 @@ class Runner(CheckpointSafeRunnerMixin, MMEngineRunner):
     def _timestamp_taken(self, timestamp: str) -> bool:
         loggers = MMLogger._instance_dict
         return Path(self._work_dir, timestamp).exists() or any(
-            name == timestamp or name.endswith(f'_{timestamp}') for name in loggers)
+            name == timestamp or name.endswith(f'_{timestamp}') for name in loggers
+        )
 
 
 @RUNNERS.register_module()

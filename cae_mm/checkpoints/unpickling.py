@@ -4,6 +4,7 @@ A pickle can call any importable global while loading; here only :data:`ALLOWED_
 inert :class:`StandIn` classes (never imported or called) for a pickled ``nn.Module`` such as DALL-E's ``encoder.pkl``,
 whose tensors :func:`pickled_module_tensors` then collects from the pickled state.
 """
+
 import builtins
 import codecs
 import collections
@@ -46,7 +47,7 @@ class StandIn:
 
 def stand_in_for(qualified_name: str) -> type:
     """A :class:`StandIn` subclass that remembers ``qualified_name`` (``'module.Name'``)."""
-    return type(qualified_name.rsplit('.', 1)[-1], (StandIn, ), {'pickled_class': qualified_name})
+    return type(qualified_name.rsplit('.', 1)[-1], (StandIn,), {'pickled_class': qualified_name})
 
 
 def _rebuild_parameter(data: torch.Tensor, requires_grad: bool, backward_hooks: Any, *state: Any) -> torch.Tensor:
@@ -77,8 +78,11 @@ ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
     ('numpy', 'ndarray'): numpy.ndarray,
     ('numpy', 'dtype'): numpy.dtype,
     # numpy >= 2 writes numpy._core, older numpy numpy.core: the same two functions.
-    **{(module, name): function for module in ('numpy.core.multiarray', 'numpy._core.multiarray')
-       for name, function in _NUMPY_MULTIARRAY.items()},
+    **{
+        (module, name): function
+        for module in ('numpy.core.multiarray', 'numpy._core.multiarray')
+        for name, function in _NUMPY_MULTIARRAY.items()
+    },
     ('_codecs', 'encode'): codecs.encode,
     ('mmengine.logging.history_buffer', 'HistoryBuffer'): HistoryBuffer,
     ('builtins', 'getattr'): _history_buffer_getattr,
@@ -96,7 +100,6 @@ def restricted_pickle_module(extra_globals: Optional[Mapping[tuple[str, str], An
     allowed = {**ALLOWED_GLOBALS, **(extra_globals or {})}
 
     class RestrictedUnpickler(pickle.Unpickler):
-
         def find_class(self, module: str, name: str) -> Any:
             module = 'builtins' if module == '__builtin__' else module  # protocol-2 pickles
             if (module, name) in allowed:
@@ -139,14 +142,16 @@ def pickled_module_tensors(root: StandIn, source: str) -> dict[str, torch.Tensor
             :data:`MAX_MODULES`.
     """
     tensors = {}
-    pending = [(root, '', (id(root), ))]  # (module, name prefix, ids of the module and its ancestors)
+    pending = [(root, '', (id(root),))]  # (module, name prefix, ids of the module and its ancestors)
     visited = 0
     while pending:
         module, prefix, ancestors = pending.pop()
         visited += 1
         if visited > MAX_MODULES:
-            raise CheckpointReadError(f'{source} holds more than {MAX_MODULES} modules (sub-modules shared over and '
-                                      'over); the file is damaged or crafted')
+            raise CheckpointReadError(
+                f'{source} holds more than {MAX_MODULES} modules (sub-modules shared over and '
+                'over); the file is damaged or crafted'
+            )
         state = module.state if isinstance(module.state, dict) else {}
         for name, tensor in (state.get('_parameters') or {}).items():
             if isinstance(tensor, torch.Tensor):
@@ -159,10 +164,14 @@ def pickled_module_tensors(root: StandIn, source: str) -> dict[str, torch.Tensor
             if not isinstance(child, StandIn):
                 continue
             if id(child) in ancestors:
-                raise CheckpointReadError(f'{source} is not a module tree: {prefix}{name} contains itself (a cyclic '
-                                          'module graph, which no saved nn.Module has); the file is damaged or crafted')
+                raise CheckpointReadError(
+                    f'{source} is not a module tree: {prefix}{name} contains itself (a cyclic '
+                    'module graph, which no saved nn.Module has); the file is damaged or crafted'
+                )
             if len(ancestors) >= MAX_MODULE_DEPTH:
-                raise CheckpointReadError(f'{source} holds modules nested deeper than {MAX_MODULE_DEPTH} levels (at '
-                                          f'{prefix}{name}); the file is damaged or crafted')
-            pending.append((child, f'{prefix}{name}.', ancestors + (id(child), )))
+                raise CheckpointReadError(
+                    f'{source} holds modules nested deeper than {MAX_MODULE_DEPTH} levels (at '
+                    f'{prefix}{name}); the file is damaged or crafted'
+                )
+            pending.append((child, f'{prefix}{name}.', ancestors + (id(child),)))
     return tensors

@@ -4,6 +4,7 @@ Two runs in one folder would overwrite each other's checkpoints. The lock is tak
 when it ends; a lock of a process that no longer exists is taken over with a warning; one held on another host (whose
 owner cannot be checked) is refused with instructions.
 """
+
 import contextlib
 import logging
 import os
@@ -61,13 +62,18 @@ def acquire_work_dir_lock(work_dir: Union[str, Path]) -> Path:
             if host and host != me[1]:
                 raise CheckpointWriteError(
                     f'{lock.parent} is in use by process {pid} on {host}: a run there may still be writing checkpoints. '
-                    f'Use another work dir, or delete {lock} if that run has ended') from None
+                    f'Use another work dir, or delete {lock} if that run has ended'
+                ) from None
             if pid and _process_exists(pid):
                 raise CheckpointWriteError(
                     f'{lock.parent} is in use by a live training run (process {pid}): it is still writing checkpoints '
-                    'there. Wait for it to end or stop it, or use another work dir') from None
-            print_log(f'taking over the lock of {lock.parent} from process {pid or "unknown"}, which no longer runs',
-                      logger='current', level=logging.WARNING)
+                    'there. Wait for it to end or stop it, or use another work dir'
+                ) from None
+            print_log(
+                f'taking over the lock of {lock.parent} from process {pid or "unknown"}, which no longer runs',
+                logger='current',
+                level=logging.WARNING,
+            )
         with atomic_open(lock, 'w') as file:
             file.write(f'{me[0]} {me[1]}\n')
         return lock

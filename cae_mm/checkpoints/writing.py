@@ -4,6 +4,7 @@
 fsyncs it and renames it over the target, so a kill or a full disk leaves the previous file (or none) behind.
 :func:`check_output_path` refuses a tool's output that is a folder, one of its inputs, or exists without ``--force``.
 """
+
 import contextlib
 import os
 import tempfile
@@ -54,7 +55,8 @@ def atomic_path(filepath: Union[str, Path]) -> Iterator[Path]:
         raise CheckpointWriteError(f'cannot write {filepath}: it is a folder; give a file name inside it')
     filepath.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(
-        prefix=temporary_name_prefix(filepath), suffix=TEMPORARY_SUFFIX, dir=filepath.parent)
+        prefix=temporary_name_prefix(filepath), suffix=TEMPORARY_SUFFIX, dir=filepath.parent
+    )
     try:
         os.fchmod(handle, 0o666 & ~process_umask())
         os.close(handle)
@@ -68,8 +70,9 @@ def atomic_path(filepath: Union[str, Path]) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def atomic_open(filepath: Union[str, Path], mode: Literal['w', 'wb'] = 'wb',
-                encoding: Optional[str] = None) -> Iterator[IO]:
+def atomic_open(
+    filepath: Union[str, Path], mode: Literal['w', 'wb'] = 'wb', encoding: Optional[str] = None
+) -> Iterator[IO]:
     """Open a file for writing through :func:`atomic_path`.
 
     Args:
@@ -111,10 +114,13 @@ def check_output_path(output: Union[str, Path], inputs: Iterable[Union[str, Path
     for source in inputs:
         source = Path(source)
         same = output.resolve() == source.resolve() or (
-            output.exists() and source.exists() and os.path.samefile(output, source))
+            output.exists() and source.exists() and os.path.samefile(output, source)
+        )
         if same:
-            raise CheckpointWriteError(f'the output {output} is the input {source}: writing it would destroy the input '
-                                       '(also with --force); choose another output file')
+            raise CheckpointWriteError(
+                f'the output {output} is the input {source}: writing it would destroy the input '
+                '(also with --force); choose another output file'
+            )
     if output.exists() and not force:
         raise CheckpointWriteError(f'the output {output} exists: pass --force to replace it, or choose another name')
     return output

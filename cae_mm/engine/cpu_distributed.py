@@ -4,6 +4,7 @@ mmengine's launchers call ``torch.cuda.set_device`` and its wrappers name a GPU 
 create a process group only when none exists, so :func:`init_cpu_process_group` creates a gloo group first and
 :func:`use_cpu_model_wrappers` points the config's wrapper at the CPU. With GPUs none of this is needed.
 """
+
 import os
 import subprocess
 from datetime import timedelta
@@ -25,14 +26,16 @@ def slurm_environment(port: int = 29500) -> dict[str, str]:
         The variables to add to the environment (existing ``MASTER_ADDR``/``MASTER_PORT`` are kept).
     """
     nodes = os.environ['SLURM_NODELIST']
-    first_host = subprocess.run(['scontrol', 'show', 'hostnames', nodes], capture_output=True, text=True,
-                                check=True).stdout.split()[0]
+    first_host = subprocess.run(
+        ['scontrol', 'show', 'hostnames', nodes], capture_output=True, text=True, check=True
+    ).stdout.split()[0]
     return dict(
         RANK=os.environ['SLURM_PROCID'],
         LOCAL_RANK=os.environ.get('SLURM_LOCALID', '0'),
         WORLD_SIZE=os.environ['SLURM_NTASKS'],
         MASTER_ADDR=os.environ.get('MASTER_ADDR', first_host),
-        MASTER_PORT=os.environ.get('MASTER_PORT', str(port)))
+        MASTER_PORT=os.environ.get('MASTER_PORT', str(port)),
+    )
 
 
 def init_cpu_process_group(launcher: Launcher, timeout_seconds: int = 1800) -> None:
@@ -51,17 +54,21 @@ def init_cpu_process_group(launcher: Launcher, timeout_seconds: int = 1800) -> N
     if launcher == 'slurm':
         os.environ.update(slurm_environment())
     elif launcher != 'pytorch':
-        raise ValueError(f"CPU process groups are created for the 'pytorch' (torchrun) and 'slurm' launchers, "
-                         f'not {launcher!r}')
+        raise ValueError(
+            f"CPU process groups are created for the 'pytorch' (torchrun) and 'slurm' launchers, not {launcher!r}"
+        )
     missing = [name for name in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT') if name not in os.environ]
     if missing:
-        raise ValueError(f'--launcher {launcher} needs the environment variables {missing}: start the processes with '
-                         'tools/dist_train.sh (torchrun) or tools/slurm_train.sh (srun)')
+        raise ValueError(
+            f'--launcher {launcher} needs the environment variables {missing}: start the processes with '
+            'tools/dist_train.sh (torchrun) or tools/slurm_train.sh (srun)'
+        )
     torch_distributed.init_process_group(
         backend='gloo',
         rank=int(os.environ['RANK']),
         world_size=int(os.environ['WORLD_SIZE']),
-        timeout=timedelta(seconds=timeout_seconds))
+        timeout=timedelta(seconds=timeout_seconds),
+    )
 
 
 def use_cpu_model_wrappers(cfg: Config) -> None:
@@ -81,8 +88,12 @@ def use_cpu_model_wrappers(cfg: Config) -> None:
     """
     strategy = cfg.get('strategy')
     if strategy is None:
-        wrapper = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
-                       find_unused_parameters=cfg.get('find_unused_parameters', False))
+        wrapper = dict(
+            type='MMDistributedDataParallel',
+            device_ids=None,
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False),
+        )
         wrapper.update(cfg.get('model_wrapper_cfg') or {})
         cfg.model_wrapper_cfg = wrapper
         return
@@ -94,7 +105,8 @@ def use_cpu_model_wrappers(cfg: Config) -> None:
             strategy['state_dict_cfg'] = dict(
                 state_dict_type='FULL_STATE_DICT',
                 state_dict_config=dict(type='FullStateDictConfig', rank0_only=True, offload_to_cpu=False),
-                optim_state_dict_config=dict(type='FullOptimStateDictConfig', rank0_only=True, offload_to_cpu=False))
+                optim_state_dict_config=dict(type='FullOptimStateDictConfig', rank0_only=True, offload_to_cpu=False),
+            )
     else:
         defaults = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False)
     defaults.update(strategy.get('model_wrapper') or {})

@@ -6,6 +6,7 @@ names, which defeat the no-decay rule for 1-D parameters and ``get_layer_depth``
 this process's shard. :class:`FSDPStrategy` builds the optimizer wrapper on the model before wrapping (FSDP with
 ``use_orig_params=True`` shards those very parameter objects) and clips with the norm over all shards.
 """
+
 import copy
 from typing import Any, Iterable, Optional, Union
 
@@ -27,14 +28,14 @@ def transformer_block_wrap_policy(module: nn.Module, recurse: bool, nonwrapped_n
     A process then holds one block's full parameters at a time (gathered for its forward and backward) besides its
     shard of everything else. Use as ``auto_wrap_policy=dict(type='cae_mm.transformer_block_wrap_policy')``.
     """
-    return transformer_auto_wrap_policy(module, recurse, nonwrapped_numel,
-                                        transformer_layer_cls={TransformerBlock, RegressorBlock})
+    return transformer_auto_wrap_policy(
+        module, recurse, nonwrapped_numel, transformer_layer_cls={TransformerBlock, RegressorBlock}
+    )
 
 
-def clip_sharded_grad_norm_(parameters: Iterable[torch.Tensor],
-                            max_norm: float,
-                            norm_type: float = 2.0,
-                            error_if_nonfinite: bool = False) -> torch.Tensor:
+def clip_sharded_grad_norm_(
+    parameters: Iterable[torch.Tensor], max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False
+) -> torch.Tensor:
     """``torch.nn.utils.clip_grad_norm_`` for parameters sharded across processes (every element on one process).
 
     Args:
@@ -50,15 +51,19 @@ def clip_sharded_grad_norm_(parameters: Iterable[torch.Tensor],
     device = gradients[0].device if gradients else torch.device('cpu')
     norm_type = float(norm_type)
     if norm_type == float('inf'):
-        local = max((gradient.detach().abs().max() for gradient in gradients if gradient.numel()),
-                    default=torch.zeros((), device=device)).float()
+        local = max(
+            (gradient.detach().abs().max() for gradient in gradients if gradient.numel()),
+            default=torch.zeros((), device=device),
+        ).float()
         torch_distributed.all_reduce(local, op=torch_distributed.ReduceOp.MAX)
         total = local
     else:
-        local = sum((gradient.detach().float().norm(norm_type)**norm_type for gradient in gradients if gradient.numel()),
-                    torch.zeros((), device=device))
+        local = sum(
+            (gradient.detach().float().norm(norm_type) ** norm_type for gradient in gradients if gradient.numel()),
+            torch.zeros((), device=device),
+        )
         torch_distributed.all_reduce(local, op=torch_distributed.ReduceOp.SUM)
-        total = local**(1.0 / norm_type)
+        total = local ** (1.0 / norm_type)
     if error_if_nonfinite and not torch.isfinite(total):
         raise RuntimeError(f'the total gradient norm over all processes is {float(total)}: non-finite gradients')
     scale = torch.clamp(max_norm / (total + 1e-6), max=1.0)
@@ -88,8 +93,9 @@ class FSDPStrategy(MMEngineFSDPStrategy):
     See ``configs/_base_/strategies/fsdp.py``.
     """
 
-    def prepare(self, model: Union[nn.Module, dict], *, optim_wrapper: Union[BaseOptimWrapper, dict, None] = None,
-                **kwargs) -> Any:
+    def prepare(
+        self, model: Union[nn.Module, dict], *, optim_wrapper: Union[BaseOptimWrapper, dict, None] = None, **kwargs
+    ) -> Any:
         """mmengine's ``prepare``; the optimizer wrapper config is kept for :meth:`_wrap_model`."""
         self._optim_wrapper_config = optim_wrapper
         self._optim_wrapper_before_sharding: Optional[BaseOptimWrapper] = None
@@ -98,8 +104,10 @@ class FSDPStrategy(MMEngineFSDPStrategy):
     def _wrap_model(self, model: nn.Module) -> nn.Module:
         """Build the optimizer wrapper on the plain model, start every process from process 0's weights, shard."""
         if (self.model_wrapper or {}).get('use_orig_params', True) is not True:
-            raise ValueError('cae_mm.FSDPStrategy needs model_wrapper.use_orig_params=True: the optimizer is built on '
-                             "the model's own parameters, which FSDP keeps (as shards) only with that setting")
+            raise ValueError(
+                'cae_mm.FSDPStrategy needs model_wrapper.use_orig_params=True: the optimizer is built on '
+                "the model's own parameters, which FSDP keeps (as shards) only with that setting"
+            )
         config = getattr(self, '_optim_wrapper_config', None)
         if isinstance(config, dict):
             config = copy.deepcopy(config)
@@ -130,9 +138,9 @@ class FSDPStrategy(MMEngineFSDPStrategy):
         """mmengine's, as plain tensors (see :meth:`model_state_dict`)."""
         return _plain_tensors(super().optim_state_dict())
 
-    def build_optim_wrapper(self,
-                            optim_wrapper: Union[torch.optim.Optimizer, BaseOptimWrapper, dict],
-                            model: Optional[nn.Module] = None) -> BaseOptimWrapper:
+    def build_optim_wrapper(
+        self, optim_wrapper: Union[torch.optim.Optimizer, BaseOptimWrapper, dict], model: Optional[nn.Module] = None
+    ) -> BaseOptimWrapper:
         """The wrapper built before sharding (its parameters are now the shards); mmengine's for anything else."""
         if getattr(self, '_optim_wrapper_before_sharding', None) is not None:
             return self._optim_wrapper_before_sharding

@@ -4,6 +4,7 @@ torchrun starts every worker in a session of its own, so ``kill -9`` of the laun
 each worker asks the kernel for SIGKILL when its parent (the launcher) dies (``prctl(PR_SET_PDEATHSIG)``); checkpoints
 are written atomically, so a write cut short leaves only a temporary file that ``--resume`` removes.
 """
+
 import ctypes
 import os
 import signal

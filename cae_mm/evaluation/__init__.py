@@ -1,4 +1,5 @@
 """Label-free and label-based evaluation helpers for encoders (feature rank, tokens, k-NN)."""
+
 from .feature_rank import effective_rank
 from .features import encoder_tokens
 from .knn import knn_accuracy

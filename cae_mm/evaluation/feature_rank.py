@@ -1,4 +1,5 @@
 """Effective rank of a set of features (RankMe; Garrido et al., 2023): a collapse diagnostic without labels."""
+
 import torch
 
 

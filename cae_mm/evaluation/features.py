@@ -1,4 +1,5 @@
 """Frozen encoder tokens of a batch, for any cae_mm or mmpretrain ViT backbone (diagnostics and k-NN)."""
+
 import torch
 
 
@@ -20,6 +21,8 @@ def encoder_tokens(backbone: torch.nn.Module, images: torch.Tensor) -> torch.Ten
         return backbone.forward_encoder(images)
     tokens = backbone(images, None)[-1]  # MAEViT: mask=None runs every patch
     if tokens.dim() != 3:
-        raise ValueError(f"expected the backbone's 'raw' tokens (B, 1 + N, C), got shape {tuple(tokens.shape)}: set "
-                         'the backbone out_type to raw')
+        raise ValueError(
+            f"expected the backbone's 'raw' tokens (B, 1 + N, C), got shape {tuple(tokens.shape)}: set "
+            'the backbone out_type to raw'
+        )
     return tokens

@@ -1,15 +1,18 @@
 """Weighted k-nearest-neighbour classification of frozen features (DINO's protocol): no training, no labels used
 by the encoder."""
+
 import torch
 import torch.nn.functional as F
 
 
-def knn_accuracy(train_features: torch.Tensor,
-                 train_labels: torch.Tensor,
-                 test_features: torch.Tensor,
-                 test_labels: torch.Tensor,
-                 k: int = 20,
-                 temperature: float = 0.07) -> float:
+def knn_accuracy(
+    train_features: torch.Tensor,
+    train_labels: torch.Tensor,
+    test_features: torch.Tensor,
+    test_labels: torch.Tensor,
+    k: int = 20,
+    temperature: float = 0.07,
+) -> float:
     """Top-1 accuracy (%) of a cosine-similarity k-NN classifier with temperature-weighted votes.
 
     Each test feature votes among its ``k`` most cosine-similar training features; a neighbour with similarity ``s``

@@ -2,6 +2,7 @@
 
 Each error names the option as it is written in the config, the value given and the range allowed.
 """
+
 import numbers
 
 

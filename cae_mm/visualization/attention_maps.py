@@ -1,4 +1,5 @@
 """Where the encoder's cls token looks: the last block's attention weights from cls to every patch."""
+
 from typing import Any
 
 import torch

@@ -3,6 +3,7 @@
 Tools read images the way the training pipeline does (mmcv, BGR) and run them through the model's own data
 preprocessor, so the model sees exactly what it saw in training; :func:`denormalize` undoes that for display.
 """
+
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -57,7 +58,7 @@ def center_crop(image: np.ndarray, size: int, interpolation: str = 'bicubic') ->
     new_width, new_height = max(size, round(width * scale)), max(size, round(height * scale))
     resized = mmcv.imresize(image, (new_width, new_height), interpolation=interpolation)
     top, left = (new_height - size) // 2, (new_width - size) // 2
-    return resized[top:top + size, left:left + size]
+    return resized[top : top + size, left : left + size]
 
 
 def read_images(paths: Sequence[Path], size: int) -> np.ndarray:
@@ -138,9 +139,11 @@ def draw_masks(mask_generator: Any, images: np.ndarray, patch_size: int) -> torc
     for image in images:
         mask = np.asarray(mask_generator(dict(img=image))['mask'], dtype=bool)
         if mask.shape != grid:
-            raise ValueError(f'the mask generator drew a {mask.shape} mask; {images.shape[1]}x{images.shape[2]} '
-                             f'images with {patch_size} px patches need {grid}: set --image-size to the size the '
-                             'generator was configured for')
+            raise ValueError(
+                f'the mask generator drew a {mask.shape} mask; {images.shape[1]}x{images.shape[2]} '
+                f'images with {patch_size} px patches need {grid}: set --image-size to the size the '
+                'generator was configured for'
+            )
         masks.append(torch.from_numpy(mask))
     return torch.stack(masks)
 

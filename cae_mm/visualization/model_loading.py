@@ -1,4 +1,5 @@
 """Build a model, or its encoder alone, from a config and load a checkpoint into it with every key checked."""
+
 from pathlib import Path
 from typing import Union
 
@@ -40,8 +41,13 @@ def build_model(cfg: Config, checkpoint: Union[str, Path], device: str = 'cpu') 
     if getattr(model, 'target_encoder', None) is not None:  # a training-only moving average; releases drop it
         model.target_encoder = None
         weights = {key: value for key, value in weights.items() if not key.startswith('target_encoder.')}
-    require_exact_match(weights, model.state_dict(), checkpoint, 'the model of the config',
-                        hint='a backbone-only checkpoint has no regressor or decoder: publish the full model')
+    require_exact_match(
+        weights,
+        model.state_dict(),
+        checkpoint,
+        'the model of the config',
+        hint='a backbone-only checkpoint has no regressor or decoder: publish the full model',
+    )
     model.load_state_dict(weights, strict=True)
     return model.to(device).eval()
 

@@ -4,6 +4,7 @@ Layout of :func:`tile`: a white title strip of :data:`TITLE_HEIGHT` pixels, then
 :data:`GAP` white pixels around every panel. A grid of ``R x C`` panels of ``H x W`` pixels is therefore
 ``TITLE_HEIGHT + R * H + (R + 1) * GAP`` high and ``C * W + (C + 1) * GAP`` wide.
 """
+
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Union
@@ -59,10 +60,10 @@ def tile(rows: Sequence[Sequence[np.ndarray]], titles: Sequence[str]) -> np.ndar
     picture = np.full((height, width, 3), WHITE, dtype=np.uint8)
     for column, title in enumerate(titles):
         left = GAP + column * (panel_width + GAP)
-        picture[:TITLE_HEIGHT, left:left + panel_width] = _title_strip(title, panel_width)
+        picture[:TITLE_HEIGHT, left : left + panel_width] = _title_strip(title, panel_width)
         for row_index, row in enumerate(rows):
             top = TITLE_HEIGHT + GAP + row_index * (panel_height + GAP)
-            picture[top:top + panel_height, left:left + panel_width] = row[column]
+            picture[top : top + panel_height, left : left + panel_width] = row[column]
     return picture
 
 
@@ -83,11 +84,13 @@ def patch_mask_to_pixels(mask: Union[np.ndarray, torch.Tensor], patch_size: int)
     return upscale(np.asarray(mask, dtype=bool), patch_size)
 
 
-def shade_patches(image: np.ndarray,
-                  mask: Union[np.ndarray, torch.Tensor],
-                  patch_size: int,
-                  opacity: float = 0.7,
-                  colour: tuple[int, int, int] = (128, 128, 128)) -> np.ndarray:
+def shade_patches(
+    image: np.ndarray,
+    mask: Union[np.ndarray, torch.Tensor],
+    patch_size: int,
+    opacity: float = 0.7,
+    colour: tuple[int, int, int] = (128, 128, 128),
+) -> np.ndarray:
     """Cover the masked patches of an image with a translucent (or, at opacity 1, solid) colour.
 
     Args:
@@ -106,10 +109,9 @@ def shade_patches(image: np.ndarray,
     return shaded.round().astype(np.uint8)
 
 
-def heatmap_overlay(image: np.ndarray,
-                    heat: np.ndarray,
-                    opacity: float = 0.6,
-                    colour_map: str = 'inferno') -> np.ndarray:
+def heatmap_overlay(
+    image: np.ndarray, heat: np.ndarray, opacity: float = 0.6, colour_map: str = 'inferno'
+) -> np.ndarray:
     """Blend a heat map, stretched to ``[0, 1]`` and enlarged to the image, over the image.
 
     Args:

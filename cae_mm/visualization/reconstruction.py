@@ -7,6 +7,7 @@
 Per-patch normalised predictions are mapped back with each patch's true mean and std (as MAE's visualisation does),
 so compare :func:`masked_patch_psnr` with the ``patch_mean`` baseline of :func:`reconstruct`.
 """
+
 from typing import Literal
 
 import numpy as np
@@ -32,8 +33,10 @@ def require_pixel_target(model: nn.Module) -> None:
     target = getattr(model, 'target_generator', None)
     head = getattr(model, 'head', None)
     if not isinstance(target, NormalizedPixelTarget) or getattr(head, 'reconstruction_loss', None) != 'mse':
-        raise ValueError(f'pixel reconstructions need a pixel-target CAE (cae_mm.NormalizedPixelTarget and an MSE '
-                         f'decoder); this model\'s target is {type(target).__name__}')
+        raise ValueError(
+            f'pixel reconstructions need a pixel-target CAE (cae_mm.NormalizedPixelTarget and an MSE '
+            f"decoder); this model's target is {type(target).__name__}"
+        )
 
 
 def unpatchify(patches: torch.Tensor, patch_size: int, grid: tuple[int, int]) -> torch.Tensor:
@@ -54,8 +57,9 @@ def unpatchify(patches: torch.Tensor, patch_size: int, grid: tuple[int, int]) ->
     return images.reshape(batch, -1, rows * patch_size, cols * patch_size)
 
 
-def predict_masked_patches(model: nn.Module, images: torch.Tensor, mask: torch.Tensor,
-                           path: ReconstructionPath) -> torch.Tensor:
+def predict_masked_patches(
+    model: nn.Module, images: torch.Tensor, mask: torch.Tensor, path: ReconstructionPath
+) -> torch.Tensor:
     """The decoder's (normalised) pixel predictions for the masked patches.
 
     Args:
@@ -80,8 +84,9 @@ def predict_masked_patches(model: nn.Module, images: torch.Tensor, mask: torch.T
     return model.head(latents, mask).float()
 
 
-def true_patch_statistics(target: NormalizedPixelTarget, images: torch.Tensor,
-                          mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def true_patch_statistics(
+    target: NormalizedPixelTarget, images: torch.Tensor, mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and standard deviation of each masked patch, as the pixel target normalises it.
 
     Returns:
@@ -94,8 +99,9 @@ def true_patch_statistics(target: NormalizedPixelTarget, images: torch.Tensor,
     return mean, std
 
 
-def paste_masked_patches(images: torch.Tensor, predictions: torch.Tensor, mask: torch.Tensor,
-                         target: NormalizedPixelTarget) -> torch.Tensor:
+def paste_masked_patches(
+    images: torch.Tensor, predictions: torch.Tensor, mask: torch.Tensor, target: NormalizedPixelTarget
+) -> torch.Tensor:
     """The input with its masked patches replaced by predictions (un-normalised with the true patch statistics).
 
     Args:
@@ -133,17 +139,20 @@ def reconstruct(model: nn.Module, images: torch.Tensor, mask: torch.Tensor) -> d
     mask = mask.to(images.device)
     outputs = {}
     for path in ('regressor', 'full_encoder'):
-        outputs[path] = paste_masked_patches(images, predict_masked_patches(model, images, mask, path), mask,
-                                             model.target_generator)
+        outputs[path] = paste_masked_patches(
+            images, predict_masked_patches(model, images, mask, path), mask, model.target_generator
+        )
     num_masked = int(mask[0].sum())
     patch_dims = model.target_generator.patch_size**2 * images.shape[1]
-    outputs['patch_mean'] = paste_masked_patches(images, images.new_zeros(images.shape[0], num_masked, patch_dims),
-                                                 mask, model.target_generator)
+    outputs['patch_mean'] = paste_masked_patches(
+        images, images.new_zeros(images.shape[0], num_masked, patch_dims), mask, model.target_generator
+    )
     return outputs
 
 
-def masked_patch_psnr(reconstructions: torch.Tensor, images: torch.Tensor, mask: torch.Tensor,
-                      preprocessor: BaseDataPreprocessor) -> torch.Tensor:
+def masked_patch_psnr(
+    reconstructions: torch.Tensor, images: torch.Tensor, mask: torch.Tensor, preprocessor: BaseDataPreprocessor
+) -> torch.Tensor:
     """PSNR over the masked patches, in RGB pixel values ``[0, 255]`` (peak 255), one value per image.
 
     Args:
@@ -157,13 +166,18 @@ def masked_patch_psnr(reconstructions: torch.Tensor, images: torch.Tensor, mask:
     """
     patch_size = images.shape[-1] // mask.shape[-1]
     covered = mask.cpu().repeat_interleave(patch_size, 1).repeat_interleave(patch_size, 2)  # (B, H, W)
-    squared_error = (denormalize(reconstructions, preprocessor) - denormalize(images, preprocessor))**2  # (B,H,W,3)
+    squared_error = (denormalize(reconstructions, preprocessor) - denormalize(images, preprocessor)) ** 2  # (B,H,W,3)
     mean_squared_error = (squared_error * covered[..., None]).sum(dim=(1, 2, 3)) / (covered.sum(dim=(1, 2)) * 3)
     return 10 * torch.log10(255.0**2 / mean_squared_error.clamp_min(1e-10))
 
 
-def reconstruction_picture(images: torch.Tensor, mask: torch.Tensor, reconstructions: dict[str, torch.Tensor],
-                           preprocessor: BaseDataPreprocessor, scale: int = 1) -> np.ndarray:
+def reconstruction_picture(
+    images: torch.Tensor,
+    mask: torch.Tensor,
+    reconstructions: dict[str, torch.Tensor],
+    preprocessor: BaseDataPreprocessor,
+    scale: int = 1,
+) -> np.ndarray:
     """One row per image: input | masked input | regressor path | full-encoder path.
 
     Args:

@@ -15,12 +15,13 @@ default_hooks = dict(
 )
 # Exact resume (generator states in every checkpoint), a clear stop at the first NaN/inf loss or weight, and a run of
 # no steps refused (schedules longer than the run reported): docs/troubleshooting.md
-custom_hooks = [dict(type='cae_mm.RandomStateHook'), dict(type='cae_mm.StopOnNonFiniteHook'),
-                dict(type='cae_mm.TrainingLengthCheckHook')]
+custom_hooks = [
+    dict(type='cae_mm.RandomStateHook'),
+    dict(type='cae_mm.StopOnNonFiniteHook'),
+    dict(type='cae_mm.TrainingLengthCheckHook'),
+]
 env_cfg = dict(
-    cudnn_benchmark=False,
-    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'),
+    cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0), dist_cfg=dict(backend='nccl')
 )
 log_processor = dict(window_size=10, custom_cfg=[dict(data_src='', method='mean', window_size='global')])
 vis_backends = [dict(type='LocalVisBackend')]

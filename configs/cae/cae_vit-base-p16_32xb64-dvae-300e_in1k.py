@@ -5,5 +5,6 @@ _base_ = ['./cae_vit-base-p16_32xb64-dalle-300e_in1k.py']
 model = dict(
     data_preprocessor=dict(second_mean=[127.5] * 3, second_std=[127.5] * 3),
     target_generator=dict(
-        _delete_=True, type='cae_mm.DiscreteVAETokenizer', checkpoint='data/tokenizers/dvae_8192.pth'),
+        _delete_=True, type='cae_mm.DiscreteVAETokenizer', checkpoint='data/tokenizers/dvae_8192.pth'
+    ),
 )

@@ -11,11 +11,7 @@ _base_ = [
     '../_base_/schedules/cae_adamw_300e_mmpretrain.py',
     '../_base_/default_runtime.py',
 ]
-model = dict(
-    backbone=dict(drop_path_rate=0.0),
-    neck=dict(drop_path_rate=0.0),
-    head=dict(drop_path_rate=0.0),
-)
+model = dict(backbone=dict(drop_path_rate=0.0), neck=dict(drop_path_rate=0.0), head=dict(drop_path_rate=0.0))
 train_pipeline = [
     dict(type='cae_mm.LoadImageWithPixelLimit'),
     dict(type='RandomFlip', prob=0.5),
@@ -25,9 +21,11 @@ train_pipeline = [
         second_size=112,
         interpolation='bicubic',
         second_interpolation='lanczos',
-        scale=(0.08, 1.0)),
-    dict(type='BEiTMaskGenerator', input_size=(14, 14), num_masking_patches=75, max_num_patches=None,
-         min_num_patches=16),
+        scale=(0.08, 1.0),
+    ),
+    dict(
+        type='BEiTMaskGenerator', input_size=(14, 14), num_masking_patches=75, max_num_patches=None, min_num_patches=16
+    ),
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(batch_size=256, num_workers=8, dataset=dict(pipeline=train_pipeline))

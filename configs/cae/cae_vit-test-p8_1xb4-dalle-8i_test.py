@@ -7,7 +7,8 @@ model = dict(
     data_preprocessor=dict(type='TwoNormDataPreprocessor', second_mean=[-31.875] * 3, second_std=[318.75] * 3),
     head=dict(out_dims=vocab_size, reconstruction_loss='cross_entropy'),
     target_generator=dict(
-        _delete_=True, type='cae_mm.DALLETokenizer', checkpoint=None, hidden_dims=8, vocab_size=vocab_size),
+        _delete_=True, type='cae_mm.DALLETokenizer', checkpoint=None, hidden_dims=8, vocab_size=vocab_size
+    ),
 )
 train_pipeline = [
     dict(type='cae_mm.LoadImageWithPixelLimit'),

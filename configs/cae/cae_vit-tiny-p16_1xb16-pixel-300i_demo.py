@@ -7,9 +7,7 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 model = dict(
-    backbone=dict(arch='tiny'),
-    neck=dict(embed_dims=192, num_heads=12),
-    head=dict(embed_dims=192, num_heads=12),
+    backbone=dict(arch='tiny'), neck=dict(embed_dims=192, num_heads=12), head=dict(embed_dims=192, num_heads=12)
 )
 max_iters = 300
 warmup_iters = 30
@@ -20,7 +18,4 @@ param_scheduler = [
 ]
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters)
 log_processor = dict(by_epoch=False)
-default_hooks = dict(
-    logger=dict(interval=10),
-    checkpoint=dict(by_epoch=False, interval=100, max_keep_ckpts=2),
-)
+default_hooks = dict(logger=dict(interval=10), checkpoint=dict(by_epoch=False, interval=100, max_keep_ckpts=2))

@@ -14,17 +14,29 @@ model = dict(
         stage_loss_weights=[1, 0.5, 0.25],
         bbox_roi_extractor=_base_.model.roi_head.bbox_roi_extractor,
         bbox_head=[
-            dict(_base_.model.roi_head.bbox_head,
-                 bbox_coder=dict(_base_.model.roi_head.bbox_head.bbox_coder, target_stds=stds))
+            dict(
+                _base_.model.roi_head.bbox_head,
+                bbox_coder=dict(_base_.model.roi_head.bbox_head.bbox_coder, target_stds=stds),
+            )
             for stds in stage_target_stds
         ],
         mask_roi_extractor=_base_.model.roi_head.mask_roi_extractor,
-        mask_head=_base_.model.roi_head.mask_head),
+        mask_head=_base_.model.roi_head.mask_head,
+    ),
     train_cfg=dict(
         rpn_proposal=dict(max_per_img=2000),
         rcnn=[
-            dict(_base_.model.train_cfg.rcnn,
-                 assigner=dict(_base_.model.train_cfg.rcnn.assigner, pos_iou_thr=iou, neg_iou_thr=iou, min_pos_iou=iou,
-                               match_low_quality=False))
+            dict(
+                _base_.model.train_cfg.rcnn,
+                assigner=dict(
+                    _base_.model.train_cfg.rcnn.assigner,
+                    pos_iou_thr=iou,
+                    neg_iou_thr=iou,
+                    min_pos_iou=iou,
+                    match_low_quality=False,
+                ),
+            )
             for iou in stage_iou_thresholds
-        ]))
+        ],
+    ),
+)

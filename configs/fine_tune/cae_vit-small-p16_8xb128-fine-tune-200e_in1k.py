@@ -5,8 +5,8 @@
 _base_ = ['./cae_vit-base-p16_32xb128-fine-tune-100e_in1k.py']
 model = dict(
     backbone=dict(
-        arch='small',
-        init_cfg=dict(checkpoint='work_dirs/cae_vit-small-p16_32xb64-dalle-300e_in1k/epoch_300.pth')),
+        arch='small', init_cfg=dict(checkpoint='work_dirs/cae_vit-small-p16_32xb64-dalle-300e_in1k/epoch_300.pth')
+    ),
     head=dict(in_channels=384),
 )
 warmup_epochs = 20

@@ -4,6 +4,7 @@ model = dict(
     backbone=dict(
         arch='large',
         frozen_stages=24,
-        init_cfg=dict(checkpoint='work_dirs/cae_vit-large-p16_32xb64-dalle-1600e_in1k/epoch_1600.pth')),
+        init_cfg=dict(checkpoint='work_dirs/cae_vit-large-p16_32xb64-dalle-1600e_in1k/epoch_1600.pth'),
+    ),
     head=dict(in_channels=1024),
 )

@@ -24,10 +24,10 @@ model = dict(
     backbone=dict(
         _delete_=True,
         type='cae_mm.MultiScaleVisionTransformer',
-        encoder=dict(
-            arch='base', patch_size=16, drop_path_rate=0.2, out_indices=(3, 5, 7, 11), with_checkpoint=True),
+        encoder=dict(arch='base', patch_size=16, drop_path_rate=0.2, out_indices=(3, 5, 7, 11), with_checkpoint=True),
         adapter=dict(type='cae_mm.MultiScaleAdapter', norm_cfg=norm_cfg),
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained_checkpoint, prefix='backbone.')),
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained_checkpoint, prefix='backbone.'),
+    ),
     neck=dict(in_channels=[embed_dims] * 4),
     roi_head=dict(
         bbox_head=dict(
@@ -35,14 +35,16 @@ model = dict(
             conv_out_channels=256,
             norm_cfg=norm_cfg,
             reg_decoded_bbox=True,
-            loss_bbox=dict(_delete_=True, type='GIoULoss', loss_weight=10.0))))
+            loss_bbox=dict(_delete_=True, type='GIoULoss', loss_weight=10.0),
+        )
+    ),
+)
 
 train_pipeline = [
     dict(type='cae_mm.LoadImageWithPixelLimit', backend_args=None),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomChoiceResize', scales=[(1333, short_side) for short_side in range(480, 801, 32)],
-         keep_ratio=True),
+    dict(type='RandomChoiceResize', scales=[(1333, short_side) for short_side in range(480, 801, 32)], keep_ratio=True),
     dict(type='PackDetInputs'),
 ]
 train_dataloader = dict(batch_size=2, dataset=dict(pipeline=train_pipeline))
@@ -52,5 +54,6 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=3e-4, betas=(0.9, 0.999), weight_decay=0.05),
     constructor='cae_mm.LayerDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(layer_decay_rate=0.75))
+    paramwise_cfg=dict(layer_decay_rate=0.75),
+)
 auto_scale_lr = dict(enable=False, base_batch_size=32)

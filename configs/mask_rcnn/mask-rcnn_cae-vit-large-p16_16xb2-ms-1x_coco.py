@@ -4,5 +4,7 @@ pretrained_checkpoint = 'checkpoints/cae_vit-large-p16_1600e_in1k.pth'
 embed_dims = 1024
 model = dict(
     backbone=dict(
-        encoder=dict(arch='large', out_indices=(7, 11, 15, 23)), init_cfg=dict(checkpoint=pretrained_checkpoint)),
-    neck=dict(in_channels=[embed_dims] * 4))
+        encoder=dict(arch='large', out_indices=(7, 11, 15, 23)), init_cfg=dict(checkpoint=pretrained_checkpoint)
+    ),
+    neck=dict(in_channels=[embed_dims] * 4),
+)

@@ -4,6 +4,6 @@ _base_ = ['./mask-rcnn_cae-vit-base-p16_16xb2-ms-1x_coco.py']
 pretrained_checkpoint = 'checkpoints/cae_vit-small-p16_300e_in1k.pth'
 embed_dims = 384
 model = dict(
-    backbone=dict(
-        encoder=dict(arch='small'), init_cfg=dict(checkpoint=pretrained_checkpoint)),
-    neck=dict(in_channels=[embed_dims] * 4))
+    backbone=dict(encoder=dict(arch='small'), init_cfg=dict(checkpoint=pretrained_checkpoint)),
+    neck=dict(in_channels=[embed_dims] * 4),
+)

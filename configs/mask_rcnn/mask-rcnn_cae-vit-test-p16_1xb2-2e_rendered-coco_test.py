@@ -15,19 +15,27 @@ model = dict(
             _delete_=True,
             arch=dict(embed_dims=embed_dims, num_layers=4, num_heads=4),
             patch_size=16,
-            out_indices=(0, 1, 2, 3)),
+            out_indices=(0, 1, 2, 3),
+        ),
         adapter=dict(norm_cfg=norm_cfg),
-        init_cfg=None),
+        init_cfg=None,
+    ),
     neck=dict(in_channels=[embed_dims] * 4, out_channels=width),
     rpn_head=dict(in_channels=width, feat_channels=width),
     roi_head=dict(
         bbox_roi_extractor=dict(out_channels=width),
         bbox_head=dict(
-            in_channels=width, conv_out_channels=width, fc_out_channels=2 * width, num_classes=len(classes),
-            norm_cfg=norm_cfg),
+            in_channels=width,
+            conv_out_channels=width,
+            fc_out_channels=2 * width,
+            num_classes=len(classes),
+            norm_cfg=norm_cfg,
+        ),
         mask_roi_extractor=dict(out_channels=width),
-        mask_head=dict(in_channels=width, conv_out_channels=width, num_classes=len(classes))),
-    test_cfg=dict(rpn=dict(nms_pre=200, max_per_img=100)))
+        mask_head=dict(in_channels=width, conv_out_channels=width, num_classes=len(classes)),
+    ),
+    test_cfg=dict(rpn=dict(nms_pre=200, max_per_img=100)),
+)
 
 data_root = 'data/rendered_scenes/coco/'
 image_scale = (160, 128)
@@ -54,7 +62,9 @@ train_dataloader = dict(
         data_prefix=dict(img='train/'),
         metainfo=dict(classes=classes),
         filter_cfg=dict(filter_empty_gt=True, min_size=8),
-        pipeline=train_pipeline))
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
     batch_size=2,
     num_workers=0,
@@ -64,7 +74,9 @@ val_dataloader = dict(
         ann_file='annotations/instances_val.json',
         data_prefix=dict(img='val/'),
         metainfo=dict(classes=classes),
-        pipeline=test_pipeline))
+        pipeline=test_pipeline,
+    ),
+)
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
 test_evaluator = val_evaluator

@@ -12,19 +12,22 @@ _base_ = [
 patch_size = 8
 model = dict(
     data_preprocessor=dict(
-        type='SelfSupDataPreprocessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True),
+        type='SelfSupDataPreprocessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True
+    ),
     backbone=dict(
         arch=dict(_delete_=True, embed_dims=192, num_layers=12, num_heads=12, feedforward_channels=768),
         img_size=64,
         patch_size=patch_size,
-        mask_ratio=0.75),
+        mask_ratio=0.75,
+    ),
     neck=dict(
         num_patches=64,
         patch_size=patch_size,
         embed_dim=192,
         decoder_embed_dim=192,
         decoder_depth=8,
-        decoder_num_heads=12),
+        decoder_num_heads=12,
+    ),
     head=dict(patch_size=patch_size),
 )
 optim_wrapper = dict(
@@ -35,10 +38,11 @@ optim_wrapper = dict(
         custom_keys={
             'ln': dict(decay_mult=0.0),
             'bias': dict(decay_mult=0.0),
-            'pos_embed': dict(decay_mult=0.),
-            'mask_token': dict(decay_mult=0.),
-            'cls_token': dict(decay_mult=0.)
-        }),
+            'pos_embed': dict(decay_mult=0.0),
+            'mask_token': dict(decay_mult=0.0),
+            'cls_token': dict(decay_mult=0.0),
+        }
+    ),
 )
 log_processor = dict(by_epoch=False)
 default_hooks = dict(logger=dict(interval=20), checkpoint=dict(by_epoch=False, interval=200, max_keep_ckpts=1))

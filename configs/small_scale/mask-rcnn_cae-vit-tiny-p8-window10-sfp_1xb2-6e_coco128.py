@@ -3,6 +3,8 @@
 _base_ = ['./mask-rcnn_cae-vit-tiny-p8_1xb2-6e_coco128.py']
 model = dict(
     backbone=dict(
-        encoder=dict(out_indices=(11, ), window_size=10, global_attention_indices=(2, 5, 8, 11)),
-        adapter=dict(_delete_=True, type='cae_mm.SimpleFeaturePyramid', out_channels={{_base_.head_width}}, num_outs=5)),
-    neck=None)
+        encoder=dict(out_indices=(11,), window_size=10, global_attention_indices=(2, 5, 8, 11)),
+        adapter=dict(_delete_=True, type='cae_mm.SimpleFeaturePyramid', out_channels={{_base_.head_width}}, num_outs=5),
+    ),
+    neck=None,
+)

@@ -13,17 +13,20 @@ model = dict(
     backbone=dict(
         encoder=dict(arch='tiny', patch_size=8, drop_path_rate=0.1, with_checkpoint=False),
         adapter=dict(norm_cfg=norm_cfg),
-        init_cfg=dict(checkpoint=None)),
+        init_cfg=dict(checkpoint=None),
+    ),
     neck=dict(in_channels=[embed_dims] * 4, out_channels=head_width),
     rpn_head=dict(in_channels=head_width, feat_channels=head_width),
     roi_head=dict(
         bbox_roi_extractor=dict(out_channels=head_width),
         bbox_head=dict(in_channels=head_width, conv_out_channels=head_width, fc_out_channels=512, norm_cfg=norm_cfg),
         mask_roi_extractor=dict(out_channels=head_width),
-        mask_head=dict(in_channels=head_width, conv_out_channels=head_width)),
+        mask_head=dict(in_channels=head_width, conv_out_channels=head_width),
+    ),
     train_cfg=dict(rcnn=dict(sampler=dict(num=128))),
     # every detection counts: a short run's scores stay under the usual 0.05, and AP ranks them anyway
-    test_cfg=dict(rcnn=dict(score_thr=0.0)))
+    test_cfg=dict(rcnn=dict(score_thr=0.0)),
+)
 data_root = '{{$CAE_MM_DATA:../shared/data}}/coco128/'  # $CAE_MM_DATA overrides ../shared/data
 image_scale = (320, 240)
 train_pipeline = [
@@ -42,13 +45,24 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=2,
     num_workers=2,
-    dataset=dict(data_root=data_root, ann_file='annotations/instances_train.json', data_prefix=dict(img='images/train/'),
-                 filter_cfg=dict(filter_empty_gt=True, min_size=8), pipeline=train_pipeline))
+    dataset=dict(
+        data_root=data_root,
+        ann_file='annotations/instances_train.json',
+        data_prefix=dict(img='images/train/'),
+        filter_cfg=dict(filter_empty_gt=True, min_size=8),
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
     batch_size=2,
     num_workers=2,
-    dataset=dict(data_root=data_root, ann_file='annotations/instances_val.json', data_prefix=dict(img='images/val/'),
-                 pipeline=test_pipeline))
+    dataset=dict(
+        data_root=data_root,
+        ann_file='annotations/instances_val.json',
+        data_prefix=dict(img='images/val/'),
+        pipeline=test_pipeline,
+    ),
+)
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json', metric=['bbox', 'segm'])
 test_evaluator = val_evaluator

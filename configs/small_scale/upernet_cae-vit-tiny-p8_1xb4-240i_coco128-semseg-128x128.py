@@ -20,12 +20,15 @@ model = dict(
         encoder=dict(
             arch='tiny',
             patch_size=patch_size,
-            relative_position_bias_grid=(crop_size[0] // patch_size, crop_size[1] // patch_size)),
+            relative_position_bias_grid=(crop_size[0] // patch_size, crop_size[1] // patch_size),
+        ),
         adapter=dict(norm_cfg=norm_cfg),
-        init_cfg=dict(checkpoint=None)),
+        init_cfg=dict(checkpoint=None),
+    ),
     decode_head=dict(in_channels=[embed_dims] * 4, channels=embed_dims, num_classes=num_classes, norm_cfg=norm_cfg),
     auxiliary_head=dict(in_channels=embed_dims, channels=embed_dims // 2, num_classes=num_classes, norm_cfg=norm_cfg),
-    test_cfg=dict(mode='slide', crop_size=crop_size, stride=(85, 85)))
+    test_cfg=dict(mode='slide', crop_size=crop_size, stride=(85, 85)),
+)
 image_scale = (256, 128)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -42,18 +45,34 @@ test_pipeline = [
     dict(type='LoadAnnotations', reduce_zero_label=False),
     dict(type='PackSegInputs'),
 ]
-dataset = dict(type='BaseSegDataset', data_root=data_root, img_suffix='.jpg', seg_map_suffix='.png',
-               reduce_zero_label=False, metainfo=dict(classes=classes))
+dataset = dict(
+    type='BaseSegDataset',
+    data_root=data_root,
+    img_suffix='.jpg',
+    seg_map_suffix='.png',
+    reduce_zero_label=False,
+    metainfo=dict(classes=classes),
+)
 train_dataloader = dict(
     batch_size=4,
     num_workers=2,
-    dataset=dict(_delete_=True, **dataset, pipeline=train_pipeline,
-                 data_prefix=dict(img_path='images/training', seg_map_path='annotations/training')))
+    dataset=dict(
+        _delete_=True,
+        **dataset,
+        pipeline=train_pipeline,
+        data_prefix=dict(img_path='images/training', seg_map_path='annotations/training'),
+    ),
+)
 val_dataloader = dict(
     batch_size=1,
     num_workers=2,
-    dataset=dict(_delete_=True, **dataset, pipeline=test_pipeline,
-                 data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation')))
+    dataset=dict(
+        _delete_=True,
+        **dataset,
+        pipeline=test_pipeline,
+        data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation'),
+    ),
+)
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator

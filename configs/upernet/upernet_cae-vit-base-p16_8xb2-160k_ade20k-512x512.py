@@ -35,20 +35,24 @@ model = dict(
             patch_size=patch_size,
             drop_path_rate=0.1,
             out_indices=(3, 5, 7, 11),
-            relative_position_bias_grid=(crop_size[0] // patch_size, crop_size[1] // patch_size)),
+            relative_position_bias_grid=(crop_size[0] // patch_size, crop_size[1] // patch_size),
+        ),
         adapter=dict(type='cae_mm.MultiScaleAdapter', norm_cfg=norm_cfg),
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained_checkpoint, prefix='backbone.')),
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained_checkpoint, prefix='backbone.'),
+    ),
     neck=None,
     decode_head=dict(in_channels=[embed_dims] * 4, channels=embed_dims, num_classes=num_classes, norm_cfg=norm_cfg),
     auxiliary_head=dict(in_channels=embed_dims, num_classes=num_classes, norm_cfg=norm_cfg),
-    test_cfg=dict(mode='slide', crop_size=crop_size, stride=(341, 341)))
+    test_cfg=dict(mode='slide', crop_size=crop_size, stride=(341, 341)),
+)
 
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
     constructor='cae_mm.LayerDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(layer_decay_rate=0.65))
+    paramwise_cfg=dict(layer_decay_rate=0.65),
+)
 warmup_iters = 1500
 max_iters = 160000
 param_scheduler = [

@@ -6,7 +6,9 @@ embed_dims = 1024
 model = dict(
     backbone=dict(
         encoder=dict(arch='large', drop_path_rate=0.15, out_indices=(7, 11, 15, 23)),
-        init_cfg=dict(checkpoint=pretrained_checkpoint)),
+        init_cfg=dict(checkpoint=pretrained_checkpoint),
+    ),
     decode_head=dict(in_channels=[embed_dims] * 4, channels=embed_dims),
-    auxiliary_head=dict(in_channels=embed_dims))
+    auxiliary_head=dict(in_channels=embed_dims),
+)
 optim_wrapper = dict(optimizer=dict(lr=4e-5), paramwise_cfg=dict(layer_decay_rate=0.95))

@@ -22,12 +22,15 @@ model = dict(
             arch=dict(embed_dims=embed_dims, num_layers=4, num_heads=4),
             patch_size=patch_size,
             out_indices=(0, 1, 2, 3),
-            relative_position_bias_grid=(crop_size[0] // patch_size, crop_size[1] // patch_size)),
+            relative_position_bias_grid=(crop_size[0] // patch_size, crop_size[1] // patch_size),
+        ),
         adapter=dict(norm_cfg=norm_cfg),
-        init_cfg=None),
+        init_cfg=None,
+    ),
     decode_head=dict(in_channels=[embed_dims] * 4, channels=width, num_classes=num_classes, norm_cfg=norm_cfg),
     auxiliary_head=dict(in_channels=embed_dims, channels=width, num_classes=num_classes, norm_cfg=norm_cfg),
-    test_cfg=dict(mode='slide', crop_size=crop_size, stride=(64, 64)))
+    test_cfg=dict(mode='slide', crop_size=crop_size, stride=(64, 64)),
+)
 
 data_root = 'data/rendered_scenes/ade'
 image_scale = (384, 128)
@@ -50,12 +53,14 @@ train_dataloader = dict(
     batch_size=2,
     num_workers=0,
     persistent_workers=False,
-    dataset=dict(data_root=data_root, metainfo=dict(classes=classes), pipeline=train_pipeline))
+    dataset=dict(data_root=data_root, metainfo=dict(classes=classes), pipeline=train_pipeline),
+)
 val_dataloader = dict(
     batch_size=1,
     num_workers=0,
     persistent_workers=False,
-    dataset=dict(data_root=data_root, metainfo=dict(classes=classes), pipeline=test_pipeline))
+    dataset=dict(data_root=data_root, metainfo=dict(classes=classes), pipeline=test_pipeline),
+)
 test_dataloader = val_dataloader
 
 warmup_iters = 1

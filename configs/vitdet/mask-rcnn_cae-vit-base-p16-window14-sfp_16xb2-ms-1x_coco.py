@@ -5,6 +5,8 @@
 _base_ = ['../mask_rcnn/mask-rcnn_cae-vit-base-p16_16xb2-ms-1x_coco.py']
 model = dict(
     backbone=dict(
-        encoder=dict(out_indices=(11, ), window_size=14, global_attention_indices=(2, 5, 8, 11)),
-        adapter=dict(_delete_=True, type='cae_mm.SimpleFeaturePyramid', out_channels=256, num_outs=5)),
-    neck=None)
+        encoder=dict(out_indices=(11,), window_size=14, global_attention_indices=(2, 5, 8, 11)),
+        adapter=dict(_delete_=True, type='cae_mm.SimpleFeaturePyramid', out_channels=256, num_outs=5),
+    ),
+    neck=None,
+)

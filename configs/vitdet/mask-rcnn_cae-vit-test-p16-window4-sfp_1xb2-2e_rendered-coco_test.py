@@ -4,6 +4,8 @@
 _base_ = ['../mask_rcnn/mask-rcnn_cae-vit-test-p16_1xb2-2e_rendered-coco_test.py']
 model = dict(
     backbone=dict(
-        encoder=dict(out_indices=(3, ), window_size=4, global_attention_indices=(1, 3)),
-        adapter=dict(_delete_=True, type='cae_mm.SimpleFeaturePyramid', out_channels=32, num_outs=5)),
-    neck=None)
+        encoder=dict(out_indices=(3,), window_size=4, global_attention_indices=(1, 3)),
+        adapter=dict(_delete_=True, type='cae_mm.SimpleFeaturePyramid', out_channels=32, num_outs=5),
+    ),
+    neck=None,
+)

@@ -1,13 +1,22 @@
 """Tests for cae_mm.checkpoints.conversion: official, mmpretrain and backbone-only layouts, exact and refusing."""
+
 import pytest
 import torch
 from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 
 from cae_mm.checkpoints import CheckpointConversionError
-from cae_mm.checkpoints.conversion import (cae_mm_to_backbone, cae_mm_to_mmpretrain, cae_mm_to_mmpretrain_backbone,
-                                           check_against_model, check_grid_size, mmpretrain_to_cae_mm,
-                                           mmpretrain_tokenizer_state_dict, official_to_cae_mm, training_grid_size)
+from cae_mm.checkpoints.conversion import (
+    cae_mm_to_backbone,
+    cae_mm_to_mmpretrain,
+    cae_mm_to_mmpretrain_backbone,
+    check_against_model,
+    check_grid_size,
+    mmpretrain_to_cae_mm,
+    mmpretrain_tokenizer_state_dict,
+    official_to_cae_mm,
+    training_grid_size,
+)
 from cae_mm.registry import MODELS
 from tests.checkpoints.official_cae import official_state_dict
 from tests.models.algorithms.mmpretrain_cae import build_mmpretrain_cae, cae_mm_config
@@ -57,9 +66,13 @@ def test_cae_mm_weights_load_strictly_into_mmpretrain():
     """cae_mm -> mmpretrain fills every tensor of mmpretrain's CAE (with the tokenizer passed along)."""
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         from tests.models.algorithms.mmpretrain_cae import mmpretrain_cae_config
+
         target = MMPRETRAIN_MODELS.build(mmpretrain_cae_config(**TINY, num_masked=75))
-    tokenizer = {key[len('target_generator.'):]: tensor for key, tensor in target.state_dict().items()
-                 if key.startswith('target_generator.')}
+    tokenizer = {
+        key[len('target_generator.') :]: tensor
+        for key, tensor in target.state_dict().items()
+        if key.startswith('target_generator.')
+    }
     converted = cae_mm_to_mmpretrain(tiny_cae_mm().state_dict(), tokenizer_state_dict=tokenizer)
     check_against_model(converted, target)
     target.load_state_dict(converted, strict=True)
@@ -112,12 +125,23 @@ def test_official_checkpoint_fills_cae_mm_one_to_one(decoder_width):
     official = official_state_dict(decoder_width=decoder_width)
     converted = official_to_cae_mm(official)
     model = tiny_cae_mm(embed_dims=decoder_width, in_dims=32, num_heads=2)
-    model.head = MODELS.build(dict(type='cae_mm.CAEDecoderHead', embed_dims=decoder_width, out_dims=8192, depth=2,
-                                   num_heads=2, layer_scale_init_value=0.1))
+    model.head = MODELS.build(
+        dict(
+            type='cae_mm.CAEDecoderHead',
+            embed_dims=decoder_width,
+            out_dims=8192,
+            depth=2,
+            num_heads=2,
+            layer_scale_init_value=0.1,
+        )
+    )
     check_against_model(converted, model)
     model.load_state_dict(converted, strict=True)
-    kept = {key: tensor for key, tensor in official.items()
-            if not key.startswith('alignment_encoder.') and 'pos_embed' not in key}
+    kept = {
+        key: tensor
+        for key, tensor in official.items()
+        if not key.startswith('alignment_encoder.') and 'pos_embed' not in key
+    }
     assert sorted(id(tensor) for tensor in converted.values()) == sorted(id(tensor) for tensor in kept.values())
     expected_pairs = {
         'regresser.regressor_blocks.1.mlp_cross.fc2.weight': 'neck.blocks.1.mlp.fc2.weight',
@@ -150,9 +174,12 @@ def test_backbone_only_export_loads_by_prefix(tmp_path):
     path = tmp_path / 'backbone.pth'
     torch.save(dict(state_dict=backbone), path)
     encoder = MODELS.build(
-        dict(type='cae_mm.CAEVisionTransformer', arch=dict(embed_dims=32, num_layers=2, num_heads=2,
-                                                           layer_scale_init_value=0.1),
-             init_cfg=dict(type='Pretrained', checkpoint=str(path), prefix='backbone.')))
+        dict(
+            type='cae_mm.CAEVisionTransformer',
+            arch=dict(embed_dims=32, num_layers=2, num_heads=2, layer_scale_init_value=0.1),
+            init_cfg=dict(type='Pretrained', checkpoint=str(path), prefix='backbone.'),
+        )
+    )
     encoder.init_weights()
     for key, tensor in model.backbone.state_dict().items():
         assert torch.equal(encoder.state_dict()[key], tensor), key
@@ -166,24 +193,35 @@ def test_mmpretrain_backbone_export_reproduces_the_encoder_in_beit_vit():
     exported = cae_mm_to_mmpretrain_backbone(model.state_dict())
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         vit = MMPRETRAIN_MODELS.build(
-            dict(type='BEiTViT', arch=dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=128),
-                 layer_scale_init_value=0.1, final_norm=True, out_type='raw', use_abs_pos_emb=True,
-                 use_rel_pos_bias=False, norm_cfg=dict(type='LN', eps=1e-6)))
+            dict(
+                type='BEiTViT',
+                arch=dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=128),
+                layer_scale_init_value=0.1,
+                final_norm=True,
+                out_type='raw',
+                use_abs_pos_emb=True,
+                use_rel_pos_bias=False,
+                norm_cfg=dict(type='LN', eps=1e-6),
+            )
+        )
     vit.eval()
-    backbone = {key[len('backbone.'):]: tensor for key, tensor in exported.items()}
+    backbone = {key[len('backbone.') :]: tensor for key, tensor in exported.items()}
     check_against_model(backbone, vit)
     vit.load_state_dict(backbone, strict=True)
     images = torch.randn(2, 3, 224, 224)
     with torch.no_grad():
-        (expected, ), (found, ) = model.backbone(images), vit(images)
+        (expected,), (found,) = model.backbone(images), vit(images)
     torch.testing.assert_close(found, expected, atol=1e-5, rtol=0)
 
 
 def test_backbone_export_refuses_another_architectures_encoder():
     """An mmpretrain MAE (or CAE) checkpoint has backbone.* keys too, in another layout: refused, not copied."""
-    mae_like = {'backbone.cls_token': torch.zeros(1, 1, 8), 'backbone.pos_embed': torch.zeros(1, 5, 8),
-                'backbone.patch_embed.projection.weight': torch.zeros(8, 3, 2, 2),
-                'backbone.layers.0.ln1.weight': torch.zeros(8)}
+    mae_like = {
+        'backbone.cls_token': torch.zeros(1, 1, 8),
+        'backbone.pos_embed': torch.zeros(1, 5, 8),
+        'backbone.patch_embed.projection.weight': torch.zeros(8, 3, 2, 2),
+        'backbone.layers.0.ln1.weight': torch.zeros(8),
+    }
     with pytest.raises(CheckpointConversionError, match=r"3 backbone keys are not those of cae_mm's"):
         cae_mm_to_backbone(mae_like)
 
@@ -197,6 +235,7 @@ def test_grid_size_must_be_positive(grid):
 def test_grid_size_must_match_the_training_config():
     from tests.conftest import TEST_CONFIG
     from mmengine.config import Config
+
     checkpoint = {'meta': {'cfg': Config.fromfile(TEST_CONFIG).pretty_text}}  # what a Runner checkpoint stores
     assert training_grid_size(checkpoint) == (8, 8)
     assert check_grid_size((8, 8), training_grid_size(checkpoint)) == (8, 8)

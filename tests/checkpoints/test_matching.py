@@ -1,5 +1,6 @@
 """Tests for cae_mm.checkpoints.matching and the ``load_from`` guard of cae_mm.Runner: a checkpoint that matches no
 model key is an error, not a silent start from random weights; optimizer layouts are compared before resuming."""
+
 from pathlib import Path
 
 import pytest
@@ -7,19 +8,22 @@ import torch
 from mmengine.model import BaseModel
 from torch import nn
 
-from cae_mm.checkpoints import (CheckpointMismatchError, CheckpointReadError, Runner, require_optimizer_match,
-                                require_overlap)
+from cae_mm.checkpoints import (
+    CheckpointMismatchError,
+    CheckpointReadError,
+    Runner,
+    require_optimizer_match,
+    require_overlap,
+)
 
 
 class Encoder(nn.Module):
-
     def __init__(self) -> None:
         super().__init__()
         self.proj = nn.Linear(2, 2)
 
 
 class Model(BaseModel):
-
     def __init__(self) -> None:
         super().__init__()
         self.backbone = Encoder()
@@ -64,12 +68,16 @@ def test_load_from_with_partial_overlap_loads_the_matching_tensors(tmp_path):
     torch.testing.assert_close(target.model.backbone.proj.weight, source.backbone.proj.weight)
 
 
-@pytest.mark.parametrize('content, message', [
-    ({}, 'holds no weights: the checkpoint is an empty dict'),
-    ([1, 2], 'holds no weights: the checkpoint is a list'),
-    (torch.zeros(3), 'holds no weights: the checkpoint is a single tensor'),
-    ({'meta': {}, 'state_dict': {}}, "holds no weights: its 'state_dict' entry is an empty dict"),
-], ids=['empty-dict', 'list', 'tensor', 'empty-state-dict'])
+@pytest.mark.parametrize(
+    'content, message',
+    [
+        ({}, 'holds no weights: the checkpoint is an empty dict'),
+        ([1, 2], 'holds no weights: the checkpoint is a list'),
+        (torch.zeros(3), 'holds no weights: the checkpoint is a single tensor'),
+        ({'meta': {}, 'state_dict': {}}, "holds no weights: its 'state_dict' entry is an empty dict"),
+    ],
+    ids=['empty-dict', 'list', 'tensor', 'empty-state-dict'],
+)
 def test_load_from_without_weights_is_an_error(tmp_path, content, message):
     with pytest.raises(CheckpointReadError, match=message):
         runner(tmp_path).load_checkpoint(saved(tmp_path, content))

@@ -6,6 +6,7 @@ saves checkpoints, loads a checkpoint that shares no key with the model, and res
 script reports what happened (file modes, warnings, errors) and a fingerprint of the mmengine globals that cae_mm used
 to patch. The reports must be identical.
 """
+
 import json
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
-SCRIPT = r'''
+SCRIPT = r"""
 import json, os, stat, sys, warnings
 import torch
 import mmengine.fileio.io, mmengine.hooks.checkpoint_hook, mmengine.runner.checkpoint
@@ -97,22 +98,29 @@ report = dict(
     resume_own=outcome(lambda: runner('resumed', load_from=checkpoint, resume=True).train()),
 )
 print('REPORT' + json.dumps(report, sort_keys=True))
-'''
+"""
 
 
 def report(tmp_path, variant: str) -> dict:
     import mmdet
     from pathlib import Path
+
     stock_config = Path(mmdet.__file__).parent / '.mim' / 'configs' / 'mask_rcnn' / 'mask-rcnn_r50_fpn_1x_coco.py'
     with_imports = tmp_path / 'with_imports.py'
-    with_imports.write_text(f"_base_ = ['{stock_config}']\ncustom_imports = dict(imports=['cae_mm'], "
-                            'allow_failed_imports=False)\n')
+    with_imports.write_text(
+        f"_base_ = ['{stock_config}']\ncustom_imports = dict(imports=['cae_mm'], allow_failed_imports=False)\n"
+    )
     work_dir = tmp_path / variant
-    result = subprocess.run([sys.executable, '-c', SCRIPT, variant, str(work_dir), str(stock_config),
-                             str(with_imports)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, '-c', SCRIPT, variant, str(work_dir), str(stock_config), str(with_imports)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     lines = [line for line in result.stdout.splitlines() if line.startswith('REPORT')]
     assert lines, result.stdout[-3000:] + result.stderr[-3000:]
-    return json.loads(lines[-1][len('REPORT'):])
+    return json.loads(lines[-1][len('REPORT') :])
 
 
 @pytest.mark.slow
@@ -142,8 +150,12 @@ def test_importing_cae_mm_registers_but_patches_nothing():
     import mmengine.hooks.checkpoint_hook
     import mmengine.runner.checkpoint
     from mmengine.runner.checkpoint import CheckpointLoader
+
     assert mmengine.fileio.io.backends['local'].__module__.startswith('mmengine.')
     assert 'open' not in vars(mmengine.hooks.checkpoint_hook)
     assert mmengine.runner.checkpoint.load_state_dict.__module__ == 'mmengine.runner.checkpoint'
-    assert all(loader.__module__.startswith('mmengine.') for prefix, loader in CheckpointLoader._schemes.items()
-               if not prefix.startswith('cae_mm'))
+    assert all(
+        loader.__module__.startswith('mmengine.')
+        for prefix, loader in CheckpointLoader._schemes.items()
+        if not prefix.startswith('cae_mm')
+    )

@@ -1,4 +1,5 @@
 """Loading pretrained encoder weights: full CAE or backbone-only checkpoints, every key checked."""
+
 import pytest
 import torch
 
@@ -67,7 +68,7 @@ def test_wrong_shapes_and_foreign_checkpoints_are_errors(pretrained_cae, tmp_pat
         load_pretrained_weights(other_patch, str(path))
     foreign = tmp_path / 'foreign.pth'
     torch.save(dict(model={'encoder.blocks.0.attn.qkv.weight': torch.zeros(3, 3)}), foreign)
-    with pytest.raises(CheckpointMismatchError, match=r"top-level names are encoder\."):
+    with pytest.raises(CheckpointMismatchError, match=r'top-level names are encoder\.'):
         load_pretrained_weights(CAEVisionTransformer(arch='test', patch_size=8), str(foreign))
 
 
@@ -85,8 +86,12 @@ def test_fine_tuning_encoder_keeps_zero_bias_and_drops_the_final_norm(pretrained
     final norm is left unused; every other tensor is loaded."""
     model, path = pretrained_cae
     encoder = CAEVisionTransformer(
-        arch='test', patch_size=8, final_norm=False, relative_position_bias_grid=(4, 4),
-        init_cfg=dict(type='Pretrained', checkpoint=str(path), prefix='backbone.'))
+        arch='test',
+        patch_size=8,
+        final_norm=False,
+        relative_position_bias_grid=(4, 4),
+        init_cfg=dict(type='Pretrained', checkpoint=str(path), prefix='backbone.'),
+    )
     encoder.init_weights()
     assert encoder.is_init
     expected = model.backbone.state_dict()
@@ -102,7 +107,8 @@ def test_image_classifier_init_weights_loads_through_the_backbone(pretrained_cae
     model, path = pretrained_cae
     classifier = tiny_classifier(
         dict(out_type='cls_token', init_cfg=dict(type='Pretrained', checkpoint=str(path), prefix='backbone.')),
-        dict(type='cae_mm.LinearProbeHead', num_classes=3, in_channels=64))
+        dict(type='cae_mm.LinearProbeHead', num_classes=3, in_channels=64),
+    )
     classifier.init_weights()
     assert_same_encoder(classifier.backbone, model.backbone)
 

@@ -1,4 +1,5 @@
 """Tests for cae_mm.checkpoints.reading: the one restricted reader of checkpoint files."""
+
 import collections
 import os
 import re
@@ -106,17 +107,18 @@ def test_refuses_os_system_pickle(tmp_path, zipfile_format):
     path = tmp_path / 'evil.pth'
     torch.save({'x': SystemCall(f'echo pwned > {marker}')}, path, _use_new_zipfile_serialization=zipfile_format)
     qualified = f'{os.system.__module__}.system'
-    with pytest.raises(CheckpointReadError, match=rf'refusing to load checkpoint {re.escape(str(path))}.*'
-                       rf'{re.escape(qualified)}'):
+    with pytest.raises(
+        CheckpointReadError,
+        match=rf'refusing to load checkpoint {re.escape(str(path))}.*'
+        rf'{re.escape(qualified)}',
+    ):
         read_checkpoint(path)
     assert not marker.exists()
 
 
-@pytest.mark.parametrize('owner, name', [
-    (collections.OrderedDict, 'fromkeys'),
-    (HistoryBuffer, 'update'),
-    (HistoryBuffer, '__init__'),
-])
+@pytest.mark.parametrize(
+    'owner, name', [(collections.OrderedDict, 'fromkeys'), (HistoryBuffer, 'update'), (HistoryBuffer, '__init__')]
+)
 def test_refuses_getattr_outside_history_buffer_statistics(tmp_path, owner, name):
     """``getattr`` is allowed only for HistoryBuffer's statistics methods; anything else is refused."""
     path = tmp_path / 'getattr.pth'
@@ -148,7 +150,7 @@ def test_truncated_checkpoint_is_reported_with_its_path(tmp_path):
     """The first half of a valid checkpoint raises ``CheckpointReadError`` naming the file."""
     data = valid_checkpoint_bytes(tmp_path)
     path = tmp_path / 'truncated.pth'
-    path.write_bytes(data[:len(data) // 2])
+    path.write_bytes(data[: len(data) // 2])
     expect_read_error(path)
 
 
@@ -207,18 +209,29 @@ def test_directory_is_reported_as_missing_checkpoint(tmp_path):
 
 def test_every_checkpoint_error_shares_one_base():
     """Read, mismatch, write, conversion and tokenizer errors are all ``CheckpointError`` (a RuntimeError)."""
-    from cae_mm.checkpoints import (CheckpointConversionError, CheckpointMismatchError, CheckpointWriteError,
-                                    TokenizerWeightsError)
-    for error in (CheckpointReadError, CheckpointMismatchError, CheckpointWriteError, CheckpointConversionError,
-                  TokenizerWeightsError):
+    from cae_mm.checkpoints import (
+        CheckpointConversionError,
+        CheckpointMismatchError,
+        CheckpointWriteError,
+        TokenizerWeightsError,
+    )
+
+    for error in (
+        CheckpointReadError,
+        CheckpointMismatchError,
+        CheckpointWriteError,
+        CheckpointConversionError,
+        TokenizerWeightsError,
+    ):
         assert issubclass(error, CheckpointError) and issubclass(error, RuntimeError)
 
 
 def test_counter_of_a_multistep_scheduler_loads(tmp_path):
     """``MultiStepLR`` keeps its milestones in a ``collections.Counter``: a detection runner checkpoint holds one."""
     path = tmp_path / 'epoch_1.pth'
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(torch.optim.SGD([torch.zeros(1, requires_grad=True)], 0.1),
-                                                     milestones=[8, 11])
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(
+        torch.optim.SGD([torch.zeros(1, requires_grad=True)], 0.1), milestones=[8, 11]
+    )
     torch.save({'param_schedulers': [scheduler.state_dict()]}, path)
     milestones = read_checkpoint(path)['param_schedulers'][0]['milestones']
     assert type(milestones) is collections.Counter and milestones == collections.Counter({8: 1, 11: 1})
@@ -227,6 +240,7 @@ def test_counter_of_a_multistep_scheduler_loads(tmp_path):
 def test_argparse_namespace_loads_as_an_inert_stand_in(tmp_path):
     """The official CAE checkpoints carry their ``argparse.Namespace``: kept as data, never constructed."""
     import argparse
+
     path = tmp_path / 'official.pth'
     torch.save({'model': {'w': torch.ones(1)}, 'args': argparse.Namespace(lr=0.1)}, path)
     loaded = read_checkpoint(path)
@@ -279,8 +293,10 @@ def test_torchscript_archive_is_refused_before_its_code_runs(tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize('header, looks_like', [(b'\x89PNG\r\n\x1a\n' + bytes(40), 'a PNG image'),
-                                                 (b'{"weights": [1, 2]}', 'a JSON text file')])
+@pytest.mark.parametrize(
+    'header, looks_like',
+    [(b'\x89PNG\r\n\x1a\n' + bytes(40), 'a PNG image'), (b'{"weights": [1, 2]}', 'a JSON text file')],
+)
 def test_foreign_file_says_what_it_looks_like(tmp_path, header, looks_like):
     path = tmp_path / 'weights.pth'
     path.write_bytes(header)
@@ -288,18 +304,26 @@ def test_foreign_file_says_what_it_looks_like(tmp_path, header, looks_like):
         read_checkpoint(path)
 
 
-@pytest.mark.parametrize('content, found', [({}, 'is an empty dict'), ([torch.ones(1)], 'is a list'),
-                                            (torch.ones(2, 3), r'is a single tensor of shape \(2, 3\)'),
-                                            ({'state_dict': {}}, "its 'state_dict' entry is an empty dict"),
-                                            ({'w': [1, 2]}, r"not named tensors: \['w'\]")])
+@pytest.mark.parametrize(
+    'content, found',
+    [
+        ({}, 'is an empty dict'),
+        ([torch.ones(1)], 'is a list'),
+        (torch.ones(2, 3), r'is a single tensor of shape \(2, 3\)'),
+        ({'state_dict': {}}, "its 'state_dict' entry is an empty dict"),
+        ({'w': [1, 2]}, r"not named tensors: \['w'\]"),
+    ],
+)
 def test_weights_of_refuses_checkpoints_without_weights(content, found):
     from cae_mm.checkpoints import weights_of
+
     with pytest.raises(CheckpointReadError, match=f'x.pth holds no weights: .*{found}'):
         weights_of(content, 'x.pth')
 
 
 def test_weights_of_unwraps_state_dict_and_model_entries():
     from cae_mm.checkpoints import weights_of
+
     weights = {'w': torch.ones(1)}
     assert weights_of({'state_dict': weights, 'meta': {}}, 'x') == weights
     assert weights_of({'model': weights, 'args': None}, 'x') == weights

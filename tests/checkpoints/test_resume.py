@@ -1,5 +1,6 @@
 """Tests for cae_mm.checkpoints.resume (which checkpoint --resume picks), the work dir lock and the atomic
 ``last_checkpoint`` pointer of cae_mm.CheckpointHook."""
+
 import logging
 import os
 import shutil
@@ -11,8 +12,14 @@ import pytest
 import torch
 from mmengine.fileio import LocalBackend
 
-from cae_mm.checkpoints import (CheckpointHook, CheckpointReadError, CheckpointWriteError, find_resume_checkpoint,
-                                hold_work_dir_lock, remove_partial_checkpoint_writes)
+from cae_mm.checkpoints import (
+    CheckpointHook,
+    CheckpointReadError,
+    CheckpointWriteError,
+    find_resume_checkpoint,
+    hold_work_dir_lock,
+    remove_partial_checkpoint_writes,
+)
 from cae_mm.checkpoints import resume
 from cae_mm.checkpoints.resume import checkpoint_problem
 from cae_mm.checkpoints.work_dir_lock import LOCK_FILE, acquire_work_dir_lock
@@ -32,7 +39,7 @@ def point_to(work_dir: Path, checkpoint: Path) -> None:
 
 def truncate(path: Path) -> None:
     data = path.read_bytes()
-    path.write_bytes(data[:len(data) // 2])
+    path.write_bytes(data[: len(data) // 2])
 
 
 def flip_byte_in_the_tensor_data(path: Path) -> None:
@@ -45,14 +52,17 @@ def test_complete_checkpoint_has_no_problem(tmp_path):
     assert checkpoint_problem(write_checkpoint(tmp_path / 'iter_1.pth', 1)) is None
 
 
-@pytest.mark.parametrize('damage, expected', [
-    (truncate, 'truncated'),
-    (flip_byte_in_the_tensor_data, 'checksum mismatch'),
-    (lambda path: path.write_bytes(b''), 'empty file'),
-    (lambda path: path.write_bytes(b'not a checkpoint at all'), 'truncated or not a PyTorch'),
-    (lambda path: path.unlink(), 'missing'),
-],
-                         ids=['truncated', 'flipped-byte', 'empty', 'not-a-zip', 'missing'])
+@pytest.mark.parametrize(
+    'damage, expected',
+    [
+        (truncate, 'truncated'),
+        (flip_byte_in_the_tensor_data, 'checksum mismatch'),
+        (lambda path: path.write_bytes(b''), 'empty file'),
+        (lambda path: path.write_bytes(b'not a checkpoint at all'), 'truncated or not a PyTorch'),
+        (lambda path: path.unlink(), 'missing'),
+    ],
+    ids=['truncated', 'flipped-byte', 'empty', 'not-a-zip', 'missing'],
+)
 def test_damaged_checkpoint_problem_is_named(tmp_path, damage, expected):
     path = write_checkpoint(tmp_path / 'iter_1.pth', 1)
     damage(path)
@@ -88,8 +98,9 @@ def test_a_corrupt_newest_checkpoint_falls_back_with_a_warning(tmp_path, monkeyp
     warnings = []
     monkeypatch.setattr(resume, 'print_log', lambda message, logger, level: warnings.append((message, level)))
     assert find_resume_checkpoint(tmp_path) == older
-    assert warnings == [(f'not resuming from {newest}: truncated or not a PyTorch zip checkpoint; using {older}',
-                         logging.WARNING)]
+    assert warnings == [
+        (f'not resuming from {newest}: truncated or not a PyTorch zip checkpoint; using {older}', logging.WARNING)
+    ]
 
 
 def test_a_touched_or_copied_old_checkpoint_does_not_win(tmp_path):
@@ -158,7 +169,8 @@ def pointer_writing_runner(work_dir: Path) -> SimpleNamespace:
     return SimpleNamespace(
         work_dir=str(work_dir),
         message_hub=SimpleNamespace(update_info=lambda *args: None),
-        save_checkpoint=lambda out_dir, filename, *args, **kwargs: Path(out_dir, filename).write_bytes(b'ckpt'))
+        save_checkpoint=lambda out_dir, filename, *args, **kwargs: Path(out_dir, filename).write_bytes(b'ckpt'),
+    )
 
 
 def checkpoint_hook(work_dir: Path) -> CheckpointHook:
@@ -190,6 +202,7 @@ def test_work_dir_lock_refuses_a_live_owner_and_takes_over_a_dead_one(tmp_path, 
     """A live process's lock refuses a second run; a lock of a process that ended is taken over with a warning."""
     import subprocess
     import socket
+
     live = subprocess.Popen(['sleep', '30'])
     try:
         (tmp_path / LOCK_FILE).write_text(f'{live.pid} {socket.gethostname()}\n')
@@ -199,8 +212,9 @@ def test_work_dir_lock_refuses_a_live_owner_and_takes_over_a_dead_one(tmp_path, 
         live.kill()
         live.wait()
     warnings = []
-    monkeypatch.setattr('cae_mm.checkpoints.work_dir_lock.print_log',
-                        lambda message, logger, level: warnings.append(message))
+    monkeypatch.setattr(
+        'cae_mm.checkpoints.work_dir_lock.print_log', lambda message, logger, level: warnings.append(message)
+    )
     with hold_work_dir_lock(tmp_path) as lock:
         assert lock.read_text().split()[0] == str(os.getpid())
         assert f'from process {live.pid}, which no longer runs' in warnings[0]

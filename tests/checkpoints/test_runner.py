@@ -1,4 +1,5 @@
 """cae_mm.Runner's own log folder per run: two runs started in the same second in one work dir must not share it."""
+
 import time
 from types import SimpleNamespace
 
@@ -20,8 +21,9 @@ class TwoByTwo(BaseModel):
 
 def test_runs_started_in_the_same_second_get_their_own_log_folder(tmp_path, monkeypatch):
     frozen = time.time()
-    monkeypatch.setattr(mmengine_runner, 'time', SimpleNamespace(time=lambda: frozen, strftime=time.strftime,
-                                                                 localtime=time.localtime))
+    monkeypatch.setattr(
+        mmengine_runner, 'time', SimpleNamespace(time=lambda: frozen, strftime=time.strftime, localtime=time.localtime)
+    )
     first = Runner(model=TwoByTwo(), work_dir=str(tmp_path), experiment_name='same_second')
     first.logger.info('first run')
     second = Runner(model=TwoByTwo(), work_dir=str(tmp_path), experiment_name='same_second')
@@ -42,8 +44,9 @@ def test_a_run_in_another_work_dir_in_the_same_second_does_not_take_the_log(tmp_
     """tools/test.py (its own work dir) then ``--resume`` in the same process and second: the resume must log in its
     own work dir, not through the test run's logger, whose name carries the same timestamp."""
     frozen = time.time()
-    monkeypatch.setattr(mmengine_runner, 'time', SimpleNamespace(time=lambda: frozen, strftime=time.strftime,
-                                                                 localtime=time.localtime))
+    monkeypatch.setattr(
+        mmengine_runner, 'time', SimpleNamespace(time=lambda: frozen, strftime=time.strftime, localtime=time.localtime)
+    )
     testing = Runner(model=TwoByTwo(), work_dir=str(tmp_path / 'test'), experiment_name='other_dir')
     testing.logger.info('test run')
     resumed = Runner(model=TwoByTwo(), work_dir=str(tmp_path / 'train'), experiment_name='other_dir')

@@ -1,4 +1,5 @@
 """Tests for cae_mm.checkpoints.writing: atomic replacement, umask permissions, and outputs that would lose data."""
+
 import os
 import stat
 

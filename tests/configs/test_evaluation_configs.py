@@ -1,5 +1,6 @@
 """Linear probe, attentive probe and fine-tuning configs: the official recipes, and tiny twins that train and evaluate
 on real labelled digits through mmengine's Runner."""
+
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ AUGMENTATIONS = {'ColorJitter', 'RandAugment', 'RandomErasing', 'AutoAugment'}
 
 
 def imagenet_config(folder: Path, size: str) -> Config:
-    (path, ) = folder.glob(f'cae_vit-{size}-p16_*_in1k.py')
+    (path,) = folder.glob(f'cae_vit-{size}-p16_*_in1k.py')
     return Config.fromfile(path)
 
 
@@ -80,11 +81,14 @@ def test_attentive_probe_recipe(size):
     assert not pipeline_types(cfg) & AUGMENTATIONS and 'train_cfg' not in cfg.model
 
 
-@pytest.mark.parametrize('size,lr,total_batch,epochs,warmup,layer_decay,drop_path', [
-    ('base', 8e-3, 4096, 100, 5, 0.65, 0.1),
-    ('large', 2e-3, 4096, 50, 5, 0.75, 0.2),
-    ('small', 4e-4, 1024, 200, 20, 0.75, 0.1),
-])
+@pytest.mark.parametrize(
+    'size,lr,total_batch,epochs,warmup,layer_decay,drop_path',
+    [
+        ('base', 8e-3, 4096, 100, 5, 0.65, 0.1),
+        ('large', 2e-3, 4096, 50, 5, 0.75, 0.2),
+        ('small', 4e-4, 1024, 200, 20, 0.75, 0.1),
+    ],
+)
 def test_fine_tuning_recipe(size, lr, total_batch, epochs, warmup, layer_decay, drop_path):
     """BEiT protocol: AdamW wd .05, layer decay, warmup and cosine to 1e-6; relative position bias, mean pooling with
     the head's norm, head x0.001; Mixup .8 / CutMix 1, smoothing .1, random erasing .25, RandAugment m9."""
@@ -101,14 +105,20 @@ def test_fine_tuning_recipe(size, lr, total_batch, epochs, warmup, layer_decay, 
     warmup_epochs, total_epochs, floor = schedule(cfg)
     assert (warmup_epochs, total_epochs) == (warmup, epochs) and floor * lr == pytest.approx(1e-6)
     backbone = cfg.model.backbone
-    assert (backbone.arch, backbone.drop_path_rate, backbone.out_type, backbone.final_norm) == (size, drop_path,
-                                                                                               'avg_featmap', False)
+    assert (backbone.arch, backbone.drop_path_rate, backbone.out_type, backbone.final_norm) == (
+        size,
+        drop_path,
+        'avg_featmap',
+        False,
+    )
     assert tuple(backbone.relative_position_bias_grid) == (14, 14)
     head = cfg.model.head
     assert (head.type, head.in_channels, head.init_scale) == ('cae_mm.FineTuningHead', width, 0.001)
     assert (head.loss.type, head.loss.label_smooth_val) == ('LabelSmoothLoss', 0.1)
-    assert [(augment.type, augment.alpha) for augment in cfg.model.train_cfg.augments] == [('Mixup', 0.8),
-                                                                                           ('CutMix', 1.0)]
+    assert [(augment.type, augment.alpha) for augment in cfg.model.train_cfg.augments] == [
+        ('Mixup', 0.8),
+        ('CutMix', 1.0),
+    ]
     erasing = next(step for step in cfg.train_dataloader.dataset.pipeline if step['type'] == 'RandomErasing')
     assert erasing.erase_prob == 0.25 and erasing.mode == 'rand'
     rand_augment = next(step for step in cfg.train_dataloader.dataset.pipeline if step['type'] == 'RandAugment')
@@ -149,15 +159,17 @@ def pretrained_checkpoint(tmp_path_factory):
 def twin_runner(protocol: str, digits: Path, work_dir: Path, **options) -> Runner:
     """The tiny twin on every 10th training image (all 10 classes, 2 steps per epoch) and every 7th validation one."""
     cfg = Config.fromfile(TWINS[protocol])
-    cfg.merge_from_dict({
-        'train_dataloader.dataset.data_root': str(digits),
-        'train_dataloader.dataset.indices': list(range(0, 1347, 10)),
-        'val_dataloader.dataset.data_root': str(digits),
-        'val_dataloader.dataset.indices': list(range(0, 450, 7)),
-        'test_dataloader.dataset.data_root': str(digits),
-        'test_dataloader.dataset.indices': list(range(0, 450, 7)),
-        **options,
-    })
+    cfg.merge_from_dict(
+        {
+            'train_dataloader.dataset.data_root': str(digits),
+            'train_dataloader.dataset.indices': list(range(0, 1347, 10)),
+            'val_dataloader.dataset.data_root': str(digits),
+            'val_dataloader.dataset.indices': list(range(0, 450, 7)),
+            'test_dataloader.dataset.data_root': str(digits),
+            'test_dataloader.dataset.indices': list(range(0, 450, 7)),
+            **options,
+        }
+    )
     cfg.work_dir = str(work_dir)
     DefaultScope._instance_dict.clear()
     return Runner.from_cfg(cfg)
@@ -176,7 +188,8 @@ def test_twin_trains_and_evaluates_from_a_pretrained_cae(protocol, digits, pretr
     trained = read_checkpoint(tmp_path / 'epoch_2.pth')['state_dict']
     pretrained = cae.backbone.state_dict()
     changed = [
-        key for key, value in pretrained.items()
+        key
+        for key, value in pretrained.items()
         if f'backbone.{key}' in trained and not torch.equal(trained[f'backbone.{key}'], value)
     ]
     if protocol == 'fine_tune':
@@ -194,10 +207,11 @@ def test_twin_from_a_random_encoder_and_a_class_count_mismatch(digits, tmp_path)
     runner = twin_runner('linear', digits, tmp_path / 'random', **{'model.backbone.init_cfg': None})
     runner.train()
     assert 0 <= runner.message_hub.get_scalar('val/accuracy/top1').current() <= 100
-    too_few = twin_runner('attentive', digits, tmp_path / 'too_few', **{
-        'model.backbone.init_cfg': None,
-        'model.head.num_classes': 5,
-        'model.data_preprocessor.num_classes': 5
-    })
+    too_few = twin_runner(
+        'attentive',
+        digits,
+        tmp_path / 'too_few',
+        **{'model.backbone.init_cfg': None, 'model.head.num_classes': 5, 'model.data_preprocessor.num_classes': 5},
+    )
     with pytest.raises(ValueError, match="outside the head's 5 classes"):
         too_few.train()

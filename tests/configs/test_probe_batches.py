@@ -1,5 +1,6 @@
 """The probe heads train a BatchNorm, which fails on a batch of one sample: every probe config trains on batches of
 at least 2 and drops an epoch's last, incomplete batch (which could hold a single sample)."""
+
 import pytest
 from mmengine.config import Config
 

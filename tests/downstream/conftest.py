@@ -1,4 +1,5 @@
 """Fixtures of the downstream tests: rendered datasets on disk (real photographs as backgrounds), one thread."""
+
 from pathlib import Path
 
 import pytest
@@ -40,4 +41,3 @@ def rendered_ade(tmp_path_factory: pytest.TempPathFactory, photographs: list[Pat
     write_ade20k_scenes(root, 'training', 4, seed=0, photographs=photographs)
     write_ade20k_scenes(root, 'validation', 2, seed=1, photographs=photographs)
     return root
-

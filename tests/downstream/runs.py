@@ -1,4 +1,5 @@
 """Running the tiny downstream configs: point them at rendered data, train through the Runner or tools/train.py."""
+
 import json
 import os
 import subprocess
@@ -43,7 +44,7 @@ def train_and_validate(cfg: Config) -> tuple[Runner, dict[str, float]]:
     runner = Runner.from_cfg(cfg)
     runner.train()
     hub = runner.message_hub
-    metrics = {key[len('val/'):]: hub.get_scalar(key).current() for key in hub.log_scalars if key.startswith('val/')}
+    metrics = {key[len('val/') :]: hub.get_scalar(key).current() for key in hub.log_scalars if key.startswith('val/')}
     return runner, metrics
 
 
@@ -60,6 +61,6 @@ def run_train_tool(config: Path, work_dir: Path, *cfg_options: str) -> subproces
 
 def logged_validation(work_dir: Path) -> dict[str, float]:
     """The last validation record of a run's ``scalars.json``."""
-    (scalars, ) = work_dir.glob('*/vis_data/scalars.json')
+    (scalars,) = work_dir.glob('*/vis_data/scalars.json')
     records = [json.loads(line) for line in scalars.read_text().splitlines()]
     return next(record for record in reversed(records) if 'loss' not in record)

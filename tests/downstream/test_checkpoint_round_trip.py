@@ -6,6 +6,7 @@ checkpoints hold numpy values and mmengine's log buffers: all of it must read ba
 Schedules are cut to one epoch (or two iterations); ``--resume`` then continues from the finished run, which loads and
 checks everything (weights, optimizer, schedulers, message hub) without training further.
 """
+
 import importlib.util
 import types
 from pathlib import Path
@@ -17,8 +18,14 @@ from mmengine.registry import DefaultScope
 
 from cae_mm.checkpoints import read_checkpoint, weights_of
 from tests.conftest import CONFIG_ROOT, REPO_ROOT, TEST_CONFIG
-from tests.downstream.runs import (CASCADE_TEST, MASK_RCNN_TEST, UPERNET_TEST, VITDET_TEST, detection_config,
-                                   segmentation_config)
+from tests.downstream.runs import (
+    CASCADE_TEST,
+    MASK_RCNN_TEST,
+    UPERNET_TEST,
+    VITDET_TEST,
+    detection_config,
+    segmentation_config,
+)
 from tests.labelled_data import shared_digits_root
 
 PROBES = {
@@ -38,8 +45,13 @@ def tool(name: str) -> types.ModuleType:
 
 def pretraining_config(demo_images: Path) -> Config:
     cfg = Config.fromfile(TEST_CONFIG)
-    cfg.merge_from_dict({'train_dataloader.dataset.data_root': str(demo_images), 'train_cfg.max_iters': 2,
-                         'default_hooks.checkpoint.interval': 2})
+    cfg.merge_from_dict(
+        {
+            'train_dataloader.dataset.data_root': str(demo_images),
+            'train_cfg.max_iters': 2,
+            'default_hooks.checkpoint.interval': 2,
+        }
+    )
     return cfg
 
 
@@ -47,10 +59,17 @@ def probe_config(path: Path, digits: Path) -> Config:
     cfg = Config.fromfile(path)
     subsets = {'train': list(range(0, 1347, 10)), 'val': list(range(0, 450, 45)), 'test': list(range(0, 450, 45))}
     for split, indices in subsets.items():
-        cfg.merge_from_dict({f'{split}_dataloader.dataset.data_root': str(digits),
-                             f'{split}_dataloader.dataset.indices': indices})
-    cfg.merge_from_dict({'model.backbone.init_cfg': None, 'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1,
-                         'default_hooks.checkpoint.interval': 1})
+        cfg.merge_from_dict(
+            {f'{split}_dataloader.dataset.data_root': str(digits), f'{split}_dataloader.dataset.indices': indices}
+        )
+    cfg.merge_from_dict(
+        {
+            'model.backbone.init_cfg': None,
+            'train_cfg.max_epochs': 1,
+            'train_cfg.val_interval': 1,
+            'default_hooks.checkpoint.interval': 1,
+        }
+    )
     return cfg
 
 
@@ -77,7 +96,7 @@ def round_trip(cfg: Config, folder: Path, has_test_loop: bool = True) -> None:
     logs = sorted(work_dir.glob('*/*.log'))
     resumed = logs[-1].read_text()
     assert f'resuming from {checkpoint}' in resumed
-    assert f"resumed epoch: {saved['meta']['epoch']}, iter: {saved['meta']['iter']}" in resumed
+    assert f'resumed epoch: {saved["meta"]["epoch"]}, iter: {saved["meta"]["iter"]}' in resumed
 
     release = tool('publish_model.py').main([str(checkpoint), str(folder / 'release' / 'model.pth')])
     published = torch.load(release, map_location='cpu', weights_only=True)  # plain tensors and values only
@@ -102,14 +121,14 @@ def test_classification_round_trip(family, tmp_path, tmp_path_factory):
 @pytest.mark.parametrize('family', DETECTION)
 def test_detection_round_trip(family, tmp_path, rendered_coco):
     cfg = detection_config(DETECTION[family], rendered_coco, tmp_path / 'work_dir')
-    cfg.merge_from_dict({'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1,
-                         'default_hooks.checkpoint.interval': 1})
+    cfg.merge_from_dict(
+        {'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1, 'default_hooks.checkpoint.interval': 1}
+    )
     round_trip(cfg, tmp_path)
 
 
 @pytest.mark.slow
 def test_segmentation_round_trip(tmp_path, rendered_ade):
     cfg = segmentation_config(UPERNET_TEST, rendered_ade, tmp_path / 'work_dir')
-    cfg.merge_from_dict({'train_cfg.max_iters': 2, 'train_cfg.val_interval': 2,
-                         'default_hooks.checkpoint.interval': 2})
+    cfg.merge_from_dict({'train_cfg.max_iters': 2, 'train_cfg.val_interval': 2, 'default_hooks.checkpoint.interval': 2})
     round_trip(cfg, tmp_path)

@@ -1,5 +1,6 @@
 """The tiny Mask R-CNN, Cascade Mask R-CNN and ViTDet-style twins train on COCO-format data loaded by mmdet's own
 CocoDataset (polygon and RLE masks) and evaluate through mmdet's CocoMetric (pycocotools, offline)."""
+
 import math
 
 import pytest
@@ -8,8 +9,15 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
-from tests.downstream.runs import (CASCADE_TEST, MASK_RCNN_TEST, VITDET_TEST, detection_config, logged_validation,
-                                   run_train_tool, train_and_validate)
+from tests.downstream.runs import (
+    CASCADE_TEST,
+    MASK_RCNN_TEST,
+    VITDET_TEST,
+    detection_config,
+    logged_validation,
+    run_train_tool,
+    train_and_validate,
+)
 
 COCO_METRICS = ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_mAP_50')
 
@@ -37,15 +45,19 @@ def test_coco_dataset_reads_polygons_and_rle_and_a_step_trains(rendered_coco, tm
     loss, _ = model.parse_losses(losses)
     assert torch.isfinite(loss)
     optim_wrapper.backward(loss)
-    for name in ('backbone.encoder.patch_embed.weight', 'backbone.encoder.layers.0.attn.qkv.weight',
-                 'backbone.adapter.upsample_4x.0.weight', 'neck.lateral_convs.0.conv.weight',
-                 'roi_head.mask_head.conv_logits.weight'):
+    for name in (
+        'backbone.encoder.patch_embed.weight',
+        'backbone.encoder.layers.0.attn.qkv.weight',
+        'backbone.adapter.upsample_4x.0.weight',
+        'neck.lateral_convs.0.conv.weight',
+        'roi_head.mask_head.conv_logits.weight',
+    ):
         assert model.get_parameter(name).grad.abs().sum() > 0, name
 
     model.eval()
     validation = DATASETS.build(cfg.val_dataloader.dataset)
     with torch.no_grad():
-        (prediction, ) = model.test_step(pseudo_collate([validation[0]]))
+        (prediction,) = model.test_step(pseudo_collate([validation[0]]))
     instances = prediction.pred_instances
     assert instances.masks.shape[1:] == tuple(prediction.ori_shape)
     assert instances.bboxes.shape == (len(instances), 4)
@@ -55,9 +67,13 @@ def test_coco_dataset_reads_polygons_and_rle_and_a_step_trains(rendered_coco, tm
 def test_mask_rcnn_twin_trains_and_evaluates_through_tools_train(rendered_coco, tmp_path):
     """``tools/train.py`` runs the mmdet config (its default_scope decides), trains 2 epochs, evaluates box and
     mask AP with CocoMetric, and writes the checkpoint."""
-    run_train_tool(MASK_RCNN_TEST, tmp_path, f'train_dataloader.dataset.data_root={rendered_coco}',
-                   f'val_dataloader.dataset.data_root={rendered_coco}',
-                   f'val_evaluator.ann_file={rendered_coco / "annotations" / "instances_val.json"}')
+    run_train_tool(
+        MASK_RCNN_TEST,
+        tmp_path,
+        f'train_dataloader.dataset.data_root={rendered_coco}',
+        f'val_dataloader.dataset.data_root={rendered_coco}',
+        f'val_evaluator.ann_file={rendered_coco / "annotations" / "instances_val.json"}',
+    )
     assert_coco_metrics(logged_validation(tmp_path))
     assert (tmp_path / 'epoch_2.pth').is_file()
 
@@ -76,8 +92,10 @@ def test_cascade_and_vitdet_twins_train_and_evaluate(path, rendered_coco, tmp_pa
 
 def test_tiny_twins_differ_from_the_full_configs_only_in_size_and_data():
     """The twins keep the full configs' model types, adapters, box loss and optimiser constructor."""
-    for twin, full in ((MASK_RCNN_TEST, 'mask_rcnn/mask-rcnn_cae-vit-base-p16_16xb2-ms-1x_coco.py'),
-                       (VITDET_TEST, 'vitdet/mask-rcnn_cae-vit-base-p16-window14-sfp_16xb2-ms-1x_coco.py')):
+    for twin, full in (
+        (MASK_RCNN_TEST, 'mask_rcnn/mask-rcnn_cae-vit-base-p16_16xb2-ms-1x_coco.py'),
+        (VITDET_TEST, 'vitdet/mask-rcnn_cae-vit-base-p16-window14-sfp_16xb2-ms-1x_coco.py'),
+    ):
         tiny, reference = Config.fromfile(twin), Config.fromfile(MASK_RCNN_TEST.parents[1] / full)
         assert tiny.model.type == reference.model.type
         assert tiny.model.backbone.adapter.type == reference.model.backbone.adapter.type

@@ -1,4 +1,5 @@
 """The mmdet/mmseg configs: host scope, strict plugin import, the paper's recipe, nothing downloaded, models build."""
+
 from pathlib import Path
 
 import pytest
@@ -56,9 +57,14 @@ def test_full_size_configs_load_a_local_cae_checkpoint_with_the_backbone_prefix(
     assert init_cfg.checkpoint.startswith('checkpoints/cae_vit-')
 
 
-@pytest.mark.parametrize('size,arch,taps,width', [('small', 'small', (3, 5, 7, 11), 384),
-                                                 ('base', 'base', (3, 5, 7, 11), 768),
-                                                 ('large', 'large', (7, 11, 15, 23), 1024)])
+@pytest.mark.parametrize(
+    'size,arch,taps,width',
+    [
+        ('small', 'small', (3, 5, 7, 11), 384),
+        ('base', 'base', (3, 5, 7, 11), 768),
+        ('large', 'large', (7, 11, 15, 23), 1024),
+    ],
+)
 def test_mask_rcnn_configs_carry_the_paper_recipe(size, arch, taps, width):
     """AdamW 3e-4, layer decay .75, dp .2, batch 32, 480-800 multi-scale, 4conv1fc + GIoU, checkpointing, adapter."""
     cfg = config('mask_rcnn', f'mask-rcnn_cae-vit-{size}-p16_16xb2-ms-1x_coco')
@@ -97,14 +103,15 @@ def test_vitdet_config_windows_all_but_four_blocks_and_uses_the_simple_pyramid()
     cfg = config('vitdet', 'mask-rcnn_cae-vit-base-p16-window14-sfp_16xb2-ms-1x_coco')
     encoder = cfg.model.backbone.encoder
     assert encoder.window_size == 14 and tuple(encoder.global_attention_indices) == (2, 5, 8, 11)
-    assert tuple(encoder.out_indices) == (11, )
+    assert tuple(encoder.out_indices) == (11,)
     assert cfg.model.backbone.adapter == ConfigDict(type='cae_mm.SimpleFeaturePyramid', out_channels=256, num_outs=5)
     assert cfg.model.neck is None
 
 
-@pytest.mark.parametrize('size,taps,width,lr,layer_decay,drop_path', [('base', (3, 5, 7, 11), 768, 1e-4, 0.65, 0.1),
-                                                                       ('large', (7, 11, 15, 23), 1024, 4e-5, 0.95,
-                                                                        0.15)])
+@pytest.mark.parametrize(
+    'size,taps,width,lr,layer_decay,drop_path',
+    [('base', (3, 5, 7, 11), 768, 1e-4, 0.65, 0.1), ('large', (7, 11, 15, 23), 1024, 4e-5, 0.95, 0.15)],
+)
 def test_upernet_configs_carry_the_paper_recipe(size, taps, width, lr, layer_decay, drop_path):
     """512 crops, 160k iterations, batch 16, UperNet as wide as the encoder, AdamW with layer decay, rel. pos. bias."""
     cfg = config('upernet', f'upernet_cae-vit-{size}-p16_8xb2-160k_ade20k-512x512')
@@ -121,11 +128,15 @@ def test_upernet_configs_carry_the_paper_recipe(size, taps, width, lr, layer_dec
     assert tuple(cfg.crop_size) == (512, 512) and cfg.model.test_cfg.mode == 'slide'
 
 
-@pytest.mark.parametrize('path', [
-    CONFIG_ROOT / 'mask_rcnn' / 'mask-rcnn_cae-vit-base-p16_16xb2-ms-1x_coco.py',
-    CONFIG_ROOT / 'vitdet' / 'mask-rcnn_cae-vit-base-p16-window14-sfp_16xb2-ms-1x_coco.py',
-    CONFIG_ROOT / 'upernet' / 'upernet_cae-vit-base-p16_8xb2-160k_ade20k-512x512.py',
-], ids=config_id)
+@pytest.mark.parametrize(
+    'path',
+    [
+        CONFIG_ROOT / 'mask_rcnn' / 'mask-rcnn_cae-vit-base-p16_16xb2-ms-1x_coco.py',
+        CONFIG_ROOT / 'vitdet' / 'mask-rcnn_cae-vit-base-p16-window14-sfp_16xb2-ms-1x_coco.py',
+        CONFIG_ROOT / 'upernet' / 'upernet_cae-vit-base-p16_8xb2-160k_ade20k-512x512.py',
+    ],
+    ids=config_id,
+)
 def test_full_size_vit_b_models_build_with_vit_b_parameter_names(path):
     cfg = Config.fromfile(path)
     init_default_scope(cfg.default_scope)

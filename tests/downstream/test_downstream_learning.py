@@ -1,5 +1,6 @@
 """The pipelines learn: on rendered scenes a model can solve (flat background, one colour range per class), a short
 training beats the untrained model on the libraries' own metrics (COCO AP, mIoU)."""
+
 from pathlib import Path
 
 import pytest
@@ -50,5 +51,5 @@ def test_upernet_learns_to_segment_the_shapes(tmp_path: Path):
     iterations = 40
     cfg.train_cfg.update(max_iters=iterations, val_interval=iterations)
     cfg.param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5)]
-    untrained, trained = untrained_then_trained(cfg, ('mIoU', ))
+    untrained, trained = untrained_then_trained(cfg, ('mIoU',))
     assert trained['mIoU'] > untrained['mIoU'], (untrained, trained)

@@ -1,5 +1,6 @@
 """The point of the project: the encoder that CAE pretraining writes loads, key for key, into mmdet's Mask R-CNN and
 mmseg's UperNet through ``init_cfg=dict(type='Pretrained', prefix='backbone.')``."""
+
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ def pretraining_checkpoint(tmp_path_factory: pytest.TempPathFactory, demo_data_r
 
 def backbone_weights(checkpoint: Path) -> dict[str, torch.Tensor]:
     state_dict = read_checkpoint(checkpoint)['state_dict']
-    return {key[len('backbone.'):]: value for key, value in state_dict.items() if key.startswith('backbone.')}
+    return {key[len('backbone.') :]: value for key, value in state_dict.items() if key.startswith('backbone.')}
 
 
 def build_with_pretrained_backbone(cfg: Config, checkpoint: Path):
@@ -73,21 +74,23 @@ def pretrained_and_loaded(cfg: Config, checkpoint: Path) -> tuple[dict[str, torc
 
 
 @pytest.mark.slow
-def test_cae_checkpoint_loads_into_mask_rcnn_with_no_unused_backbone_key(pretraining_checkpoint, rendered_coco,
-                                                                        tmp_path):
-    pretrained, encoder_state = pretrained_and_loaded(detection_config(MASK_RCNN_TEST, rendered_coco, tmp_path),
-                                                      pretraining_checkpoint)
+def test_cae_checkpoint_loads_into_mask_rcnn_with_no_unused_backbone_key(
+    pretraining_checkpoint, rendered_coco, tmp_path
+):
+    pretrained, encoder_state = pretrained_and_loaded(
+        detection_config(MASK_RCNN_TEST, rendered_coco, tmp_path), pretraining_checkpoint
+    )
     assert set(encoder_state) - set(pretrained) == set()  # every encoder tensor comes from pretraining
     for key, value in encoder_state.items():
         torch.testing.assert_close(value, pretrained[key], rtol=0, atol=0, msg=key)
 
 
 @pytest.mark.slow
-def test_cae_checkpoint_loads_into_upernet_with_no_unused_backbone_key(pretraining_checkpoint, rendered_ade,
-                                                                      tmp_path):
+def test_cae_checkpoint_loads_into_upernet_with_no_unused_backbone_key(pretraining_checkpoint, rendered_ade, tmp_path):
     """UperNet adds the zero-initialised relative position bias (new keys); every pretrained key is used."""
-    pretrained, encoder_state = pretrained_and_loaded(segmentation_config(UPERNET_TEST, rendered_ade, tmp_path),
-                                                      pretraining_checkpoint)
+    pretrained, encoder_state = pretrained_and_loaded(
+        segmentation_config(UPERNET_TEST, rendered_ade, tmp_path), pretraining_checkpoint
+    )
     new_keys = set(encoder_state) - set(pretrained)
     assert new_keys == {f'relative_position_bias.{index}.table' for index in range(4)}
     assert all(torch.count_nonzero(encoder_state[key]) == 0 for key in new_keys)

@@ -1,5 +1,6 @@
 """The tiny UperNet twin trains on ADE20K-format data loaded by mmseg's own ADE20KDataset (label PNGs,
 reduce_zero_label) and evaluates through mmseg's IoUMetric."""
+
 import math
 
 import numpy as np
@@ -39,15 +40,19 @@ def test_ade20k_dataset_reads_label_pngs_and_a_step_trains(rendered_ade, tmp_pat
     model.eval()
     validation = DATASETS.build(cfg.val_dataloader.dataset)
     with torch.no_grad():
-        (prediction, ) = model.test_step(pseudo_collate([validation[0]]))
+        (prediction,) = model.test_step(pseudo_collate([validation[0]]))
     assert prediction.pred_sem_seg.data.shape[-2:] == (128, 192)
 
 
 @pytest.mark.slow
 def test_upernet_twin_trains_and_evaluates_through_tools_train(rendered_ade, tmp_path):
     """``tools/train.py`` runs the mmseg config, trains 4 iterations and reports mIoU from IoUMetric."""
-    run_train_tool(UPERNET_TEST, tmp_path, f'train_dataloader.dataset.data_root={rendered_ade}',
-                   f'val_dataloader.dataset.data_root={rendered_ade}')
+    run_train_tool(
+        UPERNET_TEST,
+        tmp_path,
+        f'train_dataloader.dataset.data_root={rendered_ade}',
+        f'val_dataloader.dataset.data_root={rendered_ade}',
+    )
     metrics = logged_validation(tmp_path)
     for key in ('mIoU', 'aAcc', 'mAcc'):
         assert 0.0 <= metrics[key] <= 100.0 and math.isfinite(metrics[key]), metrics

@@ -1,5 +1,6 @@
 """A user's own config inheriting a downstream tiny twin by path and loading a pretrained encoder, as the twins'
 comments and docs/downstream.md say to write it."""
+
 import re
 from pathlib import Path
 
@@ -24,6 +25,7 @@ def build_backbone(cfg: Config) -> torch.nn.Module:
     init_default_scope(cfg.default_scope)
     try:
         from mmengine.registry import MODELS
+
         backbone = MODELS.build(cfg.model.backbone)
         backbone.init_weights()
     finally:
@@ -40,9 +42,11 @@ def test_child_config_of_a_tiny_twin_loads_a_pretrained_encoder(tmp_path, twin):
     weights = write_pretrained_encoder(checkpoint, encoder)
 
     child = tmp_path / 'my_config.py'
-    child.write_text(f"_base_ = ['{twin}']\n"
-                     'model = dict(backbone=dict(init_cfg=dict(\n'
-                     f"    _delete_=True, type='Pretrained', checkpoint='{checkpoint}', prefix='backbone.')))\n")
+    child.write_text(
+        f"_base_ = ['{twin}']\n"
+        'model = dict(backbone=dict(init_cfg=dict(\n'
+        f"    _delete_=True, type='Pretrained', checkpoint='{checkpoint}', prefix='backbone.')))\n"
+    )
     cfg = Config.fromfile(child)
     assert cfg.model.backbone.init_cfg == dict(type='Pretrained', checkpoint=str(checkpoint), prefix='backbone.')
     loaded = build_backbone(cfg).encoder.state_dict()
@@ -50,8 +54,10 @@ def test_child_config_of_a_tiny_twin_loads_a_pretrained_encoder(tmp_path, twin):
     assert all(torch.equal(loaded[name], weights[name]) for name in weights)
 
     no_delete = tmp_path / 'no_delete.py'
-    no_delete.write_text(f"_base_ = ['{twin}']\n"
-                         f"model = dict(backbone=dict(init_cfg=dict(type='Pretrained', checkpoint='{checkpoint}')))\n")
+    no_delete.write_text(
+        f"_base_ = ['{twin}']\n"
+        f"model = dict(backbone=dict(init_cfg=dict(type='Pretrained', checkpoint='{checkpoint}')))\n"
+    )
     with pytest.raises(TypeError, match='init_cfg is a dict in the child config but is of type'):
         Config.fromfile(no_delete)
 
@@ -63,10 +69,16 @@ def test_command_line_sets_a_pretrained_encoder_on_a_tiny_twin(tmp_path):
     weights = write_pretrained_encoder(checkpoint, encoder)
     action = DictAction(option_strings=['--cfg-options'], dest='cfg_options')
     namespace = type('Namespace', (), {})()
-    action(None, namespace, [
-        'model.backbone.init_cfg._delete_=True', 'model.backbone.init_cfg.type=Pretrained',
-        f'model.backbone.init_cfg.checkpoint={checkpoint}', 'model.backbone.init_cfg.prefix=backbone.'
-    ])
+    action(
+        None,
+        namespace,
+        [
+            'model.backbone.init_cfg._delete_=True',
+            'model.backbone.init_cfg.type=Pretrained',
+            f'model.backbone.init_cfg.checkpoint={checkpoint}',
+            'model.backbone.init_cfg.prefix=backbone.',
+        ],
+    )
     cfg = Config.fromfile(MASK_RCNN_TEST)
     cfg.merge_from_dict(namespace.cfg_options)
     loaded = build_backbone(cfg).encoder.state_dict()
@@ -85,9 +97,11 @@ def test_documented_custom_dataset_config_changes_what_it_says(tmp_path):
     assert cfg.model.roi_head.bbox_head.num_classes == 2 and cfg.model.roi_head.mask_head.num_classes == 2
     assert cfg.model.backbone.type == 'cae_mm.MultiScaleVisionTransformer'
     assert cfg.model.backbone.init_cfg.prefix == 'backbone.'
-    for loader, pipeline, annotations in ((cfg.train_dataloader, cfg.train_pipeline, 'annotations/train.json'),
-                                          (cfg.val_dataloader, cfg.test_pipeline, 'annotations/val.json'),
-                                          (cfg.test_dataloader, cfg.test_pipeline, 'annotations/val.json')):
+    for loader, pipeline, annotations in (
+        (cfg.train_dataloader, cfg.train_pipeline, 'annotations/train.json'),
+        (cfg.val_dataloader, cfg.test_pipeline, 'annotations/val.json'),
+        (cfg.test_dataloader, cfg.test_pipeline, 'annotations/val.json'),
+    ):
         assert loader.dataset.data_root == 'data/pets/' and loader.dataset.ann_file == annotations
         assert loader.dataset.metainfo.classes == ('cat', 'dog')
         assert loader.dataset.pipeline == pipeline

@@ -1,4 +1,5 @@
 """cae_mm.FSDPStrategy's parts: the block wrap policy and gradient clipping by the norm over all shards."""
+
 import socket
 
 import pytest
@@ -25,7 +26,7 @@ def one_process_group():
 
 def parameters_with_gradients(seed: int) -> list[nn.Parameter]:
     generator = torch.Generator().manual_seed(seed)
-    parameters = [nn.Parameter(torch.zeros(shape)) for shape in ((4, 3), (5, ), (0, ), (2, 2))]
+    parameters = [nn.Parameter(torch.zeros(shape)) for shape in ((4, 3), (5,), (0,), (2, 2))]
     for parameter in parameters:
         parameter.grad = 3 * torch.randn(parameter.shape, generator=generator)
     return parameters

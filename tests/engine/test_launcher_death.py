@@ -2,6 +2,7 @@
 
 The module is loaded from its file in the child processes (it imports nothing of cae_mm), so they start in a blink.
 """
+
 import os
 import signal
 import subprocess
@@ -21,13 +22,16 @@ launcher_death = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(launcher_death)
 """
 # The worker reports its pid once protected, then sleeps as a training process would train.
-WORKER = LOAD_MODULE + """
+WORKER = (
+    LOAD_MODULE
+    + """
 import os, sys, time
 if sys.argv[1] == 'protected':
     launcher_death.exit_with_launcher()
 print(os.getpid(), flush=True)
 time.sleep(120)
 """
+)
 # The launcher starts the worker in a session of its own, as torchrun does, and relays its pid.
 LAUNCHER = """
 import subprocess, sys, time
@@ -57,8 +61,11 @@ def wait_until_gone(pid: int, seconds: float) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='PR_SET_PDEATHSIG is Linux only')
 @pytest.mark.parametrize('protected', [True, False])
 def test_worker_dies_with_a_launcher_killed_by_sigkill(protected):
-    launcher = subprocess.Popen([sys.executable, '-c', LAUNCHER, WORKER, 'protected' if protected else 'bare'],
-                                stdout=subprocess.PIPE, text=True)
+    launcher = subprocess.Popen(
+        [sys.executable, '-c', LAUNCHER, WORKER, 'protected' if protected else 'bare'],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     worker_pid = int(launcher.stdout.readline())
     try:
         assert is_running(worker_pid)
@@ -73,9 +80,13 @@ def test_worker_dies_with_a_launcher_killed_by_sigkill(protected):
 
 def run_protected(launcher_pid: int) -> subprocess.CompletedProcess:
     """A process that calls ``exit_with_launcher`` with ``CAE_MM_LAUNCHER_PID=launcher_pid``, then prints "ran on"."""
-    return subprocess.run([sys.executable, '-c', LOAD_MODULE + 'launcher_death.exit_with_launcher()\nprint("ran on")'],
-                          capture_output=True, text=True, timeout=60,
-                          env=dict(os.environ, CAE_MM_LAUNCHER_PID=str(launcher_pid)))
+    return subprocess.run(
+        [sys.executable, '-c', LOAD_MODULE + 'launcher_death.exit_with_launcher()\nprint("ran on")'],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, CAE_MM_LAUNCHER_PID=str(launcher_pid)),
+    )
 
 
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='PR_SET_PDEATHSIG is Linux only')

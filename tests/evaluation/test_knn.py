@@ -1,4 +1,5 @@
 """knn_accuracy: exact answers on hand-made neighbourhoods."""
+
 import pytest
 import torch
 
@@ -27,6 +28,6 @@ def test_votes_are_weighted_by_similarity():
 
 def test_k_out_of_range_is_refused():
     with pytest.raises(ValueError, match='k must be'):
-        knn_accuracy(torch.ones(3, 2), torch.zeros(3, dtype=torch.long), torch.ones(1, 2), torch.zeros(1,
-                                                                                                          dtype=torch.long),
-                     k=4)
+        knn_accuracy(
+            torch.ones(3, 2), torch.zeros(3, dtype=torch.long), torch.ones(1, 2), torch.zeros(1, dtype=torch.long), k=4
+        )

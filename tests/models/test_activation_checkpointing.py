@@ -1,4 +1,5 @@
 """Activation checkpointing in the encoder, regressor and decoder: the same losses and gradients, fewer saved bytes."""
+
 import pytest
 import torch
 from mmpretrain.structures import DataSample
@@ -37,8 +38,9 @@ def losses_gradients_and_saved_bytes(model: torch.nn.Module) -> tuple[dict, dict
     with torch.autograd.graph.saved_tensors_hooks(count, lambda tensor: tensor):
         losses = model.loss(images, samples)
     sum(losses.values()).backward()
-    gradients = {name: parameter.grad.clone() for name, parameter in model.named_parameters()
-                 if parameter.grad is not None}
+    gradients = {
+        name: parameter.grad.clone() for name, parameter in model.named_parameters() if parameter.grad is not None
+    }
     return {name: loss.detach() for name, loss in losses.items()}, gradients, saved_bytes
 
 

@@ -4,6 +4,7 @@ The default test compiles with the ``aot_eager`` backend (dynamo's graph capture
 generates and compiles C++ kernels: measured about 3 minutes for this tiny model on a 2-core CPU, so its test runs only
 with ``CAE_MM_TEST_INDUCTOR=1``.
 """
+
 import os
 import subprocess
 import sys
@@ -30,8 +31,9 @@ def losses_and_gradients(model: torch.nn.Module, forward) -> tuple[dict, dict]:
     images, samples = batch()
     losses = forward(images, samples, mode='loss')
     sum(losses.values()).backward()
-    gradients = {name: parameter.grad.clone() for name, parameter in model.named_parameters()
-                 if parameter.grad is not None}
+    gradients = {
+        name: parameter.grad.clone() for name, parameter in model.named_parameters() if parameter.grad is not None
+    }
     return {name: loss.detach() for name, loss in losses.items()}, gradients
 
 
@@ -53,8 +55,10 @@ def test_compiled_model_matches_eager_aot_eager():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get('CAE_MM_TEST_INDUCTOR') != '1',
-                    reason='inductor compiles C++ kernels for about 3 minutes on a 2-core CPU; set CAE_MM_TEST_INDUCTOR=1')
+@pytest.mark.skipif(
+    os.environ.get('CAE_MM_TEST_INDUCTOR') != '1',
+    reason='inductor compiles C++ kernels for about 3 minutes on a 2-core CPU; set CAE_MM_TEST_INDUCTOR=1',
+)
 def test_compiled_model_matches_eager_inductor():
     compare_with_eager('inductor')
 
@@ -62,9 +66,19 @@ def test_compiled_model_matches_eager_inductor():
 @pytest.mark.slow
 def test_train_tool_compile_flag_compiles_the_forward_pass(tmp_path, demo_data_root):
     """``tools/train.py --compile aot_eager``: cae_mm.CompileForwardHook compiles the forward; training runs to the end."""
-    command = [sys.executable, 'tools/train.py', str(TEST_CONFIG), '--work-dir', str(tmp_path), '--compile', 'aot_eager',
-               '--cfg-options', f'train_dataloader.dataset.data_root={demo_data_root / "images"}', 'train_cfg.max_iters=2',
-               'default_hooks.checkpoint.interval=2']
+    command = [
+        sys.executable,
+        'tools/train.py',
+        str(TEST_CONFIG),
+        '--work-dir',
+        str(tmp_path),
+        '--compile',
+        'aot_eager',
+        '--cfg-options',
+        f'train_dataloader.dataset.data_root={demo_data_root / "images"}',
+        'train_cfg.max_iters=2',
+        'default_hooks.checkpoint.interval=2',
+    ]
     completed = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output[-3000:]

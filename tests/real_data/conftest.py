@@ -1,4 +1,5 @@
 """Locate the shared real data (../shared/data beside the checkout, or $CAE_MM_DATA): skip without it, except in CI."""
+
 import os
 from pathlib import Path
 
@@ -16,9 +17,11 @@ def require_data_set(name: str) -> Path:
     """The folder of one shared data set; a missing folder skips the test, or fails it when ``CI=true``."""
     folder = shared_data_root() / name
     if not folder.is_dir():
-        message = (f'real data set {name!r} not found at {folder}: put the shared data folder (tiny_imagenet_10, '
-                   'coco128, coco128_semseg; see its README.md) at ../shared/data beside the checkout, or point '
-                   'CAE_MM_DATA at it')
+        message = (
+            f'real data set {name!r} not found at {folder}: put the shared data folder (tiny_imagenet_10, '
+            'coco128, coco128_semseg; see its README.md) at ../shared/data beside the checkout, or point '
+            'CAE_MM_DATA at it'
+        )
         if os.environ.get('CI', '').lower() == 'true':
             pytest.fail(message)
         pytest.skip(message)

@@ -1,4 +1,5 @@
 """The real-data tests skip without ../shared/data, saying where it goes, except in CI, where they fail."""
+
 import pytest
 
 from tests.real_data.conftest import REPO_ROOT, require_data_set, shared_data_root

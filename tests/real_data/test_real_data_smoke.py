@@ -1,6 +1,7 @@
 """A few iterations of every real-data path on the shared photos (../shared/data): CAE pretraining on
 tiny_imagenet_10, an attentive probe on it, Mask R-CNN on coco128 with CocoMetric and UperNet on coco128_semseg with
 IoUMetric. Tiny models; the assertions are on the real outputs: finite losses that fall, the metrics' keys and ranges."""
+
 import json
 import math
 from pathlib import Path
@@ -65,8 +66,10 @@ def test_attentive_probe_on_tiny_imagenet_10(tiny_imagenet_10, tmp_path):
     cfg = Config.fromfile(CONFIGS / 'attentive_probe' / 'cae_vit-test-p4_1xb64-attentive-probe-sgd-2e_digits_test.py')
     cfg = _quiet(cfg, tmp_path)
     cfg.model.backbone.update(patch_size=8, init_cfg=None)
-    for loader, indices in ((cfg.train_dataloader, list(range(0, 5000, 100))),
-                            (cfg.val_dataloader, list(range(0, 500, 5)))):
+    for loader, indices in (
+        (cfg.train_dataloader, list(range(0, 5000, 100))),
+        (cfg.val_dataloader, list(range(0, 500, 5))),
+    ):
         loader.update(batch_size=10)
         loader.dataset.update(data_root=str(tiny_imagenet_10), indices=indices)
     cfg.train_dataloader.dataset.pipeline[1].update(scale=64)
@@ -98,11 +101,16 @@ def test_mask_rcnn_on_coco128_with_coco_metric(coco128, tmp_path):
     cfg.model.test_cfg.rcnn.score_thr = 0.0
     for loader, split, count in ((cfg.train_dataloader, 'train', 8), (cfg.val_dataloader, 'val', 4)):
         loader.dataset.pop('metainfo')  # coco128 holds the 80 COCO categories: CocoDataset's own metainfo
-        loader.dataset.update(data_root=str(coco128) + '/', ann_file=f'annotations/instances_{split}.json',
-                              data_prefix=dict(img=f'images/{split}/'), indices=count)
+        loader.dataset.update(
+            data_root=str(coco128) + '/',
+            ann_file=f'annotations/instances_{split}.json',
+            data_prefix=dict(img=f'images/{split}/'),
+            indices=count,
+        )
     cfg.test_dataloader = cfg.val_dataloader
-    cfg.val_evaluator = dict(type='CocoMetric', ann_file=str(coco128 / 'annotations' / 'instances_val.json'),
-                             metric=['bbox', 'segm'])
+    cfg.val_evaluator = dict(
+        type='CocoMetric', ann_file=str(coco128 / 'annotations' / 'instances_val.json'), metric=['bbox', 'segm']
+    )
     cfg.test_evaluator = cfg.val_evaluator
     max_epochs = 4
     cfg.train_cfg.update(max_epochs=max_epochs, val_interval=max_epochs + 1)  # validated once, below
@@ -129,9 +137,15 @@ def test_upernet_on_coco128_semseg_with_iou_metric(coco128_semseg, tmp_path):
     cfg.model.auxiliary_head.num_classes = len(classes)
     for loader, split, count in ((cfg.train_dataloader, 'training', 8), (cfg.val_dataloader, 'validation', 4)):
         loader.dataset.update(
-            type='BaseSegDataset', data_root=str(coco128_semseg), metainfo=dict(classes=classes), indices=count,
-            data_prefix=dict(img_path=f'images/{split}', seg_map_path=f'annotations/{split}'), img_suffix='.jpg',
-            seg_map_suffix='.png', reduce_zero_label=False)
+            type='BaseSegDataset',
+            data_root=str(coco128_semseg),
+            metainfo=dict(classes=classes),
+            indices=count,
+            data_prefix=dict(img_path=f'images/{split}', seg_map_path=f'annotations/{split}'),
+            img_suffix='.jpg',
+            seg_map_suffix='.png',
+            reduce_zero_label=False,
+        )
         for transform in loader.dataset.pipeline:
             if transform['type'] == 'LoadAnnotations':
                 transform['reduce_zero_label'] = False

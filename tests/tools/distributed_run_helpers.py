@@ -5,6 +5,7 @@
 * ``cae_mm.WeightRecorderHook``: after every iteration each process saves the full weights it holds (gathered first
   when FSDP shards them) to ``{work_dir}/weights/rank{R}_iter{N}.pth``.
 """
+
 from pathlib import Path
 from typing import Any, Optional
 
@@ -45,7 +46,7 @@ class IndexSeededMaskedImages(Dataset):
         generator = torch.Generator().manual_seed(1000 + index)
         image = torch.randint(0, 256, (3, self.image_size, self.image_size), generator=generator, dtype=torch.uint8)
         mask = torch.zeros(self.grid * self.grid, dtype=torch.bool)
-        mask[torch.randperm(self.grid * self.grid, generator=generator)[:self.num_masked]] = True
+        mask[torch.randperm(self.grid * self.grid, generator=generator)[: self.num_masked]] = True
         return dict(inputs=image, data_samples=DataSample().set_mask(mask.view(self.grid, self.grid)))
 
 
@@ -55,13 +56,16 @@ class WeightRecorderHook(Hook):
 
     priority = 'LOWEST'
 
-    def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Optional[dict] = None,
-                         outputs: Optional[dict] = None) -> None:
+    def after_train_iter(
+        self, runner: Any, batch_idx: int, data_batch: Optional[dict] = None, outputs: Optional[dict] = None
+    ) -> None:
         model = runner.model
         if isinstance(model, FullyShardedDataParallel):
             with FullyShardedDataParallel.summon_full_params(model, writeback=False):
-                weights = {name.replace(FSDP_PREFIX, ''): parameter.detach().clone()
-                           for name, parameter in model.named_parameters()}
+                weights = {
+                    name.replace(FSDP_PREFIX, ''): parameter.detach().clone()
+                    for name, parameter in model.named_parameters()
+                }
         else:
             model = model.module if is_model_wrapper(model) else model
             weights = {name: parameter.detach().clone() for name, parameter in model.named_parameters()}

@@ -1,4 +1,5 @@
 """tools/benchmark.py: its memory tracker and FLOP count are right, and a small run compares the two CAEs."""
+
 import importlib.util
 import json
 
@@ -64,8 +65,22 @@ def test_phase_timer_counts_nested_phases_once(tool):
 def test_small_run_compares_both_models_with_equal_losses(tool, tmp_path):
     """The 'test' size with a narrow DALL-E: both models step, their losses agree, the JSON holds every number."""
     output = tmp_path / 'benchmark.json'
-    result = tool.main(['--sizes', 'test', '--tokenizer-hidden', '8', '--batch-size', '2', '--warmup', '1', '--steps',
-                        '1', '--output', str(output)])
+    result = tool.main(
+        [
+            '--sizes',
+            'test',
+            '--tokenizer-hidden',
+            '8',
+            '--batch-size',
+            '2',
+            '--warmup',
+            '1',
+            '--steps',
+            '1',
+            '--output',
+            str(output),
+        ]
+    )
     assert json.loads(output.read_text())['records'] == result['records']
     records = {(record['target'], record['model']): record for record in result['records']}
     assert set(records) == {('dalle', 'cae_mm'), ('dalle', 'mmpretrain'), ('pixel', 'cae_mm')}
@@ -90,9 +105,19 @@ def test_matmul_reference_is_the_best_of_its_samples(tool):
 
 
 def test_scaling_table_and_plot(tool, tmp_path):
-    records = [dict(model=model, image_size=size, num_masked=masked, step_seconds=size / 100, images_per_second=1.0,
-                    peak_bytes=2 * 2**30 + size * 2**20, state_bytes=2 * 2**30)
-               for model in ('cae_mm', 'mmpretrain') for size, masked in ((224, 98), (448, 392), (224, 78))]
+    records = [
+        dict(
+            model=model,
+            image_size=size,
+            num_masked=masked,
+            step_seconds=size / 100,
+            images_per_second=1.0,
+            peak_bytes=2 * 2**30 + size * 2**20,
+            state_bytes=2 * 2**30,
+        )
+        for model in ('cae_mm', 'mmpretrain')
+        for size, masked in ((224, 98), (448, 392), (224, 78))
+    ]
     table = tool.scaling_table(records)
     assert '| 448 | 392 + 392 | cae_mm |' in table and len(table.splitlines()) == 2 + len(records)
     tool.plot_scaling(records, tmp_path / 'scaling.png')
@@ -103,8 +128,9 @@ def test_end_to_end_configs_use_the_same_photos_weights_and_batch(tool, tmp_path
     photos = REPO_ROOT.parent / 'shared' / 'data' / 'tiny_imagenet_10' / 'train'
     if not photos.is_dir():
         pytest.skip(f'{photos} is not here')
-    args = tool.parse_args(['--end-to-end', '--batch-size', '3', '--warmup', '1', '--steps', '2',
-                            '--photos', str(photos)])
+    args = tool.parse_args(
+        ['--end-to-end', '--batch-size', '3', '--warmup', '1', '--steps', '2', '--photos', str(photos)]
+    )
     weights = tmp_path / 'dalle_encoder.pth'
     configs = {name: tool.end_to_end_config(name, args, weights, tmp_path) for name in ('cae_mm', 'mmpretrain')}
     assert configs['cae_mm'].model.target_generator.checkpoint == str(weights)
@@ -114,6 +140,9 @@ def test_end_to_end_configs_use_the_same_photos_weights_and_batch(tool, tmp_path
         assert cfg.train_dataloader.dataset.data_root == str(photos)
         assert cfg.train_cfg.max_iters == 3
         assert tool.pipeline_images_per_second(cfg, count=2) > 0
-    lanczos = [step for step in configs['cae_mm'].train_dataloader.dataset.pipeline
-               if step.get('second_interpolation') == 'lanczos']
+    lanczos = [
+        step
+        for step in configs['cae_mm'].train_dataloader.dataset.pipeline
+        if step.get('second_interpolation') == 'lanczos'
+    ]
     assert lanczos and lanczos[0]['second_size'] == 112

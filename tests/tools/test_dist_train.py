@@ -1,5 +1,6 @@
 """tools/dist_train.sh runs the mmdet and mmseg configs with two processes, also on a machine without GPUs (gloo);
 killing it (its process group, or torchrun alone, with SIGKILL) ends its training processes."""
+
 import os
 import signal
 import socket
@@ -24,8 +25,16 @@ def free_port() -> int:
 
 def dist_train(config, work_dir, *cfg_options: str) -> str:
     environment = dict(os.environ, OMP_NUM_THREADS='1', MASTER_PORT=str(free_port()))
-    command = ['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir', str(work_dir), '--cfg-options',
-               *cfg_options]
+    command = [
+        'bash',
+        'tools/dist_train.sh',
+        str(config),
+        '2',
+        '--work-dir',
+        str(work_dir),
+        '--cfg-options',
+        *cfg_options,
+    ]
     completed = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, env=environment)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     return completed.stdout + completed.stderr
@@ -39,17 +48,27 @@ def test_two_process_training_without_gpus(family, tmp_path):
         data_root = tmp_path / 'coco'
         write_coco_instances(data_root, 'train', 4, seed=0)
         write_coco_instances(data_root, 'val', 2, seed=1)
-        output = dist_train(MASK_RCNN_TEST, tmp_path / 'work', f'train_dataloader.dataset.data_root={data_root}',
-                            f'val_dataloader.dataset.data_root={data_root}',
-                            f'val_evaluator.ann_file={data_root / "annotations" / "instances_val.json"}',
-                            'train_cfg.max_epochs=1', 'train_cfg.val_interval=1', 'default_hooks.checkpoint.interval=1')
+        output = dist_train(
+            MASK_RCNN_TEST,
+            tmp_path / 'work',
+            f'train_dataloader.dataset.data_root={data_root}',
+            f'val_dataloader.dataset.data_root={data_root}',
+            f'val_evaluator.ann_file={data_root / "annotations" / "instances_val.json"}',
+            'train_cfg.max_epochs=1',
+            'train_cfg.val_interval=1',
+            'default_hooks.checkpoint.interval=1',
+        )
         checkpoint = tmp_path / 'work' / 'epoch_1.pth'
     else:
         data_root = tmp_path / 'ade'
         write_ade20k_scenes(data_root, 'training', 4, seed=0)
         write_ade20k_scenes(data_root, 'validation', 2, seed=1)
-        output = dist_train(UPERNET_TEST, tmp_path / 'work', f'train_dataloader.dataset.data_root={data_root}',
-                            f'val_dataloader.dataset.data_root={data_root}')
+        output = dist_train(
+            UPERNET_TEST,
+            tmp_path / 'work',
+            f'train_dataloader.dataset.data_root={data_root}',
+            f'val_dataloader.dataset.data_root={data_root}',
+        )
         checkpoint = tmp_path / 'work' / 'iter_4.pth'
     assert 'Distributed training: True' in output
     assert output.count('Training finished.') == 1  # printed by rank 0 only
@@ -85,14 +104,23 @@ def is_running(pid: int) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='the workers use PR_SET_PDEATHSIG (Linux)')
 @pytest.mark.parametrize('target', ['process-group', 'launcher'])
 def test_killing_the_launcher_ends_the_workers(target, tmp_path):
-    environment = dict(os.environ, OMP_NUM_THREADS='1', MASTER_PORT=str(free_port()),
-                       PYTHONPATH=f"{REPO_ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    environment = dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        MASTER_PORT=str(free_port()),
+        PYTHONPATH=f'{REPO_ROOT}{os.pathsep}{os.environ.get("PYTHONPATH", "")}',
+    )
     work_dir = tmp_path / 'work'
     log = open(tmp_path / 'launcher.log', 'w')
     # A group of its own, as a shell gives a job, so that killing the group spares the test.
-    launcher = subprocess.Popen(['bash', 'tools/dist_train.sh', endless_training_config(tmp_path), '2', '--work-dir',
-                                 str(work_dir)], cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+    launcher = subprocess.Popen(
+        ['bash', 'tools/dist_train.sh', endless_training_config(tmp_path), '2', '--work-dir', str(work_dir)],
+        cwd=REPO_ROOT,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     workers = []
     try:
         deadline = time.monotonic() + 240

@@ -13,6 +13,7 @@ no bias of their own, so this bias moves every logit of a query by the same amou
 true gradient is zero, the computed one is rounding noise, and AdamW scales that noise up to full-size steps, which
 differ between any two summation orders (measured: 1e-4 after 3 steps, every other weight within 2e-7).
 """
+
 import os
 import socket
 import subprocess
@@ -29,7 +30,7 @@ ITERATIONS = 3
 GLOBAL_BATCH = 4
 TOLERANCE = 1e-6
 # Gradient identically zero (see the module docstring): its AdamW steps follow rounding noise.
-NOISE_DRIVEN = ('.norm1_k.bias', )
+NOISE_DRIVEN = ('.norm1_k.bias',)
 
 
 def free_port() -> int:
@@ -41,6 +42,7 @@ def free_port() -> int:
 def write_config(folder: Path) -> Path:
     """The tiny pixel config on index-seeded data, starting from ``initial.pth`` (the model's initial weights)."""
     from cae_mm.registry import MODELS
+
     torch.manual_seed(0)
     model = MODELS.build(Config.fromfile(TEST_CONFIG).model)
     model.init_weights()
@@ -65,15 +67,36 @@ custom_hooks = [dict(type='cae_mm.RandomStateHook'), dict(type='cae_mm.StopOnNon
 
 
 def train(config: Path, work_dir: Path, processes: int, *options: str) -> str:
-    environment = dict(os.environ, OMP_NUM_THREADS='1', MASTER_PORT=str(free_port()),
-                       PYTHONPATH=f"{REPO_ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    environment = dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        MASTER_PORT=str(free_port()),
+        PYTHONPATH=f'{REPO_ROOT}{os.pathsep}{os.environ.get("PYTHONPATH", "")}',
+    )
     batch = f'train_dataloader.batch_size={GLOBAL_BATCH // processes}'
     if processes == 1:
-        command = [sys.executable, 'tools/train.py', str(config), '--work-dir', str(work_dir), *options,
-                   '--cfg-options', batch]
+        command = [
+            sys.executable,
+            'tools/train.py',
+            str(config),
+            '--work-dir',
+            str(work_dir),
+            *options,
+            '--cfg-options',
+            batch,
+        ]
     else:
-        command = ['bash', 'tools/dist_train.sh', str(config), str(processes), '--work-dir', str(work_dir), *options,
-                   '--cfg-options', batch]
+        command = [
+            'bash',
+            'tools/dist_train.sh',
+            str(config),
+            str(processes),
+            '--work-dir',
+            str(work_dir),
+            *options,
+            '--cfg-options',
+            batch,
+        ]
     completed = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, env=environment)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     return completed.stdout + completed.stderr
@@ -83,8 +106,9 @@ def weights(work_dir: Path, rank: int, iteration: int) -> dict[str, torch.Tensor
     return torch.load(work_dir / 'weights' / f'rank{rank}_iter{iteration}.pth', weights_only=True)
 
 
-def largest_difference(first: dict[str, torch.Tensor], second: dict[str, torch.Tensor],
-                       skip: tuple[str, ...] = ()) -> float:
+def largest_difference(
+    first: dict[str, torch.Tensor], second: dict[str, torch.Tensor], skip: tuple[str, ...] = ()
+) -> float:
     assert first.keys() == second.keys()
     return max(float((first[name] - second[name]).abs().max()) for name in first if not name.endswith(skip))
 
@@ -117,6 +141,7 @@ def test_ddp_processes_stay_identical_and_match_one_process(single_process_run, 
 def test_fsdp_matches_one_process_and_writes_a_full_checkpoint(single_process_run, tmp_path):
     """Sharded parameters, gradients and optimizer state; the same training, clipped by the norm over all shards."""
     from cae_mm.checkpoints import read_checkpoint
+
     config, single = single_process_run
     output = train(config, tmp_path, 2, '--strategy', 'fsdp')
     assert 'FSDPStrategy' in output and output.count('Training finished.') == 1
@@ -138,8 +163,12 @@ def test_fsdp_switch_sets_the_flexible_runner_and_cpu_wrappers(tmp_path):
     finally:
         sys.path.remove(str(REPO_ROOT / 'tools'))
     from cae_mm.engine import use_cpu_model_wrappers
-    cfg = train_tool.build_config(train_tool.parse_args([str(TEST_CONFIG), '--strategy', 'fsdp', '--launcher',
-                                                         'pytorch', '--work-dir', str(tmp_path)]))
+
+    cfg = train_tool.build_config(
+        train_tool.parse_args(
+            [str(TEST_CONFIG), '--strategy', 'fsdp', '--launcher', 'pytorch', '--work-dir', str(tmp_path)]
+        )
+    )
     assert cfg.runner_type == 'cae_mm.FlexibleRunner' and cfg.strategy.type == 'cae_mm.FSDPStrategy'
     assert cfg.strategy.model_wrapper.auto_wrap_policy == dict(type='cae_mm.transformer_block_wrap_policy')
     use_cpu_model_wrappers(cfg)

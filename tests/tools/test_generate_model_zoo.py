@@ -1,4 +1,5 @@
 """The model zoo: metafiles that list every config family and config, and README tables generated from them."""
+
 import importlib.util
 from pathlib import Path
 
@@ -36,8 +37,12 @@ def test_every_family_and_every_full_size_config_is_listed():
     families = sorted(path.name for path in CONFIG_ROOT.iterdir() if path.is_dir() and path.name != '_base_')
     assert sorted(Path(path).parent.name for path in imports) == families
     listed = {model['Config'] for model in listed_models()}
-    expected = {str(path.relative_to(REPO_ROOT)) for family in families for path in (CONFIG_ROOT / family).glob('*.py')
-                if not path.stem.endswith('_test')}
+    expected = {
+        str(path.relative_to(REPO_ROOT))
+        for family in families
+        for path in (CONFIG_ROOT / family).glob('*.py')
+        if not path.stem.endswith('_test')
+    }
     assert expected - listed == set(), 'add these configs to their metafile.yml'
     assert listed - expected == set()
 
@@ -76,10 +81,23 @@ def test_broken_metafiles_are_reported(tmp_path):
     """A missing config, an unknown collection and a result without evidence are all named."""
     (tmp_path / 'model-index.yml').write_text('Import:\n  - family/metafile.yml\n')
     (tmp_path / 'family').mkdir()
-    (tmp_path / 'family' / 'metafile.yml').write_text(yaml.safe_dump(dict(
-        Collections=[dict(Name='Family')],
-        Models=[dict(Name='a', Config='family/a.py', Metadata=dict(Epochs=1), Weights=None, **{'In Collection': 'X'},
-                     Results=[dict(Task='t', Dataset='d', Metrics=dict(Top=1.0))])])))
+    (tmp_path / 'family' / 'metafile.yml').write_text(
+        yaml.safe_dump(
+            dict(
+                Collections=[dict(Name='Family')],
+                Models=[
+                    dict(
+                        Name='a',
+                        Config='family/a.py',
+                        Metadata=dict(Epochs=1),
+                        Weights=None,
+                        **{'In Collection': 'X'},
+                        Results=[dict(Task='t', Dataset='d', Metrics=dict(Top=1.0))],
+                    )
+                ],
+            )
+        )
+    )
     tool = generator()
     with pytest.raises(tool.ModelZooError) as error:
         tool.render_model_zoo(tmp_path / 'model-index.yml')

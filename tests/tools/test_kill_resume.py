@@ -10,6 +10,7 @@ block-wise mask generator (numpy randomness), a checkpoint every iteration. The 
 and resumed with ``--resume`` after each kill. It must end bit-identical to an uninterrupted run: weights, optimizer
 moments, scheduler state, and every iteration's logged loss.
 """
+
 import json
 import os
 import signal
@@ -31,7 +32,7 @@ MAX_ITERS = 8
 # Runs tools/train.py after arming a SIGKILL inside the process: at the fsync of the Nth temporary file of a checkpoint
 # ('checkpoint') or of the pointer file ('pointer'). The fsync comes after the data is written and
 # before the rename, so the kill lands in the middle of an atomic write.
-LAUNCHER = '''
+LAUNCHER = """
 import os, runpy, signal, sys
 target_kind, count = sys.argv[1], int(sys.argv[2])
 real_fsync, seen = os.fsync, []
@@ -47,22 +48,28 @@ def fsync_then_maybe_die(descriptor):
 os.fsync = fsync_then_maybe_die
 sys.argv = ['tools/train.py'] + sys.argv[3:]
 runpy.run_path('tools/train.py', run_name='__main__')
-'''
+"""
 
 
 def train_command(work_dir: Path, data_root: Path, *extra: str) -> list[str]:
     return [
-        str(TEST_CONFIG), '--work-dir',
-        str(work_dir), '--cfg-options', f'train_dataloader.dataset.data_root={data_root / "images"}',
-        f'train_cfg.max_iters={MAX_ITERS}', 'default_hooks.checkpoint.interval=1',
-        'default_hooks.checkpoint.max_keep_ckpts=3', *extra
+        str(TEST_CONFIG),
+        '--work-dir',
+        str(work_dir),
+        '--cfg-options',
+        f'train_dataloader.dataset.data_root={data_root / "images"}',
+        f'train_cfg.max_iters={MAX_ITERS}',
+        'default_hooks.checkpoint.interval=1',
+        'default_hooks.checkpoint.max_keep_ckpts=3',
+        *extra,
     ]
 
 
 def start(arguments: list[str], launcher: tuple[str, ...] = ()) -> subprocess.Popen:
     prefix = [sys.executable, '-c', LAUNCHER, *launcher] if launcher else [sys.executable, 'tools/train.py']
     return subprocess.Popen(
-        prefix + arguments, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        prefix + arguments, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
 
 def finish(process: subprocess.Popen, expected_returncode: int) -> str:
@@ -143,10 +150,18 @@ def test_sigkill_anywhere_then_resume_gives_identical_weights(tmp_path, demo_dat
 def resume_runner(work_dir: Path, data_root: Path, *flags: str):
     """The runner tools/train.py builds (cae_mm.Runner), before training."""
     train_tool = load_train_module()
-    cfg = train_tool.build_config(train_tool.parse_args([
-        str(TEST_CONFIG), '--work-dir', str(work_dir), *flags, '--cfg-options',
-        f'train_dataloader.dataset.data_root={data_root / "images"}'
-    ]))
+    cfg = train_tool.build_config(
+        train_tool.parse_args(
+            [
+                str(TEST_CONFIG),
+                '--work-dir',
+                str(work_dir),
+                *flags,
+                '--cfg-options',
+                f'train_dataloader.dataset.data_root={data_root / "images"}',
+            ]
+        )
+    )
     return RUNNERS.build(cfg)
 
 
@@ -173,8 +188,9 @@ def test_resume_from_a_named_corrupt_checkpoint_names_the_file(tmp_path, demo_da
         runner.train()
 
 
-def test_resume_flag_in_a_new_work_dir_starts_fresh_and_fails_when_every_checkpoint_is_damaged(tmp_path,
-                                                                                             demo_data_root):
+def test_resume_flag_in_a_new_work_dir_starts_fresh_and_fails_when_every_checkpoint_is_damaged(
+    tmp_path, demo_data_root
+):
     runner = resume_runner(tmp_path / 'new', demo_data_root, '--resume')
     runner.load_or_resume()
     assert not runner._has_loaded

@@ -1,4 +1,5 @@
 """The converter scripts in tools/model_converters, run through their main() on generated checkpoint files."""
+
 import argparse
 import importlib.util
 import os
@@ -47,11 +48,13 @@ def test_mmpretrain_to_cae_mm_checks_the_config_and_extracts_the_tokenizer(mmpre
     model, source = mmpretrain_checkpoint
     destination, tokenizer_file = tmp_path / 'cae_mm.pth', tmp_path / 'dalle_encoder.pth'
     tool('mmpretrain_cae_to_cae_mm').main(
-        [str(source), str(destination), '--config', str(DALLE_TEST_CONFIG), '--tokenizer-out', str(tokenizer_file)])
+        [str(source), str(destination), '--config', str(DALLE_TEST_CONFIG), '--tokenizer-out', str(tokenizer_file)]
+    )
     assert f'wrote the DALL-E encoder weights to {tokenizer_file}' in capsys.readouterr().out
     converted = saved_weights(destination)
-    ours = MODELS.build(cae_mm_config(**{k: v for k, v in TWIN_SIZE.items() if k != 'image_size'},
-                                      tokenizer_file=tokenizer_file))
+    ours = MODELS.build(
+        cae_mm_config(**{k: v for k, v in TWIN_SIZE.items() if k != 'image_size'}, tokenizer_file=tokenizer_file)
+    )
     ours.load_state_dict(converted, strict=True)
     assert torch.equal(ours.target_generator.blocks.input.w, model.target_generator.blocks.input.w)
 
@@ -60,8 +63,11 @@ def test_config_mismatch_is_reported_before_writing(mmpretrain_checkpoint, tmp_p
     """The pixel twin predicts 192 values per patch, not 8192 ids: the shapes are listed and nothing is written."""
     _, source = mmpretrain_checkpoint
     destination = tmp_path / 'cae_mm.pth'
-    with pytest.raises(CheckpointConversionError, match=r'head.predictor.weight: checkpoint \(8192, 64\), model '
-                       r'\(192, 64\)'):
+    with pytest.raises(
+        CheckpointConversionError,
+        match=r'head.predictor.weight: checkpoint \(8192, 64\), model '
+        r'\(192, 64\)',
+    ):
         tool('mmpretrain_cae_to_cae_mm').main([str(source), str(destination), '--config', str(TEST_CONFIG)])
     assert not destination.exists()
 
@@ -71,11 +77,15 @@ def test_cae_mm_to_mmpretrain_with_the_official_tokenizer_file(mmpretrain_checkp
     model, source = mmpretrain_checkpoint
     intermediate, destination, pickle_file = tmp_path / 'cae_mm.pth', tmp_path / 'back.pth', tmp_path / 'encoder.pkl'
     tool('mmpretrain_cae_to_cae_mm').main([str(source), str(intermediate)])
-    tokenizer = {key[len('target_generator.'):]: tensor for key, tensor in model.state_dict().items()
-                 if key.startswith('target_generator.')}
+    tokenizer = {
+        key[len('target_generator.') :]: tensor
+        for key, tensor in model.state_dict().items()
+        if key.startswith('target_generator.')
+    }
     write_openai_style_pickle(pickle_file, tokenizer)
     tool('cae_mm_to_mmpretrain_cae').main(
-        [str(intermediate), str(destination), '--tokenizer', str(pickle_file), '--grid-size', '8', '8'])
+        [str(intermediate), str(destination), '--tokenizer', str(pickle_file), '--grid-size', '8', '8']
+    )
     back = saved_weights(destination)
     original = model.state_dict()
     assert set(back) == set(original)
@@ -87,9 +97,15 @@ def test_official_checkpoint_with_its_namespace_converts(tmp_path):
     source, destination = tmp_path / 'checkpoint-799.pth', tmp_path / 'cae_mm.pth'
     official = official_state_dict()
     torch.save(
-        dict(model=official, optimizer=dict(state={}, param_groups=[dict(lr=1e-5)]), epoch=799,
-             scaler=dict(scale=65536.0), args=argparse.Namespace(model='cae_base_patch16_224_8k_vocab', lr=1.5e-3)),
-        source)
+        dict(
+            model=official,
+            optimizer=dict(state={}, param_groups=[dict(lr=1e-5)]),
+            epoch=799,
+            scaler=dict(scale=65536.0),
+            args=argparse.Namespace(model='cae_base_patch16_224_8k_vocab', lr=1.5e-3),
+        ),
+        source,
+    )
     tool('official_cae_to_cae_mm').main([str(source), str(destination)])
     converted = saved_weights(destination)
     model = MODELS.build(cae_mm_config(width=32, depth=2, heads=2, head_depth=2, tokenizer_hidden=8))
@@ -97,8 +113,9 @@ def test_official_checkpoint_with_its_namespace_converts(tmp_path):
     assert torch.equal(model.head.predictor.weight, official['decoder.head.weight'])
 
 
-@pytest.mark.parametrize('output_format,prefix_key', [('cae_mm', 'backbone.norm.weight'),
-                                                      ('mmpretrain', 'backbone.ln1.weight')])
+@pytest.mark.parametrize(
+    'output_format,prefix_key', [('cae_mm', 'backbone.norm.weight'), ('mmpretrain', 'backbone.ln1.weight')]
+)
 def test_backbone_export(mmpretrain_checkpoint, tmp_path, output_format, prefix_key):
     _, source = mmpretrain_checkpoint
     intermediate, destination = tmp_path / 'cae_mm.pth', tmp_path / 'backbone.pth'
@@ -114,9 +131,8 @@ def test_checkpoint_with_foreign_code_is_refused_and_not_run(tmp_path):
     marker = tmp_path / 'executed'
 
     class RunsACommand:
-
         def __reduce__(self):
-            return os.system, (f'touch {marker}', )
+            return os.system, (f'touch {marker}',)
 
     source = tmp_path / 'evil.pth'
     torch.save(dict(state_dict={}, payload=RunsACommand()), source)
@@ -128,7 +144,7 @@ def test_checkpoint_with_foreign_code_is_refused_and_not_run(tmp_path):
 def test_truncated_and_missing_checkpoints_are_named(mmpretrain_checkpoint, tmp_path):
     _, source = mmpretrain_checkpoint
     data = source.read_bytes()
-    source.write_bytes(data[:len(data) // 2])
+    source.write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointReadError, match='truncated'):
         tool('mmpretrain_cae_to_cae_mm').main([str(source), str(tmp_path / 'out.pth')])
     with pytest.raises(CheckpointReadError, match='does not exist'):
@@ -138,8 +154,9 @@ def test_truncated_and_missing_checkpoints_are_named(mmpretrain_checkpoint, tmp_
 def test_tokenizer_written_by_the_converter_is_a_dalle_encoder_file(mmpretrain_checkpoint, tmp_path):
     model, source = mmpretrain_checkpoint
     tokenizer_file = tmp_path / 'dalle_encoder.pth'
-    tool('mmpretrain_cae_to_cae_mm').main([str(source), str(tmp_path / 'out.pth'), '--tokenizer-out',
-                                           str(tokenizer_file)])
+    tool('mmpretrain_cae_to_cae_mm').main(
+        [str(source), str(tmp_path / 'out.pth'), '--tokenizer-out', str(tokenizer_file)]
+    )
     tokenizer = DALLETokenizer(checkpoint=str(tokenizer_file), hidden_dims=8)
     images = 0.1 + 0.8 * torch.rand(1, 3, 64, 64)
     expected = model.target_generator(images).argmax(1).flatten(1)

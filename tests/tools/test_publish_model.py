@@ -1,4 +1,5 @@
 """tools/publish_model.py: release files without training state, named by their hash, loadable by cae_mm's loaders."""
+
 import hashlib
 import importlib.util
 import re
@@ -35,13 +36,22 @@ def training_checkpoint(tmp_path):
     message_hub = MessageHub.get_instance('publish_model_test')
     message_hub.update_scalar('train/loss', 1.5)
     checkpoint = dict(
-        meta=dict(epoch=0, iter=8, seed=np.int64(3), cfg='model = dict()', time='20260101_000000',
-                  mmengine_version='0.10.7', dataset_meta=dict(classes=None), hook_msgs=dict(last_ckpt='x.pth')),
+        meta=dict(
+            epoch=0,
+            iter=8,
+            seed=np.int64(3),
+            cfg='model = dict()',
+            time='20260101_000000',
+            mmengine_version='0.10.7',
+            dataset_meta=dict(classes=None),
+            hook_msgs=dict(last_ckpt='x.pth'),
+        ),
         state_dict=model.state_dict(),
         optimizer=optimizer.state_dict(),
         param_schedulers=[dict(last_epoch=8)],
         message_hub=message_hub.state_dict(),
-        random_states=[dict(torch=torch.get_rng_state())])
+        random_states=[dict(torch=torch.get_rng_state())],
+    )
     path = tmp_path / 'iter_8.pth'
     torch.save(checkpoint, path)
     return path, model
@@ -55,8 +65,16 @@ def test_full_release_keeps_every_weight_and_drops_training_state(tmp_path, trai
     assert [file.name for file in path.parent.iterdir()] == [path.name]  # no temporary file left behind
     released = torch.load(path, weights_only=True)  # plain tensors and values only
     assert set(released) == {'meta', 'state_dict'}
-    assert released['meta'] == dict(epoch=0, iter=8, seed=3, cfg='model = dict()', time='20260101_000000',
-                                    mmengine_version='0.10.7', published_from='iter_8.pth', contents='full model')
+    assert released['meta'] == dict(
+        epoch=0,
+        iter=8,
+        seed=3,
+        cfg='model = dict()',
+        time='20260101_000000',
+        mmengine_version='0.10.7',
+        published_from='iter_8.pth',
+        contents='full model',
+    )
     expected = model.state_dict()
     assert released['state_dict'].keys() == expected.keys()
     for key, value in expected.items():
@@ -84,7 +102,8 @@ def test_backbone_release_loads_through_the_checked_pretrained_loader(tmp_path, 
     assert released['meta']['contents'] == 'backbone'
     assert set(released['state_dict']) == {f'backbone.{key}' for key in model.backbone.state_dict()}
     encoder = CAEVisionTransformer(
-        arch='test', patch_size=8, init_cfg=dict(type='Pretrained', checkpoint=str(path), prefix='backbone.'))
+        arch='test', patch_size=8, init_cfg=dict(type='Pretrained', checkpoint=str(path), prefix='backbone.')
+    )
     encoder.init_weights()
     for key, value in model.backbone.state_dict().items():
         assert torch.equal(encoder.state_dict()[key], value), key
@@ -148,6 +167,7 @@ def test_the_source_as_destination_is_refused(tmp_path, training_checkpoint):
 def test_release_file_mode_follows_the_umask(tmp_path, training_checkpoint):
     import os
     import stat
+
     source, _ = training_checkpoint
     previous = os.umask(0o022)
     try:
@@ -189,6 +209,7 @@ def test_the_moving_average_target_encoder_is_training_state(tmp_path):
 
     continued = MODELS.build(cfg.model)
     load_checkpoint(continued, str(path), strict=True)
-    for (name, average), encoder in zip(continued.target_encoder.state_dict().items(),
-                                        continued.backbone.state_dict().values()):
+    for (name, average), encoder in zip(
+        continued.target_encoder.state_dict().items(), continued.backbone.state_dict().values()
+    ):
         assert torch.equal(average, encoder), name

@@ -1,4 +1,5 @@
 """tools/slurm_train.sh: srun's options, and two Slurm tasks training on a CPU (a stand-in srun starts them locally)."""
+
 import os
 import socket
 import stat
@@ -11,7 +12,7 @@ import torch
 from tests.conftest import REPO_ROOT, TEST_CONFIG
 
 # Starts --ntasks copies of the command with the variables Slurm gives each task, and logs its own arguments.
-FAKE_SRUN = r'''#!/usr/bin/env bash
+FAKE_SRUN = r"""#!/usr/bin/env bash
 echo "$@" > "$SRUN_LOG"
 tasks=1
 for option in "$@"; do
@@ -26,7 +27,7 @@ done
 status=0
 for pid in "${pids[@]}"; do wait "$pid" || status=1; done
 exit $status
-'''
+"""
 FAKE_SCONTROL = '#!/usr/bin/env bash\necho 127.0.0.1\n'
 
 
@@ -49,11 +50,29 @@ def test_two_slurm_tasks_train_on_a_cpu(tmp_path, demo_data_root):
     executable(bin_folder / 'srun', FAKE_SRUN)
     executable(bin_folder / 'scontrol', FAKE_SCONTROL)
     log = tmp_path / 'srun_arguments.txt'
-    environment = dict(os.environ, PATH=f"{bin_folder}{os.pathsep}{os.environ['PATH']}", SRUN_LOG=str(log), GPUS='2',
-                       GPUS_PER_NODE='2', CPU_ONLY='1', MASTER_PORT=str(free_port()), OMP_NUM_THREADS='1')
-    command = ['bash', 'tools/slurm_train.sh', 'cpu', 'cae-test', str(TEST_CONFIG), '--work-dir', str(tmp_path / 'work'),
-               '--cfg-options', f'train_dataloader.dataset.data_root={demo_data_root / "images"}',
-               'train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2']
+    environment = dict(
+        os.environ,
+        PATH=f'{bin_folder}{os.pathsep}{os.environ["PATH"]}',
+        SRUN_LOG=str(log),
+        GPUS='2',
+        GPUS_PER_NODE='2',
+        CPU_ONLY='1',
+        MASTER_PORT=str(free_port()),
+        OMP_NUM_THREADS='1',
+    )
+    command = [
+        'bash',
+        'tools/slurm_train.sh',
+        'cpu',
+        'cae-test',
+        str(TEST_CONFIG),
+        '--work-dir',
+        str(tmp_path / 'work'),
+        '--cfg-options',
+        f'train_dataloader.dataset.data_root={demo_data_root / "images"}',
+        'train_cfg.max_iters=2',
+        'default_hooks.checkpoint.interval=2',
+    ]
     completed = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, env=environment)
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output[-4000:]

@@ -1,4 +1,5 @@
 """tools/test.py: evaluates a checkpoint with the config's test loop, loading it strictly."""
+
 import importlib.util
 import re
 import subprocess
@@ -32,14 +33,17 @@ def digits(tmp_path_factory):
 
 def options(digits, *extra: str) -> list[str]:
     return [
-        '--cfg-options', f'test_dataloader.dataset.data_root={digits}',
-        f'test_dataloader.dataset.indices={VALIDATION_SUBSET}'.replace(' ', ''), *extra
+        '--cfg-options',
+        f'test_dataloader.dataset.data_root={digits}',
+        f'test_dataloader.dataset.indices={VALIDATION_SUBSET}'.replace(' ', ''),
+        *extra,
     ]
 
 
 def build_classifier(cfg: Config):
     init_default_scope('mmpretrain')
     from mmpretrain.registry import MODELS
+
     model = MODELS.build(cfg.model)
     DefaultScope._instance_dict.clear()
     return model
@@ -64,6 +68,7 @@ def expected_accuracy(model, digits) -> float:
     cfg = Config.fromfile(CONFIG)
     init_default_scope('mmpretrain')
     from mmpretrain.registry import DATASETS
+
     dataset = DATASETS.build(dict(cfg.test_dataloader.dataset, data_root=str(digits), indices=VALIDATION_SUBSET))
     DefaultScope._instance_dict.clear()
     batch = model.data_preprocessor(pseudo_collate([dataset[i] for i in range(len(dataset))]), False)
@@ -77,8 +82,15 @@ def expected_accuracy(model, digits) -> float:
 def test_cli_reports_the_accuracy_of_the_checkpoint(digits, tmp_path):
     """The printed top-1 accuracy equals the accuracy of the saved weights computed directly; logs go to --work-dir."""
     model, path = save_classifier(tmp_path)
-    command = [sys.executable, 'tools/test.py', str(CONFIG), str(path), '--work-dir', str(tmp_path / 'eval'),
-               *options(digits)]
+    command = [
+        sys.executable,
+        'tools/test.py',
+        str(CONFIG),
+        str(path),
+        '--work-dir',
+        str(tmp_path / 'eval'),
+        *options(digits),
+    ]
     completed = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     reported = float(re.search(r'accuracy/top1: ([0-9.]+)\n', completed.stdout).group(1))
@@ -90,14 +102,17 @@ def test_class_count_of_checkpoint_config_and_test_set_must_agree(digits, tmp_pa
     """A 10-class checkpoint into a 5-class head, or a 12-class head for the 10 digit classes, is a clear error."""
     test_tool = load_test_tool()
     _, path = save_classifier(tmp_path, num_classes=10)
-    with pytest.raises(CheckpointMismatchError,
-                       match=r'class count mismatch: .* trained for 10 classes .*num_classes is 5'):
-        test_tool.main([str(CONFIG), str(path), '--work-dir', str(tmp_path / 'a'),
-                        *options(digits, 'model.head.num_classes=5')])
+    with pytest.raises(
+        CheckpointMismatchError, match=r'class count mismatch: .* trained for 10 classes .*num_classes is 5'
+    ):
+        test_tool.main(
+            [str(CONFIG), str(path), '--work-dir', str(tmp_path / 'a'), *options(digits, 'model.head.num_classes=5')]
+        )
     _, path = save_classifier(tmp_path, num_classes=12)
     with pytest.raises(ValueError, match='the test set has 10 classes but model.head.num_classes is 12'):
-        test_tool.main([str(CONFIG), str(path), '--work-dir', str(tmp_path / 'b'),
-                        *options(digits, 'model.head.num_classes=12')])
+        test_tool.main(
+            [str(CONFIG), str(path), '--work-dir', str(tmp_path / 'b'), *options(digits, 'model.head.num_classes=12')]
+        )
 
 
 def test_checkpoint_of_another_model_lists_the_keys(digits, tmp_path):
@@ -121,8 +136,9 @@ def test_checkpoint_without_weights_is_named(digits, tmp_path, content):
 def test_work_dir_and_options_reach_the_config():
     """--work-dir wins over the default; --cfg-options are merged; nothing is loaded or resumed implicitly."""
     test_tool = load_test_tool()
-    cfg = test_tool.build_config(test_tool.parse_args([str(CONFIG), 'x.pth', '--work-dir', 'w', '--cfg-options',
-                                                        'test_dataloader.batch_size=7']))
+    cfg = test_tool.build_config(
+        test_tool.parse_args([str(CONFIG), 'x.pth', '--work-dir', 'w', '--cfg-options', 'test_dataloader.batch_size=7'])
+    )
     assert cfg.work_dir == 'w' and cfg.test_dataloader.batch_size == 7
     assert cfg.load_from is None and cfg.resume is False
     default = test_tool.build_config(test_tool.parse_args([str(CONFIG), 'x.pth']))

@@ -1,4 +1,5 @@
 """End-to-end runs of tools/train.py on the bundled photographs (subprocesses, as a user runs them)."""
+
 import json
 import subprocess
 import sys
@@ -11,16 +12,19 @@ from cae_mm.checkpoints import read_checkpoint
 from tests.conftest import REPO_ROOT, TEST_CONFIG
 
 
-NO_DROP_PATH = [
-    'model.backbone.drop_path_rate=0.0', 'model.neck.drop_path_rate=0.0', 'model.head.drop_path_rate=0.0'
-]
+NO_DROP_PATH = ['model.backbone.drop_path_rate=0.0', 'model.neck.drop_path_rate=0.0', 'model.head.drop_path_rate=0.0']
 
 
 def train(work_dir: Path, data_root: Path, *extra: str) -> str:
     command = [
-        sys.executable, 'tools/train.py',
-        str(TEST_CONFIG), '--work-dir',
-        str(work_dir), '--cfg-options', f'train_dataloader.dataset.data_root={data_root / "images"}', *extra
+        sys.executable,
+        'tools/train.py',
+        str(TEST_CONFIG),
+        '--work-dir',
+        str(work_dir),
+        '--cfg-options',
+        f'train_dataloader.dataset.data_root={data_root / "images"}',
+        *extra,
     ]
     completed = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
@@ -28,7 +32,7 @@ def train(work_dir: Path, data_root: Path, *extra: str) -> str:
 
 
 def logged_losses(work_dir: Path) -> list[float]:
-    (scalars, ) = work_dir.glob('*/vis_data/scalars.json')
+    (scalars,) = work_dir.glob('*/vis_data/scalars.json')
     return [json.loads(line)['loss'] for line in scalars.read_text().splitlines() if 'loss' in line]
 
 
@@ -63,6 +67,7 @@ def test_resume_continues_the_same_run(tmp_path, demo_data_root):
 
 def load_train_module():
     import importlib.util
+
     spec = importlib.util.spec_from_file_location('train_tool', REPO_ROOT / 'tools' / 'train.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,4 +1,5 @@
 """Import a command-line tool from its file (tools/ is not a package) so that tests can call its functions."""
+
 import importlib.util
 from pathlib import Path
 from types import ModuleType

@@ -1,4 +1,5 @@
 """The cls token's last-layer attention, recomputed from a normal forward pass."""
+
 import pytest
 import torch
 
@@ -10,8 +11,9 @@ from cae_mm.visualization.attention_maps import last_layer_cls_attention
 def test_equals_the_weights_of_the_last_block(relative_position_bias_grid):
     """The maps are the last block's softmax weights of the cls query over the patches, relative position bias
     included."""
-    encoder = CAEVisionTransformer(arch='test', patch_size=8,
-                                   relative_position_bias_grid=relative_position_bias_grid).eval()
+    encoder = CAEVisionTransformer(
+        arch='test', patch_size=8, relative_position_bias_grid=relative_position_bias_grid
+    ).eval()
     if encoder.relative_position_bias is not None:
         for bias in encoder.relative_position_bias:
             torch.nn.init.normal_(bias.table)

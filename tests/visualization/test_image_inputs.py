@@ -1,13 +1,22 @@
 """Reading, cropping and normalising images for the visualisation tools, and drawing the configured masks."""
+
 import numpy as np
 import pytest
 import torch
 from mmpretrain.models.utils import SelfSupDataPreprocessor
 from PIL import Image
 
-from cae_mm.visualization.image_inputs import (build_mask_generator, center_crop, denormalize, draw_masks,
-                                               image_size_from_config, list_images, read_images, to_display,
-                                               to_model_inputs)
+from cae_mm.visualization.image_inputs import (
+    build_mask_generator,
+    center_crop,
+    denormalize,
+    draw_masks,
+    image_size_from_config,
+    list_images,
+    read_images,
+    to_display,
+    to_model_inputs,
+)
 from cae_mm.visualization.model_loading import load_config
 from tests.conftest import TEST_CONFIG
 

@@ -1,21 +1,29 @@
 """Panel grids, patch shading and heat-map overlays."""
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from cae_mm.visualization.pictures import (GAP, TITLE_HEIGHT, grid_shape, heatmap_overlay, save_png, shade_patches,
-                                           tile, upscale)
+from cae_mm.visualization.pictures import (
+    GAP,
+    TITLE_HEIGHT,
+    grid_shape,
+    heatmap_overlay,
+    save_png,
+    shade_patches,
+    tile,
+    upscale,
+)
 
 
 def test_tile_places_every_panel():
-    panels = [[np.full((4, 6, 3), 10 * (row * 3 + column), dtype=np.uint8) for column in range(3)]
-              for row in range(2)]
+    panels = [[np.full((4, 6, 3), 10 * (row * 3 + column), dtype=np.uint8) for column in range(3)] for row in range(2)]
     picture = tile(panels, ['a', 'b', 'c'])
     assert picture.shape == (*grid_shape(2, 3, 4, 6), 3) == (TITLE_HEIGHT + 8 + 3 * GAP, 18 + 4 * GAP, 3)
     for row in range(2):
         for column in range(3):
             top, left = TITLE_HEIGHT + GAP + row * (4 + GAP), GAP + column * (6 + GAP)
-            assert (picture[top:top + 4, left:left + 6] == 10 * (row * 3 + column)).all()
+            assert (picture[top : top + 4, left : left + 6] == 10 * (row * 3 + column)).all()
     assert picture[:TITLE_HEIGHT].min() < 128  # the titles are drawn in black
 
 

@@ -1,4 +1,5 @@
 """The two reconstruction paths, the un-normalisation of pixel predictions, and the masked-patch PSNR."""
+
 import math
 
 import pytest
@@ -7,9 +8,15 @@ from mmpretrain.models.utils import SelfSupDataPreprocessor
 
 from cae_mm.models.targets.pixel_target import patchify
 from cae_mm.registry import MODELS
-from cae_mm.visualization.reconstruction import (masked_patch_psnr, paste_masked_patches, predict_masked_patches,
-                                                 reconstruct, reconstruction_picture, require_pixel_target,
-                                                 unpatchify)
+from cae_mm.visualization.reconstruction import (
+    masked_patch_psnr,
+    paste_masked_patches,
+    predict_masked_patches,
+    reconstruct,
+    reconstruction_picture,
+    require_pixel_target,
+    unpatchify,
+)
 from cae_mm.visualization.pictures import grid_shape
 from tests.conftest import tiny_cae_config
 
@@ -33,8 +40,9 @@ def test_pasting_the_true_targets_gives_back_the_input(model_and_inputs):
     """Un-normalising the pixel target's own normalised patches with the true statistics restores the image."""
     model, images, mask = model_and_inputs
     targets = model.target_generator(images, mask)  # (B, Nm, p*p*3), per-patch normalised
-    torch.testing.assert_close(paste_masked_patches(images, targets, mask, model.target_generator), images,
-                               rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(
+        paste_masked_patches(images, targets, mask, model.target_generator), images, rtol=1e-4, atol=1e-4
+    )
 
 
 def test_full_encoder_path_skips_the_regressor_and_sees_the_masked_pixels(model_and_inputs):
@@ -76,7 +84,7 @@ def test_psnr_over_the_masked_patches():
     reconstruction[..., :8, :8] += 5.0
     reconstruction[..., 8:, 8:] += 50.0  # visible: not counted
     psnr = masked_patch_psnr(reconstruction, images, mask, preprocessor)
-    assert psnr.shape == (1, )
+    assert psnr.shape == (1,)
     assert psnr.item() == pytest.approx(10 * math.log10(255**2 / 25))
 
 

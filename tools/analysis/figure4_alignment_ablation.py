@@ -25,6 +25,7 @@ encoder), ``{output-dir}/full_encoder_comparison.png`` and the report ``--report
 Example (about 4 minutes on 2 shared CPU cores):
     python tools/analysis/figure4_alignment_ablation.py
 """
+
 import argparse
 import platform
 import shlex
@@ -41,11 +42,14 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from cae_mm.models.layers import gather_tokens, mask_to_indices
-from cae_mm.visualization.image_inputs import (build_mask_generator, center_crop, draw_masks, to_display,
-                                               to_model_inputs)
+from cae_mm.visualization.image_inputs import build_mask_generator, center_crop, draw_masks, to_display, to_model_inputs
 from cae_mm.visualization.pictures import default_scale, save_png, shade_patches, tile, upscale
-from cae_mm.visualization.reconstruction import (masked_patch_psnr, predict_masked_patches, reconstruct,
-                                                 reconstruction_picture)
+from cae_mm.visualization.reconstruction import (
+    masked_patch_psnr,
+    predict_masked_patches,
+    reconstruct,
+    reconstruction_picture,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = REPO_ROOT / 'configs' / 'cae' / 'cae_vit-tiny-p16_1xb16-pixel-300i_demo.py'
@@ -81,8 +85,12 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument('--alignment-weight', type=float, default=2.0, help='λ of the aligned model (paper: 2)')
     parser.add_argument('--masks-per-crop', type=int, default=4, help='masks drawn per held-out crop')
     parser.add_argument('--num-workers', type=int, default=1, help='data loader workers')
-    parser.add_argument('--num-threads', type=int, default=1,
-                        help='torch CPU threads (1 keeps a run steady on cores shared with other jobs)')
+    parser.add_argument(
+        '--num-threads',
+        type=int,
+        default=1,
+        help='torch CPU threads (1 keeps a run steady on cores shared with other jobs)',
+    )
     parser.add_argument('--seed', type=int, default=0, help='seed of both runs and of the evaluation masks')
     return parser.parse_args(argv)
 
@@ -95,8 +103,10 @@ def split_photographs(data_root: Path, work_dir: Path, short_side: int) -> tuple
     """
     names = sorted((data_root / 'meta' / 'train.txt').read_text().split())
     if len(names) < 2 * HELD_OUT_EVERY:
-        raise ValueError(f'{data_root} lists {len(names)} photographs; lay out the demo dataset with '
-                         '`python tools/data/demo_images.py`')
+        raise ValueError(
+            f'{data_root} lists {len(names)} photographs; lay out the demo dataset with '
+            '`python tools/data/demo_images.py`'
+        )
     training_folder = work_dir / 'training_images'
     training_folder.mkdir(parents=True, exist_ok=True)
     held_out = []
@@ -117,32 +127,41 @@ def training_config(args: argparse.Namespace, alignment_weight: float, training_
     """The demo config shrunk to the experiment's model, crops and budget."""
     cfg = Config.fromfile(str(DEMO_CONFIG))
     patch, width = args.patch_size, args.embed_dims
-    num_patches = (args.image_size // patch)**2
+    num_patches = (args.image_size // patch) ** 2
     cfg.model.backbone.update(
         arch=dict(embed_dims=width, num_layers=args.depth, num_heads=args.num_heads, layer_scale_init_value=0.1),
-        patch_size=patch)
+        patch_size=patch,
+    )
     cfg.model.neck.update(embed_dims=width, depth=args.head_depth, num_heads=args.num_heads)
     cfg.model.head.update(
         embed_dims=width,
         depth=args.head_depth,
         num_heads=args.num_heads,
         out_dims=patch * patch * 3,
-        alignment_weight=alignment_weight)
+        alignment_weight=alignment_weight,
+    )
     cfg.model.target_generator.patch_size = patch
-    cfg.train_dataloader.update(batch_size=args.batch_size, num_workers=args.num_workers,
-                                persistent_workers=args.num_workers > 0)
+    cfg.train_dataloader.update(
+        batch_size=args.batch_size, num_workers=args.num_workers, persistent_workers=args.num_workers > 0
+    )
     cfg.train_dataloader.dataset.update(
         data_root=str(training_folder),
         pipeline=[
             dict(type='LoadImageFromFile'),
             dict(type='RandomFlip', prob=0.5),
-            dict(type='cae_mm.TwoViewRandomResizedCrop', size=args.image_size, scale=(0.08, 1.0),
-                 interpolation='bicubic'),
+            dict(
+                type='cae_mm.TwoViewRandomResizedCrop', size=args.image_size, scale=(0.08, 1.0), interpolation='bicubic'
+            ),
             # Half the patches, blocks of at least 16/196 of the grid: the paper's proportions.
-            dict(type='cae_mm.BlockwiseMaskGenerator', num_masked_patches=num_patches // 2, patch_size=patch,
-                 min_patches_per_block=max(4, round(16 / 196 * num_patches))),
+            dict(
+                type='cae_mm.BlockwiseMaskGenerator',
+                num_masked_patches=num_patches // 2,
+                patch_size=patch,
+                min_patches_per_block=max(4, round(16 / 196 * num_patches)),
+            ),
             dict(type='PackInputs'),
-        ])
+        ],
+    )
     warmup = max(1, args.iterations // 10)
     cfg.param_scheduler = [
         dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=warmup),
@@ -150,8 +169,9 @@ def training_config(args: argparse.Namespace, alignment_weight: float, training_
     ]
     cfg.train_cfg.max_iters = args.iterations
     cfg.default_hooks.logger.interval = max(1, args.iterations // 8)
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False, interval=args.iterations,
-                                        max_keep_ckpts=1)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', by_epoch=False, interval=args.iterations, max_keep_ckpts=1
+    )
     cfg.randomness = dict(seed=args.seed, diff_rank_seed=True)
     cfg.work_dir = str(Path(args.work_dir) / name)
     cfg.experiment_name = name
@@ -169,12 +189,12 @@ def held_out_crops(photographs: list[Path], size: int) -> np.ndarray:
         image = mmcv.imread(str(path), flag='color')
         side = min(image.shape[:2])
         top, left = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
-        square = image[top:top + side, left:left + side]
+        square = image[top : top + side, left : left + side]
         centres.append(center_crop(square, size))
         half = side // 2
         for row in (0, half):
             for col in (0, half):
-                quarters.append(center_crop(square[row:row + half, col:col + half], size))
+                quarters.append(center_crop(square[row : row + half, col : col + half], size))
     return np.stack(centres + quarters)
 
 
@@ -204,8 +224,9 @@ def comparison_picture(images: torch.Tensor, mask: torch.Tensor, models: dict[st
     preprocessor = next(iter(models.values())).data_preprocessor
     patch_size = images.shape[-1] // mask.shape[-1]
     columns = [to_display(images, preprocessor)]
-    columns.append(np.stack([shade_patches(image, mask[index], patch_size, opacity=1.0)
-                             for index, image in enumerate(columns[0])]))
+    columns.append(
+        np.stack([shade_patches(image, mask[index], patch_size, opacity=1.0) for index, image in enumerate(columns[0])])
+    )
     for model in models.values():
         columns.append(to_display(reconstruct(model, images, mask)['full_encoder'], preprocessor))
     scale = default_scale(images.shape[-1])
@@ -225,22 +246,34 @@ def reading(results: dict[str, Evaluation]) -> list[str]:
         lines.append(
             f'- {name.capitalize()}: the full-encoder path reaches {result.psnr_full_encoder:.2f} dB, '
             f'{_above_or_below(result.psnr_full_encoder, result.psnr_patch_mean)} the patch-mean baseline and '
-            f'{_above_or_below(result.psnr_full_encoder, result.psnr_regressor)} the same model\'s regressor path; '
+            f"{_above_or_below(result.psnr_full_encoder, result.psnr_regressor)} the same model's regressor path; "
             f'its normalised-pixel MSE is {result.normalised_error_full_encoder:.3f} '
-            f'({"better" if result.normalised_error_full_encoder < 1 else "worse"} than predicting zeros).')
+            f'({"better" if result.normalised_error_full_encoder < 1 else "worse"} than predicting zeros).'
+        )
     lines.append(
         f'- The regressor paths differ by {abs(aligned.psnr_regressor - unaligned.psnr_regressor):.2f} dB, the '
         f'full-encoder paths by {abs(aligned.psnr_full_encoder - unaligned.psnr_full_encoder):.2f} dB. The latent gap '
         f'is {aligned.latent_gap:.2f} with alignment and {unaligned.latent_gap:.2f} without: '
-        + ('without alignment the encoder\'s latents lie far from the predictions the decoder learned to read.'
-           if unaligned.latent_gap > 2 * aligned.latent_gap else
-           'alignment did not clearly bring the two latent spaces closer in this run.'))
+        + (
+            "without alignment the encoder's latents lie far from the predictions the decoder learned to read."
+            if unaligned.latent_gap > 2 * aligned.latent_gap
+            else 'alignment did not clearly bring the two latent spaces closer in this run.'
+        )
+    )
     return lines
 
 
-def report(args: argparse.Namespace, argv: list[str], results: dict[str, Evaluation], durations: dict[str, float],
-           pictures: dict[str, Path], num_training: int, held_out: list[Path], num_crops: int,
-           parameters: int) -> str:
+def report(
+    args: argparse.Namespace,
+    argv: list[str],
+    results: dict[str, Evaluation],
+    durations: dict[str, float],
+    pictures: dict[str, Path],
+    num_training: int,
+    held_out: list[Path],
+    num_crops: int,
+    parameters: int,
+) -> str:
     """The markdown report: command, budget, seed, table, reading, pictures."""
     report_folder = Path(args.report).parent.resolve()
     link = {key: path.resolve().relative_to(report_folder) for key, path in pictures.items()}
@@ -255,63 +288,67 @@ def report(args: argparse.Namespace, argv: list[str], results: dict[str, Evaluat
     ]
     table = [f'| held-out measurement | {" | ".join(names)} |', '|---|' + '---|' * len(names)]
     for title, key, number_format in rows:
-        table.append(f'| {title} | ' + ' | '.join(format(getattr(results[name], key), number_format)
-                                                   for name in names) + ' |')
+        table.append(
+            f'| {title} | ' + ' | '.join(format(getattr(results[name], key), number_format) for name in names) + ' |'
+        )
     command = 'python tools/analysis/figure4_alignment_ablation.py' + ''.join(f' {shlex.quote(part)}' for part in argv)
-    num_patches = (args.image_size // args.patch_size)**2
+    num_patches = (args.image_size // args.patch_size) ** 2
     wall_times = ', '.join(f'{name} {seconds / 60:.1f} min' for name, seconds in durations.items())
     threads = torch.get_num_threads()
-    return '\n'.join([
-        '# Figure 4: reconstructing from the full encoder output, with and without alignment',
-        '',
-        'The paper (Figure 4) feeds a whole image to the pretrained CAE encoder and its latents straight to the '
-        'decoder, skipping the regressor: the reconstruction works because the alignment loss made the regressor '
-        'predict in the encoder\'s latent space, the space the decoder learned to read; without alignment it is '
-        'noisy. This is that experiment at CPU scale, made by `tools/analysis/figure4_alignment_ablation.py` '
-        '(its `--help` describes every step). Every number below was measured by the command below.',
-        '',
-        '## Setup',
-        '',
-        f'- Command: `{command}`',
-        f'- Seed {args.seed} for both runs: the same initial weights, crops, flips and masks (the alignment weight '
-        'changes no random draw); the evaluation masks come from the same seed.',
-        f'- Model: encoder {args.embed_dims} wide, {args.depth} blocks, {args.num_heads} heads; regressor and '
-        f'decoder {args.head_depth} blocks each; {parameters / 1e6:.2f} M parameters; {args.patch_size} px patches '
-        f'on {args.image_size} px crops ({num_patches} patches, {num_patches // 2} masked, block-wise); '
-        f'normalised-pixel targets; alignment weight {args.alignment_weight:g} vs 0.',
-        f'- Budget per model: {args.iterations} iterations of {args.batch_size} crops, AdamW lr 1.5e-3, 10 % '
-        f'warmup, cosine; wall time {wall_times} ({platform.machine()} CPU, {threads} torch '
-        f'thread{"s" if threads > 1 else ""}, cores shared with other jobs).',
-        f'- Data: {num_training} of the bundled photographs for training (shorter side reduced to '
-        f'{2 * args.image_size} px); held out: ' + ', '.join(f'`{path.name}`' for path in held_out) +
-        f'; {num_crops} held-out crops, {args.masks_per_crop} masks each.',
-        '',
-        '## Results (measured, held-out crops)',
-        '',
-        *table,
-        '',
-        'PSNR is over the masked patches only, in RGB 0-255. Predictions are per-patch normalised pixels, mapped back '
-        'with each masked patch\'s true mean and standard deviation (as MAE\'s visualisation does), so every PSNR '
-        'here borrows the true patch statistics: the patch-mean baseline (every masked patch flat at its true mean) '
-        'is the floor to compare with. The normalised-pixel MSE borrows nothing (predicting zeros scores about 1).',
-        '',
-        '## Reading',
-        '',
-        *reading(results),
-        '',
-        '## Pictures',
-        '',
-        'Full-encoder path of both models (input | masked | with alignment | without alignment), the central crop '
-        'of each held-out photograph:',
-        '',
-        f'![full-encoder reconstructions]({link["comparison"]})',
-        '',
-        'Each model on both paths (input | masked | regressor | full encoder):',
-        '',
-        f'- with alignment: ![with alignment]({link["with alignment"]})',
-        f'- without alignment: ![without alignment]({link["without alignment"]})',
-        '',
-    ])
+    return '\n'.join(
+        [
+            '# Figure 4: reconstructing from the full encoder output, with and without alignment',
+            '',
+            'The paper (Figure 4) feeds a whole image to the pretrained CAE encoder and its latents straight to the '
+            'decoder, skipping the regressor: the reconstruction works because the alignment loss made the regressor '
+            "predict in the encoder's latent space, the space the decoder learned to read; without alignment it is "
+            'noisy. This is that experiment at CPU scale, made by `tools/analysis/figure4_alignment_ablation.py` '
+            '(its `--help` describes every step). Every number below was measured by the command below.',
+            '',
+            '## Setup',
+            '',
+            f'- Command: `{command}`',
+            f'- Seed {args.seed} for both runs: the same initial weights, crops, flips and masks (the alignment weight '
+            'changes no random draw); the evaluation masks come from the same seed.',
+            f'- Model: encoder {args.embed_dims} wide, {args.depth} blocks, {args.num_heads} heads; regressor and '
+            f'decoder {args.head_depth} blocks each; {parameters / 1e6:.2f} M parameters; {args.patch_size} px patches '
+            f'on {args.image_size} px crops ({num_patches} patches, {num_patches // 2} masked, block-wise); '
+            f'normalised-pixel targets; alignment weight {args.alignment_weight:g} vs 0.',
+            f'- Budget per model: {args.iterations} iterations of {args.batch_size} crops, AdamW lr 1.5e-3, 10 % '
+            f'warmup, cosine; wall time {wall_times} ({platform.machine()} CPU, {threads} torch '
+            f'thread{"s" if threads > 1 else ""}, cores shared with other jobs).',
+            f'- Data: {num_training} of the bundled photographs for training (shorter side reduced to '
+            f'{2 * args.image_size} px); held out: '
+            + ', '.join(f'`{path.name}`' for path in held_out)
+            + f'; {num_crops} held-out crops, {args.masks_per_crop} masks each.',
+            '',
+            '## Results (measured, held-out crops)',
+            '',
+            *table,
+            '',
+            'PSNR is over the masked patches only, in RGB 0-255. Predictions are per-patch normalised pixels, mapped back '
+            "with each masked patch's true mean and standard deviation (as MAE's visualisation does), so every PSNR "
+            'here borrows the true patch statistics: the patch-mean baseline (every masked patch flat at its true mean) '
+            'is the floor to compare with. The normalised-pixel MSE borrows nothing (predicting zeros scores about 1).',
+            '',
+            '## Reading',
+            '',
+            *reading(results),
+            '',
+            '## Pictures',
+            '',
+            'Full-encoder path of both models (input | masked | with alignment | without alignment), the central crop '
+            'of each held-out photograph:',
+            '',
+            f'![full-encoder reconstructions]({link["comparison"]})',
+            '',
+            'Each model on both paths (input | masked | regressor | full encoder):',
+            '',
+            f'- with alignment: ![with alignment]({link["with alignment"]})',
+            f'- without alignment: ![without alignment]({link["without alignment"]})',
+            '',
+        ]
+    )
 
 
 def main(argv: Optional[list[str]] = None) -> dict[str, Evaluation]:
@@ -340,16 +377,24 @@ def main(argv: Optional[list[str]] = None) -> dict[str, Evaluation]:
     results = {name: evaluate(model, images, masks) for name, model in models.items()}
 
     shown = slice(0, len(held_out))  # the central square of each held-out photograph
-    pictures = {'comparison': save_png(comparison_picture(images[shown], masks[0][shown], models),
-                                       output_dir / 'full_encoder_comparison.png')}
+    pictures = {
+        'comparison': save_png(
+            comparison_picture(images[shown], masks[0][shown], models), output_dir / 'full_encoder_comparison.png'
+        )
+    }
     for name, model in models.items():
-        picture = reconstruction_picture(images[shown], masks[0][shown], reconstruct(model, images[shown],
-                                                                                     masks[0][shown]),
-                                         model.data_preprocessor, default_scale(args.image_size))
+        picture = reconstruction_picture(
+            images[shown],
+            masks[0][shown],
+            reconstruct(model, images[shown], masks[0][shown]),
+            model.data_preprocessor,
+            default_scale(args.image_size),
+        )
         pictures[name] = save_png(picture, output_dir / f'{name.replace(" ", "_")}.png')
     parameters = sum(parameter.numel() for parameter in model.parameters())
-    text = report(args, argv, results, durations, pictures, len(list(training_folder.iterdir())), held_out,
-                  len(crops), parameters)
+    text = report(
+        args, argv, results, durations, pictures, len(list(training_folder.iterdir())), held_out, len(crops), parameters
+    )
     Path(args.report).parent.mkdir(parents=True, exist_ok=True)
     Path(args.report).write_text(text)
     print(text)

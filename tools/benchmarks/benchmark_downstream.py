@@ -13,6 +13,7 @@ Examples:
     python tools/benchmarks/benchmark_downstream.py upernet --height 512 --width 512 --batch-size 2
     python tools/benchmarks/benchmark_downstream.py --matrix        # every row of docs/downstream.md, one process each
 """
+
 import argparse
 import json
 import os.path as osp
@@ -102,11 +103,14 @@ def detection_batch(height: int, width: int, batch_size: int, objects: int = 8) 
         masks = np.zeros((objects, height, width), dtype=np.uint8)
         for mask, (left, top, right, bottom) in zip(masks, boxes.astype(int)):
             mask[top:bottom, left:right] = 1
-        sample = DetDataSample(metainfo=dict(img_shape=(height, width), ori_shape=(height, width),
-                                             scale_factor=(1.0, 1.0)))
+        sample = DetDataSample(
+            metainfo=dict(img_shape=(height, width), ori_shape=(height, width), scale_factor=(1.0, 1.0))
+        )
         sample.gt_instances = InstanceData(
-            bboxes=torch.from_numpy(boxes), labels=torch.from_numpy(generator.integers(0, 80, objects)),
-            masks=BitmapMasks(masks, height, width))
+            bboxes=torch.from_numpy(boxes),
+            labels=torch.from_numpy(generator.integers(0, 80, objects)),
+            masks=BitmapMasks(masks, height, width),
+        )
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
 
@@ -120,8 +124,9 @@ def segmentation_batch(height: int, width: int, batch_size: int) -> dict:
     inputs, samples = [], []
     for _ in range(batch_size):
         inputs.append(torch.from_numpy(generator.integers(0, 256, (3, height, width), dtype=np.uint8)))
-        sample = SegDataSample(metainfo=dict(img_shape=(height, width), ori_shape=(height, width),
-                                             pad_shape=(height, width)))
+        sample = SegDataSample(
+            metainfo=dict(img_shape=(height, width), ori_shape=(height, width), pad_shape=(height, width))
+        )
         sample.gt_sem_seg = PixelData(data=torch.from_numpy(generator.integers(0, 150, (1, height, width))))
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
@@ -173,7 +178,8 @@ def benchmark(args: argparse.Namespace) -> dict:
         input=f'{args.batch_size}x3x{padded_height}x{padded_width}',
         checkpointing=args.checkpointing,
         attention=f'window {model.backbone.encoder.window_size} + global at {GLOBAL_BLOCKS}'
-        if model.backbone.encoder.window_size else 'global',
+        if model.backbone.encoder.window_size
+        else 'global',
         device=args.device,
         threads=torch.get_num_threads(),
         seconds_per_iteration=round(float(forward + backward), 2),
@@ -181,25 +187,32 @@ def benchmark(args: argparse.Namespace) -> dict:
         backward_and_step_seconds=round(float(backward), 2),
         memory_before_gib=round(memory_before, 2),
         peak_memory_gib=round(peak_memory_gib(args.device), 2),
-        loss=round(loss.item(), 3))
+        loss=round(loss.item(), 3),
+    )
 
 
 def run_matrix(device: str) -> None:
     """Each configuration in its own process (a clean memory high-water mark); print a markdown table."""
-    print('| model | input (padded) | attention | act. checkpointing | s / iteration (forward + backward/step) | '
-          'memory: model + optimizer built -> peak (GiB) |')
+    print(
+        '| model | input (padded) | attention | act. checkpointing | s / iteration (forward + backward/step) | '
+        'memory: model + optimizer built -> peak (GiB) |'
+    )
     print('|---|---|---|---|---|---|')
     for row in MATRIX:
-        completed = subprocess.run([sys.executable, __file__, *row, '--device', device], capture_output=True,
-                                   text=True, cwd=REPO_ROOT)
+        completed = subprocess.run(
+            [sys.executable, __file__, *row, '--device', device], capture_output=True, text=True, cwd=REPO_ROOT
+        )
         if completed.returncode != 0:
             print(f'| {" ".join(row)} | failed: {completed.stderr.strip().splitlines()[-1]} |||||')
             continue
         record = json.loads(completed.stdout.strip().splitlines()[-1])
-        print(f'| {record["model"]} | {record["input"]} | {record["attention"]} | {record["checkpointing"]} | '
-              f'{record["seconds_per_iteration"]} ({record["forward_seconds"]} + '
-              f'{record["backward_and_step_seconds"]}) | {record["memory_before_gib"]} -> '
-              f'{record["peak_memory_gib"]} |', flush=True)
+        print(
+            f'| {record["model"]} | {record["input"]} | {record["attention"]} | {record["checkpointing"]} | '
+            f'{record["seconds_per_iteration"]} ({record["forward_seconds"]} + '
+            f'{record["backward_and_step_seconds"]}) | {record["memory_before_gib"]} -> '
+            f'{record["peak_memory_gib"]} |',
+            flush=True,
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

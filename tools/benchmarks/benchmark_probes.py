@@ -15,6 +15,7 @@ Example:
     python tools/benchmarks/benchmark_probes.py                      # about 10 minutes; writes docs/probe_evidence.md
     python tools/benchmarks/benchmark_probes.py --seeds 0 --probe-epochs 5 --output /tmp/quick.md
 """
+
 import argparse
 import json
 import os
@@ -69,7 +70,7 @@ def run_training(config: str, work_dir: Path, options: list[str], threads: int) 
 
 def last_validation_accuracy(work_dir: Path) -> float:
     """The last ``accuracy/top1`` a run logged (its ``vis_data/scalars.json``)."""
-    (log, ) = work_dir.glob('*/vis_data/scalars.json')
+    (log,) = work_dir.glob('*/vis_data/scalars.json')
     records = [json.loads(line) for line in log.read_text().splitlines()]
     accuracies = [record['accuracy/top1'] for record in records if 'accuracy/top1' in record]
     if not accuracies:
@@ -84,10 +85,17 @@ def probe_options(protocol: str, checkpoint: Path | None, seed: int, epochs: int
     encoder = f'model.backbone.init_cfg.checkpoint={checkpoint}' if checkpoint else 'model.backbone.init_cfg=None'
     floor = 'param_scheduler.1.eta_min=0.0' if protocol == 'linear' else f'param_scheduler.1.eta_min_ratio={1e-6 / lr}'
     return [
-        encoder, f'randomness.seed={seed}', f'optim_wrapper.optimizer.lr={lr}', f'train_cfg.max_epochs={epochs}',
-        f'train_cfg.val_interval={epochs}', f'default_hooks.checkpoint.interval={epochs}',
-        f'param_scheduler.0.start_factor={1e-6 / lr}', f'param_scheduler.0.end={warmup}',
-        f'param_scheduler.1.begin={warmup}', f'param_scheduler.1.end={epochs}', floor
+        encoder,
+        f'randomness.seed={seed}',
+        f'optim_wrapper.optimizer.lr={lr}',
+        f'train_cfg.max_epochs={epochs}',
+        f'train_cfg.val_interval={epochs}',
+        f'default_hooks.checkpoint.interval={epochs}',
+        f'param_scheduler.0.start_factor={1e-6 / lr}',
+        f'param_scheduler.0.end={warmup}',
+        f'param_scheduler.1.begin={warmup}',
+        f'param_scheduler.1.end={epochs}',
+        floor,
     ]
 
 
@@ -97,8 +105,9 @@ def summary(values: list[float]) -> str:
     return f'{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f}'
 
 
-def write_report(args: argparse.Namespace, results: dict, pretraining_seconds: float, probe_seconds: list[float],
-                 command: str) -> str:
+def write_report(
+    args: argparse.Namespace, results: dict, pretraining_seconds: float, probe_seconds: list[float], command: str
+) -> str:
     """The markdown report: setup, budget, table, the paper's two claims as measured, and the deviations."""
     rows = []
     for protocol in PROBES:
@@ -111,8 +120,10 @@ def write_report(args: argparse.Namespace, results: dict, pretraining_seconds: f
     def verdict(better: tuple, worse: tuple) -> str:
         wins = sum(b > w for b, w in zip(results[better], results[worse]))
         holds = 'holds' if means[better] > means[worse] else 'does not hold'
-        return (f'{holds}: {means[better]:.1f} vs {means[worse]:.1f} on average, higher in {wins} of '
-                f'{len(results[better])} seeds')
+        return (
+            f'{holds}: {means[better]:.1f} vs {means[worse]:.1f} on average, higher in {wins} of '
+            f'{len(results[better])} seeds'
+        )
 
     lines = [
         '# Probe evidence: CAE pretraining vs a random encoder on real labelled digits',
@@ -122,7 +133,7 @@ def write_report(args: argparse.Namespace, results: dict, pretraining_seconds: f
         '',
         '## Setup',
         '',
-        '- **Data** (real, offline): scikit-learn\'s handwritten digits (`load_digits`, 1,797 8x8 grey images, 10 '
+        "- **Data** (real, offline): scikit-learn's handwritten digits (`load_digits`, 1,797 8x8 grey images, 10 "
         'classes), upscaled to 32 px and split once by class (seed 0): 1,347 train, 450 held out '
         '(`python tools/data/labelled_demo_datasets.py`). Chance is 10%.',
         f'- **Pretraining**: `{PRETRAINING_CONFIG}` on the 1,347 training images without labels: CAE with a 64-wide, '
@@ -153,7 +164,7 @@ def write_report(args: argparse.Namespace, results: dict, pretraining_seconds: f
         '|---|---|---|---|',
         *rows,
         '',
-        '## The paper\'s claims, as measured here',
+        "## The paper's claims, as measured here",
         '',
         f'- Pretrained > random, linear probe: {verdict(("linear", "pretrained"), ("linear", "random"))}.',
         f'- Pretrained > random, attentive probe: {verdict(("attentive", "pretrained"), ("attentive", "random"))}.',
@@ -168,7 +179,7 @@ def write_report(args: argparse.Namespace, results: dict, pretraining_seconds: f
         'batch 64 that barely moves a probe in a few hundred steps, so LARS keeps its absolute lr 6.4 and SGD uses '
         '0.05 (picked between 0.05 and 0.4 on a random encoder, where 0.4 diverged). Both encoders get the same lr.',
         f'- Epochs: {args.probe_epochs} instead of 90, with the warmup shortened in proportion.',
-        '- Pretraining crops keep at least half of the image (a digit fills its frame); the probes keep the recipe\'s '
+        "- Pretraining crops keep at least half of the image (a digit fills its frame); the probes keep the recipe's "
         'crops (scale 0.08-1) and flips.',
         '',
         '## What each probe reads',
@@ -192,11 +203,19 @@ def main(argv: list[str] | None = None) -> None:
     pretraining_dir = work_dir / 'pretrain'
     print(f'pretraining {PRETRAINING_CONFIG} for {args.pretraining_iters} iterations ...', flush=True)
     warmup = args.pretraining_iters // 10
-    pretraining_seconds = run_training(PRETRAINING_CONFIG, pretraining_dir, [
-        f'randomness.seed={args.pretraining_seed}', f'train_cfg.max_iters={args.pretraining_iters}',
-        f'param_scheduler.0.end={warmup}', f'param_scheduler.1.begin={warmup}',
-        f'param_scheduler.1.end={args.pretraining_iters}', f'default_hooks.checkpoint.interval={args.pretraining_iters}'
-    ], args.threads)
+    pretraining_seconds = run_training(
+        PRETRAINING_CONFIG,
+        pretraining_dir,
+        [
+            f'randomness.seed={args.pretraining_seed}',
+            f'train_cfg.max_iters={args.pretraining_iters}',
+            f'param_scheduler.0.end={warmup}',
+            f'param_scheduler.1.begin={warmup}',
+            f'param_scheduler.1.end={args.pretraining_iters}',
+            f'default_hooks.checkpoint.interval={args.pretraining_iters}',
+        ],
+        args.threads,
+    )
     checkpoint = pretraining_dir / f'iter_{args.pretraining_iters}.pth'
     print(f'  {pretraining_seconds:.0f} s -> {checkpoint}', flush=True)
 
@@ -206,16 +225,25 @@ def main(argv: list[str] | None = None) -> None:
         for protocol, config in PROBES.items():
             for encoder, source in (('pretrained', checkpoint), ('random', None)):
                 run_dir = work_dir / f'{protocol}_{encoder}_seed{seed}'
-                seconds = run_training(config, run_dir, probe_options(protocol, source, seed, args.probe_epochs),
-                                       args.threads)
+                seconds = run_training(
+                    config, run_dir, probe_options(protocol, source, seed, args.probe_epochs), args.threads
+                )
                 accuracy = last_validation_accuracy(run_dir)
                 results.setdefault((protocol, encoder), []).append(accuracy)
                 probe_seconds.append(seconds)
                 print(f'  seed {seed} {protocol:9s} {encoder:10s} {accuracy:5.1f}%  ({seconds:.0f} s)', flush=True)
 
-    (work_dir / 'results.json').write_text(json.dumps(dict(
-        accuracy={f'{protocol}/{encoder}': values for (protocol, encoder), values in results.items()},
-        seeds=args.seeds, pretraining_seconds=pretraining_seconds, probe_seconds=probe_seconds), indent=1))
+    (work_dir / 'results.json').write_text(
+        json.dumps(
+            dict(
+                accuracy={f'{protocol}/{encoder}': values for (protocol, encoder), values in results.items()},
+                seeds=args.seeds,
+                pretraining_seconds=pretraining_seconds,
+                probe_seconds=probe_seconds,
+            ),
+            indent=1,
+        )
+    )
     arguments = sys.argv[1:] if argv is None else argv
     command = ' '.join(['python tools/benchmarks/benchmark_probes.py', *arguments])
     report = write_report(args, results, pretraining_seconds, probe_seconds, command)

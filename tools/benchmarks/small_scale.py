@@ -34,6 +34,7 @@ Examples:
 
 The data folder is ``../shared/data`` next to the checkout, or ``$CAE_MM_DATA``.
 """
+
 import argparse
 import hashlib
 import importlib.util
@@ -68,14 +69,26 @@ EVALUATION_STEPS = ('knn', 'linear', 'attentive')
 # Runs of tools/train.py on a pretrained (or random) encoder: (config, bf16 autocast, the final metrics kept).
 # The ViTDet-style run is for CAE only, as in the issue.
 DOWNSTREAM_STEPS = {
-    'finetune': ('configs/small_scale/cae_vit-tiny-p8_1xb64-fine-tune-30e_tiny-imagenet-10.py', True,
-                 ('accuracy/top1', )),
-    'mask_rcnn': ('configs/small_scale/mask-rcnn_cae-vit-tiny-p8_1xb2-6e_coco128.py', False,
-                  ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_mAP_50')),
-    'upernet': ('configs/small_scale/upernet_cae-vit-tiny-p8_1xb4-240i_coco128-semseg-128x128.py', False,
-                ('mIoU', 'aAcc')),
-    'vitdet': ('configs/small_scale/mask-rcnn_cae-vit-tiny-p8-window10-sfp_1xb2-6e_coco128.py', False,
-               ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_mAP_50')),
+    'finetune': (
+        'configs/small_scale/cae_vit-tiny-p8_1xb64-fine-tune-30e_tiny-imagenet-10.py',
+        True,
+        ('accuracy/top1',),
+    ),
+    'mask_rcnn': (
+        'configs/small_scale/mask-rcnn_cae-vit-tiny-p8_1xb2-6e_coco128.py',
+        False,
+        ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_mAP_50'),
+    ),
+    'upernet': (
+        'configs/small_scale/upernet_cae-vit-tiny-p8_1xb4-240i_coco128-semseg-128x128.py',
+        False,
+        ('mIoU', 'aAcc'),
+    ),
+    'vitdet': (
+        'configs/small_scale/mask-rcnn_cae-vit-tiny-p8-window10-sfp_1xb2-6e_coco128.py',
+        False,
+        ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_mAP_50'),
+    ),
 }
 SEARCH_ITERS = 800  # the benchmark's length; the 200-iteration results are in docs/small_scale/superseded/
 SEARCH_KNN_TRAIN_STRIDE = 5  # the search's k-NN uses every 5th training photo (1,000, 100 a class)
@@ -84,48 +97,61 @@ SEARCH_KNN_TRAIN_STRIDE = 5  # the search's k-NN uses every 5th training photo (
 # search). Every recipe tried is kept here, so its result can be reproduced.
 SEARCH_RECIPES = {
     'random-init': dict(
-        description='no pretraining: the CAE encoder at its seed-0 initialisation (the reference)',
-        lines=None),
+        description='no pretraining: the CAE encoder at its seed-0 initialisation (the reference)', lines=None
+    ),
     'lambda0': dict(
         description='λ = 0 (no alignment), lr 1.5e-3: the reference without collapse',
-        lines=['optim_wrapper = dict(optimizer=dict(lr=1.5e-3))', 'model = dict(head=dict(alignment_weight=0.0))']),
+        lines=['optim_wrapper = dict(optimizer=dict(lr=1.5e-3))', 'model = dict(head=dict(alignment_weight=0.0))'],
+    ),
     'paper-lr1.5e-3': dict(
         description="λ = 2, lr 1.5e-3 unscaled (the issue's collapsing run, with drop path 0.1)",
-        lines=['optim_wrapper = dict(optimizer=dict(lr=1.5e-3))']),
+        lines=['optim_wrapper = dict(optimizer=dict(lr=1.5e-3))'],
+    ),
     'lambda-warmup': dict(
         description='λ ramped linearly 0 -> 2 over the first 400 iterations (half the run), lr 1.5e-3',
-        lines=['optim_wrapper = dict(optimizer=dict(lr=1.5e-3))',
-               "custom_hooks = custom_hooks + [dict(type='cae_mm.AlignmentWeightWarmupHook', "
-               'warmup_iters=400)]']),
+        lines=[
+            'optim_wrapper = dict(optimizer=dict(lr=1.5e-3))',
+            "custom_hooks = custom_hooks + [dict(type='cae_mm.AlignmentWeightWarmupHook', warmup_iters=400)]",
+        ],
+    ),
     'lr3.75e-4': dict(
         description='λ = 2, lr 3.75e-4 (1.5e-3 scaled linearly to batch 64 as if it were set for 256)',
-        lines=['optim_wrapper = dict(optimizer=dict(lr=3.75e-4))']),
+        lines=['optim_wrapper = dict(optimizer=dict(lr=3.75e-4))'],
+    ),
     'lr3.75e-4-lambda-warmup': dict(
         description='λ ramped 0 -> 2 over 400 iterations, lr 3.75e-4',
-        lines=['optim_wrapper = dict(optimizer=dict(lr=3.75e-4))',
-               "custom_hooks = custom_hooks + [dict(type='cae_mm.AlignmentWeightWarmupHook', "
-               'warmup_iters=400)]']),
+        lines=[
+            'optim_wrapper = dict(optimizer=dict(lr=3.75e-4))',
+            "custom_hooks = custom_hooks + [dict(type='cae_mm.AlignmentWeightWarmupHook', warmup_iters=400)]",
+        ],
+    ),
     'lr3.75e-4-lambda0': dict(
         description='λ = 0 (no alignment), lr 3.75e-4: the reference of the lr 3.75e-4 recipes',
-        lines=['optim_wrapper = dict(optimizer=dict(lr=3.75e-4))', 'model = dict(head=dict(alignment_weight=0.0))']),
+        lines=['optim_wrapper = dict(optimizer=dict(lr=3.75e-4))', 'model = dict(head=dict(alignment_weight=0.0))'],
+    ),
     'lambda0.5': dict(
         description='λ = 0.5, lr 1.5e-3',
-        lines=['optim_wrapper = dict(optimizer=dict(lr=1.5e-3))', 'model = dict(head=dict(alignment_weight=0.5))']),
+        lines=['optim_wrapper = dict(optimizer=dict(lr=1.5e-3))', 'model = dict(head=dict(alignment_weight=0.5))'],
+    ),
     # The official lr is 1.5e-3 at batch 2048: 4.7e-5 at batch 64 scaled linearly, 2.7e-4 by the square root.
     'lr1e-4': dict(
         description='λ = 2, lr 1e-4 (between the linear and square-root scalings of 1.5e-3 @ 2048 to batch 64)',
-        lines=['optim_wrapper = dict(optimizer=dict(lr=1e-4))']),
+        lines=['optim_wrapper = dict(optimizer=dict(lr=1e-4))'],
+    ),
     'lr1e-4-lambda0': dict(
         description='λ = 0 (no alignment), lr 1e-4: the reference of the lr 1e-4 recipes',
-        lines=['optim_wrapper = dict(optimizer=dict(lr=1e-4))', 'model = dict(head=dict(alignment_weight=0.0))']),
+        lines=['optim_wrapper = dict(optimizer=dict(lr=1e-4))', 'model = dict(head=dict(alignment_weight=0.0))'],
+    ),
     # A moving-average target encoder (not the paper's: it uses the encoder itself), the usual guard against collapse
     # of a predict-your-own-features objective; its time constant of 100 iterations is an eighth of the run.
     'lr3.75e-4-momentum0.99': dict(
         description='λ = 2, lr 3.75e-4, alignment targets from a moving average of the encoder (momentum 0.99)',
-        lines=['optim_wrapper = dict(optimizer=dict(lr=3.75e-4))', 'model = dict(target_momentum=0.99)']),
+        lines=['optim_wrapper = dict(optimizer=dict(lr=3.75e-4))', 'model = dict(target_momentum=0.99)'],
+    ),
     'momentum0.99': dict(
         description='λ = 2, lr 1.5e-3, alignment targets from a moving average of the encoder (momentum 0.99)',
-        lines=['optim_wrapper = dict(optimizer=dict(lr=1.5e-3))', 'model = dict(target_momentum=0.99)']),
+        lines=['optim_wrapper = dict(optimizer=dict(lr=1.5e-3))', 'model = dict(target_momentum=0.99)'],
+    ),
 }
 MEAN = torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1)
 STD = torch.tensor([58.395, 57.12, 57.375]).view(1, 3, 1, 1)
@@ -145,8 +171,13 @@ def machine() -> dict:
         amx = 'amx_bf16' in cpuinfo
     except (OSError, StopIteration):
         amx = False
-    return dict(processor=model_name, amx_bf16=amx, cores=os.cpu_count(), torch=torch.__version__,
-                python=platform.python_version())
+    return dict(
+        processor=model_name,
+        amx_bf16=amx,
+        cores=os.cpu_count(),
+        torch=torch.__version__,
+        python=platform.python_version(),
+    )
 
 
 def write_json(path: Path, payload: dict) -> None:
@@ -182,8 +213,17 @@ def pretrained_checkpoint(method: str, seed: int, results: Path) -> tuple[Path, 
 def train_command(config: str, work_dir: Path, seed: int, extra_options: tuple[str, ...] = ()) -> list[str]:
     """The tools/train.py command of one run (resumes when the work dir holds a checkpoint; the configs read
     ``$CAE_MM_DATA``)."""
-    command = [sys.executable, 'tools/train.py', config, '--amp', '--work-dir', str(work_dir), '--cfg-options',
-               f'randomness.seed={seed}', *extra_options]
+    command = [
+        sys.executable,
+        'tools/train.py',
+        config,
+        '--amp',
+        '--work-dir',
+        str(work_dir),
+        '--cfg-options',
+        f'randomness.seed={seed}',
+        *extra_options,
+    ]
     if any(work_dir.glob('iter_*.pth')):
         command.insert(3, '--resume')
     return command
@@ -199,9 +239,13 @@ def run_pretraining(config: str, work_dir: Path, seed: int) -> dict:
     if process.returncode != 0:
         raise RuntimeError(f'pretraining failed ({process.returncode}); see {work_dir / "train_output.log"}')
     checkpoints = sorted(work_dir.glob('iter_*.pth'), key=lambda path: int(path.stem.split('_')[1]))
-    return dict(command=' '.join(command[1:]), wall_s_this_call=round(time.time() - started, 1),
-                checkpoint=str(repo_relative(checkpoints[-1])),
-                checkpoint_sha256=sha256(checkpoints[-1]), **training_curves(work_dir))
+    return dict(
+        command=' '.join(command[1:]),
+        wall_s_this_call=round(time.time() - started, 1),
+        checkpoint=str(repo_relative(checkpoints[-1])),
+        checkpoint_sha256=sha256(checkpoints[-1]),
+        **training_curves(work_dir),
+    )
 
 
 def training_curves(work_dir: Path) -> dict:
@@ -211,15 +255,19 @@ def training_curves(work_dir: Path) -> dict:
         for line in scalars.read_text().splitlines():
             record = json.loads(line)
             if 'loss' in record:
-                records[record['iter']] = {key: value for key, value in record.items()
-                                           if key.startswith('loss') or key in ('time', 'lr')}
+                records[record['iter']] = {
+                    key: value for key, value in record.items() if key.startswith('loss') or key in ('time', 'lr')
+                }
     steps = sorted(records)
     # each logged 'time' is the mean over the iterations since the previous log
     seconds = sum(records[step]['time'] * (step - previous) for previous, step in zip([0] + steps, steps))
     rank_file = work_dir / 'feature_rank.jsonl'
     ranks = [json.loads(line) for line in rank_file.read_text().splitlines()] if rank_file.exists() else []
-    return dict(loss_curve=[dict(iter=step, **records[step]) for step in steps], rank_curve=ranks,
-                train_seconds=round(seconds, 1))
+    return dict(
+        loss_curve=[dict(iter=step, **records[step]) for step in steps],
+        rank_curve=ranks,
+        train_seconds=round(seconds, 1),
+    )
 
 
 # ---------------------------------------------------------------- frozen features
@@ -247,6 +295,7 @@ def build_encoder(method: str, seed: int, checkpoint: Optional[Path]) -> torch.n
 
     import cae_mm  # noqa: F401  (registers cae_mm's modules)
     from mmpretrain.registry import MODELS
+
     init_default_scope('mmpretrain')
     cfg = Config.fromfile(REPO_ROOT / CONFIGS[method])
     torch.manual_seed(seed)
@@ -256,8 +305,9 @@ def build_encoder(method: str, seed: int, checkpoint: Optional[Path]) -> torch.n
         # Only the encoder is evaluated, so only its weights are loaded: a recipe's extra modules (e.g. a
         # moving-average target encoder) do not need to be in the method's config.
         from cae_mm.checkpoints import read_checkpoint, weights_of
+
         state = weights_of(read_checkpoint(checkpoint), checkpoint)
-        encoder = {key[len('backbone.'):]: value for key, value in state.items() if key.startswith('backbone.')}
+        encoder = {key[len('backbone.') :]: value for key, value in state.items() if key.startswith('backbone.')}
         missing, unexpected = model.backbone.load_state_dict(encoder, strict=False)
         if missing or unexpected:
             raise RuntimeError(f'{checkpoint}: missing encoder keys {missing}, unexpected encoder keys {unexpected}')
@@ -267,9 +317,14 @@ def build_encoder(method: str, seed: int, checkpoint: Optional[Path]) -> torch.n
 def extract_tokens(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 250) -> torch.Tensor:
     """Final-normed tokens ``(N, 1 + L, C)`` of every image, fp32, no gradients."""
     from cae_mm.evaluation import encoder_tokens
+
     with torch.no_grad():
-        return torch.cat([encoder_tokens(model.backbone, images[start:start + batch_size])
-                          for start in range(0, len(images), batch_size)])
+        return torch.cat(
+            [
+                encoder_tokens(model.backbone, images[start : start + batch_size])
+                for start in range(0, len(images), batch_size)
+            ]
+        )
 
 
 def tokens_for(method: str, seed: int, results: Path, cache_dir: Path) -> dict[str, torch.Tensor]:
@@ -295,6 +350,7 @@ def tokens_for(method: str, seed: int, results: Path, cache_dir: Path) -> dict[s
 def knn_results(tokens: dict[str, torch.Tensor]) -> dict:
     """k-NN accuracies (cls and mean-pooled patches) and effective ranks of the held-out tokens."""
     from cae_mm.evaluation import effective_rank, knn_accuracy
+
     train, val = tokens['train'], tokens['val']
     result = dict(k=20, temperature=0.07)
     for pooling, pool in (('cls', lambda t: t[:, 0]), ('mean', lambda t: t[:, 1:].mean(1))):
@@ -305,9 +361,19 @@ def knn_results(tokens: dict[str, torch.Tensor]) -> dict:
     return result
 
 
-def train_probe(head: torch.nn.Module, forward, train_inputs: torch.Tensor, train_labels: torch.Tensor,
-                val_inputs: torch.Tensor, val_labels: torch.Tensor, optimizer: torch.optim.Optimizer, epochs: int,
-                warmup_epochs: int, batch_size: int, seed: int) -> dict:
+def train_probe(
+    head: torch.nn.Module,
+    forward,
+    train_inputs: torch.Tensor,
+    train_labels: torch.Tensor,
+    val_inputs: torch.Tensor,
+    val_labels: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    epochs: int,
+    warmup_epochs: int,
+    batch_size: int,
+    seed: int,
+) -> dict:
     """Train a probe on frozen inputs with a per-iteration warmup + cosine lr; the val accuracy after every epoch."""
     generator = torch.Generator().manual_seed(seed)
     steps_per_epoch = (len(train_inputs) + batch_size - 1) // batch_size
@@ -317,8 +383,11 @@ def train_probe(head: torch.nn.Module, forward, train_inputs: torch.Tensor, trai
     for _ in range(epochs):
         head.train()
         for batch in torch.randperm(len(train_inputs), generator=generator).split(batch_size):
-            factor = (step + 1) / warmup if step < warmup else 0.5 * (1 + np.cos(np.pi * (step - warmup) /
-                                                                                  max(1, total - warmup)))
+            factor = (
+                (step + 1) / warmup
+                if step < warmup
+                else 0.5 * (1 + np.cos(np.pi * (step - warmup) / max(1, total - warmup)))
+            )
             for group, base_lr in zip(optimizer.param_groups, base_lrs):
                 group['lr'] = base_lr * factor
             loss = torch.nn.functional.cross_entropy(forward(train_inputs[batch]), train_labels[batch])
@@ -340,13 +409,26 @@ def linear_results(tokens: dict[str, torch.Tensor], seed: int) -> dict:
     for pooling, pool in (('cls', lambda t: t[:, 0]), ('mean', lambda t: t[:, 1:].mean(1))):
         torch.manual_seed(seed)
         channels = tokens['train'].shape[-1]
-        head = torch.nn.Sequential(torch.nn.BatchNorm1d(channels, affine=False, eps=1e-6),
-                                   torch.nn.Linear(channels, int(tokens['train_labels'].max()) + 1))
+        head = torch.nn.Sequential(
+            torch.nn.BatchNorm1d(channels, affine=False, eps=1e-6),
+            torch.nn.Linear(channels, int(tokens['train_labels'].max()) + 1),
+        )
         torch.nn.init.trunc_normal_(head[1].weight, std=0.01)
         torch.nn.init.zeros_(head[1].bias)
         optimizer = torch.optim.SGD(head.parameters(), lr=0.1, momentum=0.9, weight_decay=0.0)
-        outcome = train_probe(head, head, pool(tokens['train']), tokens['train_labels'], pool(tokens['val']),
-                              tokens['val_labels'], optimizer, 100, 10, 256, seed)
+        outcome = train_probe(
+            head,
+            head,
+            pool(tokens['train']),
+            tokens['train_labels'],
+            pool(tokens['val']),
+            tokens['val_labels'],
+            optimizer,
+            100,
+            10,
+            256,
+            seed,
+        )
         result[f'linear_{pooling}'] = outcome['accuracy']
         result[f'curve_{pooling}'] = outcome['curve']
     return result
@@ -359,18 +441,37 @@ def attentive_results(tokens: dict[str, torch.Tensor], seed: int) -> dict:
     the held-out accuracy still rising), no weight decay, no augmentation."""
     import cae_mm  # noqa: F401
     from cae_mm.models.classification import AttentiveProbeHead
+
     torch.manual_seed(seed)
     channels = tokens['train'].shape[-1]
     head = AttentiveProbeHead(num_classes=int(tokens['train_labels'].max()) + 1, in_channels=channels, num_heads=12)
 
     def forward(batch: torch.Tensor) -> torch.Tensor:
-        return head.fc(head.pre_logits((batch, )))
+        return head.fc(head.pre_logits((batch,)))
 
     optimizer = torch.optim.SGD(head.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.0)
-    outcome = train_probe(head, forward, tokens['train'], tokens['train_labels'], tokens['val'], tokens['val_labels'],
-                          optimizer, 90, 10, 256, seed)
-    return dict(epochs=90, lr=0.05, batch_size=256, optimizer='SGD Nesterov momentum 0.9',
-                augmentation='none (cached)', attentive=outcome['accuracy'], curve=outcome['curve'])
+    outcome = train_probe(
+        head,
+        forward,
+        tokens['train'],
+        tokens['train_labels'],
+        tokens['val'],
+        tokens['val_labels'],
+        optimizer,
+        90,
+        10,
+        256,
+        seed,
+    )
+    return dict(
+        epochs=90,
+        lr=0.05,
+        batch_size=256,
+        optimizer='SGD Nesterov momentum 0.9',
+        augmentation='none (cached)',
+        attentive=outcome['accuracy'],
+        curve=outcome['curve'],
+    )
 
 
 # ---------------------------------------------------------------- steps
@@ -383,8 +484,14 @@ def mae_backbone_to_cae_mm(state_dict: dict) -> dict:
     qkv is dropped because it adds the same amount to every key's score for a query, which the softmax ignores;
     the fixed sin-cos position table is the one cae_mm builds (checked in tests/tools/benchmarks/test_small_scale.py).
     """
-    renames = (('patch_embed.projection.', 'patch_embed.'), ('.ln1.', '.norm1.'), ('.ln2.', '.norm2.'),
-               ('.ffn.layers.0.0.', '.mlp.fc1.'), ('.ffn.layers.1.', '.mlp.fc2.'), ('ln1.', 'norm.'))
+    renames = (
+        ('patch_embed.projection.', 'patch_embed.'),
+        ('.ln1.', '.norm1.'),
+        ('.ln2.', '.norm2.'),
+        ('.ffn.layers.0.0.', '.mlp.fc1.'),
+        ('.ffn.layers.1.', '.mlp.fc2.'),
+        ('ln1.', 'norm.'),
+    )
     converted = {}
     for key, value in state_dict.items():
         if key == 'pos_embed':
@@ -412,10 +519,13 @@ def encoder_options(method: str, seed: int, results: Path, work_root: Path, enco
     converted = work_root / f'{method}_seed{seed}' / 'backbone_cae_mm.pth'
     if not converted.exists():
         from cae_mm.checkpoints import atomic_save, read_checkpoint, weights_of
+
         state = weights_of(read_checkpoint(checkpoint), checkpoint)
-        backbone = {key[len('backbone.'):]: value for key, value in state.items() if key.startswith('backbone.')}
-        atomic_save({'state_dict': {f'backbone.{key}': value
-                                    for key, value in mae_backbone_to_cae_mm(backbone).items()}}, converted)
+        backbone = {key[len('backbone.') :]: value for key, value in state.items() if key.startswith('backbone.')}
+        atomic_save(
+            {'state_dict': {f'backbone.{key}': value for key, value in mae_backbone_to_cae_mm(backbone).items()}},
+            converted,
+        )
     return [f'model.backbone.init_cfg.checkpoint={converted}', f'{encoder_key}.layer_scale_init_value=0.0']
 
 
@@ -441,8 +551,9 @@ def step_downstream(step: str, method: str, seed: int, args: argparse.Namespace)
     encoder_key = 'model.backbone' if step == 'finetune' else 'model.backbone.encoder'
     work_dir = args.work_root / step / f'{method}_seed{seed}'
     work_dir.mkdir(parents=True, exist_ok=True)
-    command = train_command(config, work_dir, seed,
-                            tuple(encoder_options(method, seed, args.results, args.work_root, encoder_key)))
+    command = train_command(
+        config, work_dir, seed, tuple(encoder_options(method, seed, args.results, args.work_root, encoder_key))
+    )
     if not autocast:
         command.remove('--amp')
     started = time.time()
@@ -450,9 +561,18 @@ def step_downstream(step: str, method: str, seed: int, args: argparse.Namespace)
         process = subprocess.run(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
     if process.returncode != 0:
         raise RuntimeError(f'{step} failed ({process.returncode}); see {work_dir / "train_output.log"}')
-    write_json(output, dict(method=method, seed=seed, config=config, command=' '.join(command[1:]),
-                            machine=machine(), wall_s=round(time.time() - started, 1),
-                            **final_metrics(work_dir, keys)))
+    write_json(
+        output,
+        dict(
+            method=method,
+            seed=seed,
+            config=config,
+            command=' '.join(command[1:]),
+            machine=machine(),
+            wall_s=round(time.time() - started, 1),
+            **final_metrics(work_dir, keys),
+        ),
+    )
 
 
 def step_pretrain(method: str, seed: int, args: argparse.Namespace) -> None:
@@ -462,9 +582,18 @@ def step_pretrain(method: str, seed: int, args: argparse.Namespace) -> None:
     print(f'pretrain {method} seed {seed} ...', flush=True)
     started = time.time()
     outcome = run_pretraining(CONFIGS[method], args.work_root / f'{method}_seed{seed}', seed)
-    write_json(output, dict(method=method, seed=seed, config=CONFIGS[method], machine=machine(),
-                            finished=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
-                            wall_s=round(time.time() - started, 1), **outcome))
+    write_json(
+        output,
+        dict(
+            method=method,
+            seed=seed,
+            config=CONFIGS[method],
+            machine=machine(),
+            finished=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
+            wall_s=round(time.time() - started, 1),
+            **outcome,
+        ),
+    )
 
 
 def step_evaluation(step: str, method: str, seed: int, args: argparse.Namespace) -> None:
@@ -480,23 +609,26 @@ def step_evaluation(step: str, method: str, seed: int, args: argparse.Namespace)
         result = linear_results(tokens, seed)
     else:
         result = attentive_results(tokens, seed)
-    write_json(output, dict(method=method, seed=seed, machine=machine(), wall_s=round(time.time() - started, 1),
-                            **result))
+    write_json(
+        output, dict(method=method, seed=seed, machine=machine(), wall_s=round(time.time() - started, 1), **result)
+    )
 
 
 def search_config(recipe: str, work_dir: Path) -> Path:
     """Write the recipe's config: the benchmark's CAE config, SEARCH_ITERS iterations, the recipe's lines."""
     warmup = SEARCH_ITERS // 10
-    lines = [f"_base_ = ['{REPO_ROOT / CONFIGS['cae']}']",
-             f'train_cfg = dict(max_iters={SEARCH_ITERS})',
-             'param_scheduler = [',
-             f"    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end={warmup}),",
-             f"    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=False, begin={warmup}, end={SEARCH_ITERS}),",
-             ']',
-             'default_hooks = dict(checkpoint=dict(interval=50))',
-             "custom_hooks = [hook for hook in _base_.custom_hooks if hook['type'] != 'cae_mm.FeatureRankHook'] + "
-             "[dict(type='cae_mm.FeatureRankHook', interval=25, num_images=64)]",
-             *SEARCH_RECIPES[recipe]['lines']]
+    lines = [
+        f"_base_ = ['{REPO_ROOT / CONFIGS['cae']}']",
+        f'train_cfg = dict(max_iters={SEARCH_ITERS})',
+        'param_scheduler = [',
+        f"    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end={warmup}),",
+        f"    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=False, begin={warmup}, end={SEARCH_ITERS}),",
+        ']',
+        'default_hooks = dict(checkpoint=dict(interval=50))',
+        "custom_hooks = [hook for hook in _base_.custom_hooks if hook['type'] != 'cae_mm.FeatureRankHook'] + "
+        "[dict(type='cae_mm.FeatureRankHook', interval=25, num_images=64)]",
+        *SEARCH_RECIPES[recipe]['lines'],
+    ]
     path = work_dir / f'search_{recipe}.py'
     work_dir.mkdir(parents=True, exist_ok=True)
     path.write_text('\n'.join(lines) + '\n')
@@ -522,11 +654,21 @@ def step_search(recipe: str, args: argparse.Namespace) -> None:
         images, labels = load_split(split)
         tokens[split] = extract_tokens(model, images[::stride])
         tokens[f'{split}_labels'] = labels[::stride]
-    write_json(output, dict(recipe=recipe, description=SEARCH_RECIPES[recipe]['description'],
-                            config_lines=SEARCH_RECIPES[recipe]['lines'], iters=SEARCH_ITERS, seed=0,
-                            knn_train_images=5000 // SEARCH_KNN_TRAIN_STRIDE,
-                            machine=machine(), wall_s=round(time.time() - started, 1), **outcome,
-                            **knn_results(tokens)))
+    write_json(
+        output,
+        dict(
+            recipe=recipe,
+            description=SEARCH_RECIPES[recipe]['description'],
+            config_lines=SEARCH_RECIPES[recipe]['lines'],
+            iters=SEARCH_ITERS,
+            seed=0,
+            knn_train_images=5000 // SEARCH_KNN_TRAIN_STRIDE,
+            machine=machine(),
+            wall_s=round(time.time() - started, 1),
+            **outcome,
+            **knn_results(tokens),
+        ),
+    )
 
 
 HOOK_KEYS = ('custom_hooks', 'default_hooks')
@@ -536,6 +678,7 @@ HOOK_KEYS = ('custom_hooks', 'default_hooks')
 def training_settings(config: Path) -> dict:
     """A pretraining config's resolved settings, hooks left out (see :data:`HOOK_KEYS`)."""
     from mmengine.config import Config
+
     settings = Config.fromfile(config).to_dict()
     return {key: value for key, value in settings.items() if key not in HOOK_KEYS}
 
@@ -560,11 +703,28 @@ def step_adopt(method: str, recipe: str, args: argparse.Namespace) -> None:
     if differences:
         raise ValueError(f'search recipe {recipe!r} is not the {method!r} config: they differ in {differences}')
     result = json.loads(search.read_text())
-    kept = ('command', 'checkpoint', 'checkpoint_sha256', 'loss_curve', 'rank_curve', 'train_seconds', 'machine',
-            'wall_s_this_call')
-    write_json(output, dict(method=method, seed=0, config=CONFIGS[method], adopted_from_search=recipe,
-                            finished=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), wall_s=result['wall_s_this_call'],
-                            **{key: result[key] for key in kept if key in result}))
+    kept = (
+        'command',
+        'checkpoint',
+        'checkpoint_sha256',
+        'loss_curve',
+        'rank_curve',
+        'train_seconds',
+        'machine',
+        'wall_s_this_call',
+    )
+    write_json(
+        output,
+        dict(
+            method=method,
+            seed=0,
+            config=CONFIGS[method],
+            adopted_from_search=recipe,
+            finished=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
+            wall_s=result['wall_s_this_call'],
+            **{key: result[key] for key in kept if key in result},
+        ),
+    )
 
 
 def step_publish(method: str, seed: int, args: argparse.Namespace) -> None:
@@ -577,19 +737,31 @@ def step_publish(method: str, seed: int, args: argparse.Namespace) -> None:
     spec = importlib.util.spec_from_file_location('publish_model', REPO_ROOT / 'tools' / 'publish_model.py')
     publish_model = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(publish_model)
-    release = publish_model.main([str(checkpoint), str(args.work_root / 'release' / f'{Path(CONFIGS[method]).stem}_'
-                                                       f'seed{seed}.pth'), '--force'])
-    write_json(output, dict(method=method, seed=seed, config=CONFIGS[method], source_sha256=record['checkpoint_sha256'],
-                            release=release.name, sha256=sha256(release), bytes=release.stat().st_size,
-                            command=f'python tools/publish_model.py {repo_relative(checkpoint)} '
-                                    f'{repo_relative(release.parent)}/{release.name.rsplit("-", 1)[0]}.pth'))
+    release = publish_model.main(
+        [str(checkpoint), str(args.work_root / 'release' / f'{Path(CONFIGS[method]).stem}_seed{seed}.pth'), '--force']
+    )
+    write_json(
+        output,
+        dict(
+            method=method,
+            seed=seed,
+            config=CONFIGS[method],
+            source_sha256=record['checkpoint_sha256'],
+            release=release.name,
+            sha256=sha256(release),
+            bytes=release.stat().st_size,
+            command=f'python tools/publish_model.py {repo_relative(checkpoint)} '
+            f'{repo_relative(release.parent)}/{release.name.rsplit("-", 1)[0]}.pth',
+        ),
+    )
 
 
 def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('step',
-                        choices=['pretrain', *EVALUATION_STEPS, *DOWNSTREAM_STEPS, 'search', 'adopt', 'publish', 'report',
-                                 'all'])
+    parser.add_argument(
+        'step',
+        choices=['pretrain', *EVALUATION_STEPS, *DOWNSTREAM_STEPS, 'search', 'adopt', 'publish', 'report', 'all'],
+    )
     parser.add_argument('target', nargs='?', help='METHOD (pretrain, evaluation and adopt steps) or RECIPE (search)')
     parser.add_argument('seed', nargs='?', help='seed (pretrain and evaluation steps) or RECIPE (adopt)')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2], help='seeds of `all` (default: 0 1 2)')
@@ -624,10 +796,16 @@ def main(argv: Optional[list[str]] = None) -> None:
                 step_publish(method, seed, args)
     if args.step in ('report', 'all'):
         from small_scale_report import write_report
+
         pages = REPO_ROOT / 'docs' / 'small_scale'
         # the hand-written parts (set-up, findings) live beside the results and frame the generated tables
-        write_report(args.results, REPO_ROOT / 'docs' / 'small_scale.md', pages,
-                     preamble=(pages / 'preamble.md').read_text(), epilogue=(pages / 'findings.md').read_text())
+        write_report(
+            args.results,
+            REPO_ROOT / 'docs' / 'small_scale.md',
+            pages,
+            preamble=(pages / 'preamble.md').read_text(),
+            epilogue=(pages / 'findings.md').read_text(),
+        )
 
 
 if __name__ == '__main__':

@@ -3,6 +3,7 @@
 Used by ``python tools/benchmarks/small_scale.py report``; every number in the page comes from a file under
 ``docs/small_scale/results/``, and every missing result is listed with the command that produces it.
 """
+
 import json
 import statistics
 from pathlib import Path
@@ -57,30 +58,48 @@ def _mean_std(values: list[float]) -> str:
 
 def _search_section(results: Path, pictures: Path) -> list[str]:
     runs = _load(results / 'search')
-    lengths = ' or '.join(f'{iters} iterations of 64 photos (about {iters * 64 / 5000:.1f} epochs)'
-                          for iters in sorted({run['iters'] for run in runs})) or 'short runs'
-    lines = ['## Collapse search', '',
-             'Short CAE runs (`python tools/benchmarks/small_scale.py search RECIPE`): the benchmark CAE config with one '
-             f'recipe change each, {lengths}, seed 0, bf16 autocast. '
-             '"rank (train batch)" is the `FeatureRankHook` value on its fixed batch of 64 augmented training photos '
-             'at the last iteration; the random encoder scores 28.5 there. The k-NN uses 1,000 training photos '
-             '(100 a class) and the 500 held-out ones; "rank val" is the effective rank of the 32,000 held-out patch '
-             'tokens.', '']
+    lengths = (
+        ' or '.join(
+            f'{iters} iterations of 64 photos (about {iters * 64 / 5000:.1f} epochs)'
+            for iters in sorted({run['iters'] for run in runs})
+        )
+        or 'short runs'
+    )
+    lines = [
+        '## Collapse search',
+        '',
+        'Short CAE runs (`python tools/benchmarks/small_scale.py search RECIPE`): the benchmark CAE config with one '
+        f'recipe change each, {lengths}, seed 0, bf16 autocast. '
+        '"rank (train batch)" is the `FeatureRankHook` value on its fixed batch of 64 augmented training photos '
+        'at the last iteration; the random encoder scores 28.5 there. The k-NN uses 1,000 training photos '
+        '(100 a class) and the 500 held-out ones; "rank val" is the effective rank of the 32,000 held-out patch '
+        'tokens.',
+        '',
+    ]
     if not runs:
         return lines + ['No recipe has finished yet.', '']
-    lines += ['| recipe | change | rank (train batch) | rank val patches | rank val cls | k-NN cls | k-NN mean-pool | '
-              'last reconstruction loss | training time |', '|---|---|---|---|---|---|---|---|---|']
+    lines += [
+        '| recipe | change | rank (train batch) | rank val patches | rank val cls | k-NN cls | k-NN mean-pool | '
+        'last reconstruction loss | training time |',
+        '|---|---|---|---|---|---|---|---|---|',
+    ]
     figure, axis = plt.subplots(figsize=(7, 4))
     for run in runs:
-        last_rank = f"{run['rank_curve'][-1]['rank_patch']:.1f}" if run['rank_curve'] else '28.5 (iter 0)'
-        last_loss = f"{run['loss_curve'][-1]['loss_reconstruction']:.3f}" if run['loss_curve'] else '—'
-        training_time = f"{run['train_seconds'] / 60:.0f} min" if 'train_seconds' in run else '—'
-        lines.append(f"| `{run['recipe']}` | {run['description']} | {last_rank} | {run['rank_patch']:.1f} | "
-                     f"{run['rank_cls']:.1f} | {run['knn_cls']:.1f} | {run['knn_mean']:.1f} | {last_loss} | "
-                     f"{training_time} |")
+        last_rank = f'{run["rank_curve"][-1]["rank_patch"]:.1f}' if run['rank_curve'] else '28.5 (iter 0)'
+        last_loss = f'{run["loss_curve"][-1]["loss_reconstruction"]:.3f}' if run['loss_curve'] else '—'
+        training_time = f'{run["train_seconds"] / 60:.0f} min' if 'train_seconds' in run else '—'
+        lines.append(
+            f'| `{run["recipe"]}` | {run["description"]} | {last_rank} | {run["rank_patch"]:.1f} | '
+            f'{run["rank_cls"]:.1f} | {run["knn_cls"]:.1f} | {run["knn_mean"]:.1f} | {last_loss} | '
+            f'{training_time} |'
+        )
         if run['rank_curve']:
-            axis.plot([record['iter'] for record in run['rank_curve']],
-                      [record['rank_patch'] for record in run['rank_curve']], marker='o', label=run['recipe'])
+            axis.plot(
+                [record['iter'] for record in run['rank_curve']],
+                [record['rank_patch'] for record in run['rank_curve']],
+                marker='o',
+                label=run['recipe'],
+            )
     axis.set_xlabel('iteration')
     axis.set_ylabel('effective rank of patch tokens')
     axis.set_title('Feature rank during the collapse search (fixed batch)')
@@ -94,30 +113,38 @@ def _search_section(results: Path, pictures: Path) -> list[str]:
 def _benchmark_section(results: Path, pictures: Path) -> list[str]:
     evaluations = {step: {(run['method'], run['seed']): run for run in _load(results / step)} for step in STEPS}
     lines = []
-    for title, columns in (('Benchmark: tiny_imagenet_10 held-out photos (500, 10 classes), top-1 %', COLUMNS),
-                           ('Transfer: coco128 val (28 photos) with CocoMetric, coco128_semseg val with IoUMetric',
-                            TRANSFER_COLUMNS)):
-        lines += [f'## {title}', '', 'Mean ± standard deviation over pretraining seeds; "to run" where no seed has '
-                  'finished.', '', '| method | ' + ' | '.join(column[2] for column in columns) + ' |',
-                  '|---|' + '---|' * len(columns)]
+    for title, columns in (
+        ('Benchmark: tiny_imagenet_10 held-out photos (500, 10 classes), top-1 %', COLUMNS),
+        ('Transfer: coco128 val (28 photos) with CocoMetric, coco128_semseg val with IoUMetric', TRANSFER_COLUMNS),
+    ):
+        lines += [
+            f'## {title}',
+            '',
+            'Mean ± standard deviation over pretraining seeds; "to run" where no seed has finished.',
+            '',
+            '| method | ' + ' | '.join(column[2] for column in columns) + ' |',
+            '|---|' + '---|' * len(columns),
+        ]
         for method in METHODS:
             cells = []
             for step, key, _, scale in columns:
                 if step == 'vitdet' and not method.startswith('cae'):
                     cells.append('—')
                     continue
-                cells.append(_mean_std([run[key] * scale for (name, _), run in evaluations[step].items()
-                                        if name == method]))
+                cells.append(
+                    _mean_std([run[key] * scale for (name, _), run in evaluations[step].items() if name == method])
+                )
             lines.append(f'| {METHOD_NAMES[method]} | ' + ' | '.join(cells) + ' |')
         lines.append('')
     pretraining = _load(results / 'pretrain')
     if pretraining:
         figure, (loss_axis, rank_axis) = plt.subplots(1, 2, figsize=(11, 4))
         for run in pretraining:
-            label = f"{run['method']} seed {run['seed']}"
+            label = f'{run["method"]} seed {run["seed"]}'
             loss_axis.plot([r['iter'] for r in run['loss_curve']], [r['loss'] for r in run['loss_curve']], label=label)
-            rank_axis.plot([r['iter'] for r in run['rank_curve']], [r['rank_patch'] for r in run['rank_curve']],
-                           label=label)
+            rank_axis.plot(
+                [r['iter'] for r in run['rank_curve']], [r['rank_patch'] for r in run['rank_curve']], label=label
+            )
         loss_axis.set(xlabel='iteration', ylabel='training loss', title='Pretraining loss')
         rank_axis.set(xlabel='iteration', ylabel='effective rank', title='Patch-feature rank (fixed batch)')
         loss_axis.legend()
@@ -126,23 +153,33 @@ def _benchmark_section(results: Path, pictures: Path) -> list[str]:
         plt.close(figure)
         lines += ['', '![pretraining curves](small_scale/pretraining_curves.png)']
         releases = {(run['method'], run['seed']): run for run in _load(results / 'publish')}
-        lines += ['', 'Releases: `python tools/benchmarks/small_scale.py publish METHOD SEED` (tools/publish_model.py, '
-                  'full model; the files stay out of git).', '',
-                  '| run | wall | run of | checkpoint sha256 | release (sha256) |', '|---|---|---|---|---|']
+        lines += [
+            '',
+            'Releases: `python tools/benchmarks/small_scale.py publish METHOD SEED` (tools/publish_model.py, '
+            'full model; the files stay out of git).',
+            '',
+            '| run | wall | run of | checkpoint sha256 | release (sha256) |',
+            '|---|---|---|---|---|',
+        ]
         for run in pretraining:
             release = releases.get((run['method'], run['seed']))
-            lines.append(f"| {run['method']} seed {run['seed']} | {run['wall_s'] / 60:.0f} min | "
-                         f"{'search `' + run['adopted_from_search'] + '`' if 'adopted_from_search' in run else 'pretrain'}"
-                         f" | `{run['checkpoint_sha256']}` | "
-                         + (f"`{release['release']}` (`{release['sha256']}`) |" if release else '— |'))
+            lines.append(
+                f'| {run["method"]} seed {run["seed"]} | {run["wall_s"] / 60:.0f} min | '
+                f'{"search `" + run["adopted_from_search"] + "`" if "adopted_from_search" in run else "pretrain"}'
+                f' | `{run["checkpoint_sha256"]}` | '
+                + (f'`{release["release"]}` (`{release["sha256"]}`) |' if release else '— |')
+            )
     probe_runs = [run for step in ('linear', 'attentive') for run in evaluations[step].values()]
     if probe_runs:
         figure, axis = plt.subplots(figsize=(7, 4))
         for run in probe_runs:
             for key in ('curve', 'curve_cls', 'curve_mean'):
                 if key in run:
-                    axis.plot(range(1, len(run[key]) + 1), run[key],
-                              label=f"{run['method']} s{run['seed']} {key.replace('curve', 'attentive' if key == 'curve' else 'linear')}")
+                    axis.plot(
+                        range(1, len(run[key]) + 1),
+                        run[key],
+                        label=f'{run["method"]} s{run["seed"]} {key.replace("curve", "attentive" if key == "curve" else "linear")}',
+                    )
         axis.set(xlabel='probe epoch', ylabel='held-out top-1 (%)', title='Probe curves')
         axis.legend(fontsize=6)
         figure.tight_layout()
@@ -160,9 +197,18 @@ def _benchmark_section(results: Path, pictures: Path) -> list[str]:
                 if (method, seed) not in evaluations[step]:
                     missing.append(f'python tools/benchmarks/small_scale.py {step} {method} {seed}')
     lines += ['', '### To run', '']
-    lines += (['Every step below is still missing (or run them all, skipping finished ones: '
-               '`nice -n 10 python tools/benchmarks/small_scale.py all --seeds 0 1 2`):', '', '```bash', *missing, '```']
-              if missing else ['Nothing: every method, seed and evaluation has finished.'])
+    lines += (
+        [
+            'Every step below is still missing (or run them all, skipping finished ones: '
+            '`nice -n 10 python tools/benchmarks/small_scale.py all --seeds 0 1 2`):',
+            '',
+            '```bash',
+            *missing,
+            '```',
+        ]
+        if missing
+        else ['Nothing: every method, seed and evaluation has finished.']
+    )
     return lines + ['']
 
 

@@ -9,6 +9,7 @@ Nothing is downloaded. ``prepare_demo_dataset`` copies the photographs into an o
 
 Run ``python tools/data/demo_images.py [--root DIR]``; ``tools/install.sh`` does it for you.
 """
+
 import argparse
 from pathlib import Path
 
@@ -16,9 +17,27 @@ DEFAULT_ROOT = Path('data/cae_demo')
 
 # Photographs only: scikit-image's synthetic images (chessboards, phantom, logo, colour wheel, silhouette) are left out.
 SKIMAGE_PHOTOGRAPHS = (
-    'astronaut.png', 'brick.png', 'camera.png', 'cell.png', 'chelsea.png', 'clock_motion.png', 'coffee.png',
-    'coins.png', 'grass.png', 'gravel.png', 'hubble_deep_field.jpg', 'ihc.png', 'microaneurysms.png', 'moon.png',
-    'motorcycle_left.png', 'motorcycle_right.png', 'page.png', 'retina.jpg', 'rocket.jpg', 'text.png')
+    'astronaut.png',
+    'brick.png',
+    'camera.png',
+    'cell.png',
+    'chelsea.png',
+    'clock_motion.png',
+    'coffee.png',
+    'coins.png',
+    'grass.png',
+    'gravel.png',
+    'hubble_deep_field.jpg',
+    'ihc.png',
+    'microaneurysms.png',
+    'moon.png',
+    'motorcycle_left.png',
+    'motorcycle_right.png',
+    'page.png',
+    'retina.jpg',
+    'rocket.jpg',
+    'text.png',
+)
 SKLEARN_PHOTOGRAPHS = ('china.jpg', 'flower.jpg')
 
 
@@ -34,8 +53,10 @@ def find_source_photographs() -> list[tuple[str, Path]]:
     import skimage.data
     import sklearn.datasets
 
-    sources = [(Path(skimage.data.__file__).parent, 'skimage', SKIMAGE_PHOTOGRAPHS),
-               (Path(sklearn.datasets.__file__).parent / 'images', 'sklearn', SKLEARN_PHOTOGRAPHS)]
+    sources = [
+        (Path(skimage.data.__file__).parent, 'skimage', SKIMAGE_PHOTOGRAPHS),
+        (Path(sklearn.datasets.__file__).parent / 'images', 'sklearn', SKLEARN_PHOTOGRAPHS),
+    ]
     found = []
     for folder, prefix, names in sources:
         for name in names:
@@ -43,7 +64,8 @@ def find_source_photographs() -> list[tuple[str, Path]]:
             if not path.is_file():
                 raise FileNotFoundError(
                     f'{path} is missing: the demo dataset expects the photographs that scikit-image 0.24 and '
-                    'scikit-learn 1.5 ship; install the versions pinned in constraints.txt.')
+                    'scikit-learn 1.5 ship; install the versions pinned in constraints.txt.'
+                )
             found.append((f'{prefix}_{name}', path))
     return found
 
@@ -91,7 +113,8 @@ def prepare_demo_dataset(root: Path | str = DEFAULT_ROOT) -> Path:
     (root / 'SOURCES.md').write_text(
         '# Sources\n\nEvery image is a real photograph from an installed wheel, re-encoded losslessly as PNG:\n'
         '`skimage_*` from scikit-image (`skimage/data/`, see its README.txt for credits and licences) and '
-        '`sklearn_*` from scikit-learn (`sklearn/datasets/images/`, see its README.txt).\n')
+        '`sklearn_*` from scikit-learn (`sklearn/datasets/images/`, see its README.txt).\n'
+    )
     return root
 
 

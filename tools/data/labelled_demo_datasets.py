@@ -15,6 +15,7 @@ The class folders make ``CustomDataset(data_root=root, data_prefix='train')`` fi
 name is the sample's index in the source array, so a sample can be traced back. Run
 ``python tools/data/labelled_demo_datasets.py [--root DIR]``.
 """
+
 import argparse
 from pathlib import Path
 from typing import Literal
@@ -78,11 +79,9 @@ def stratified_split(labels: np.ndarray, val_fraction: float, seed: int) -> tupl
     return np.sort(np.array(train)), np.sort(np.array(val))
 
 
-def prepare_labelled_dataset(name: DatasetName,
-                             root: Path | str,
-                             image_size: int = 32,
-                             val_fraction: float = 0.25,
-                             seed: int = 0) -> Path:
+def prepare_labelled_dataset(
+    name: DatasetName, root: Path | str, image_size: int = 32, val_fraction: float = 0.25, seed: int = 0
+) -> Path:
     """Write one labelled set as class folders under ``root/<name>`` (idempotent for the same arguments).
 
     Args:
@@ -110,12 +109,14 @@ def prepare_labelled_dataset(name: DatasetName,
             # The temporary name has no image extension, so a folder scan never picks up a half-written file.
             temporary = destination.with_name(destination.name + '.partial')
             Image.fromarray(images[index]).resize((image_size, image_size), Image.Resampling.BILINEAR).save(
-                temporary, format='PNG')
+                temporary, format='PNG'
+            )
             temporary.replace(destination)
     (dataset_root / 'SOURCES.md').write_text(
         f'# {name}\n\nReal labelled images from an installed wheel ({_SOURCES[name]}), written as {image_size}x'
         f'{image_size} grey PNGs; stratified split with seed {seed}: {len(splits["train"])} train, '
-        f'{len(splits["val"])} val. File names are indices into the source array.\n')
+        f'{len(splits["val"])} val. File names are indices into the source array.\n'
+    )
     return dataset_root
 
 

@@ -18,6 +18,7 @@ three classes are 2, 3, 4, i.e. ADE20K classes 0-3 after ``reduce_zero_label``.
 
 Run ``python tools/data/rendered_scenes.py --root data/rendered_scenes [--photographs data/cae_demo/images]``.
 """
+
 import argparse
 import json
 from dataclasses import dataclass
@@ -60,7 +61,7 @@ def _disc_mask(box: tuple[int, int, int, int], height: int, width: int) -> np.nd
     rows, cols = np.mgrid[0:height, 0:width]
     centre_row, centre_col = (top + bottom - 1) / 2, (left + right - 1) / 2
     radius_row, radius_col = (bottom - top) / 2, (right - left) / 2
-    return ((rows - centre_row) / radius_row)**2 + ((cols - centre_col) / radius_col)**2 <= 1.0
+    return ((rows - centre_row) / radius_row) ** 2 + ((cols - centre_col) / radius_col) ** 2 <= 1.0
 
 
 def _shape(class_name: str, box: tuple[int, int, int, int], height: int, width: int) -> RenderedObject:
@@ -75,27 +76,29 @@ def _shape(class_name: str, box: tuple[int, int, int, int], height: int, width: 
     return RenderedObject(class_name, _polygon_mask(polygon, height, width), polygon)
 
 
-def _background(rng: np.random.Generator, height: int, width: int,
-                photographs: Sequence[Path]) -> np.ndarray:
+def _background(rng: np.random.Generator, height: int, width: int, photographs: Sequence[Path]) -> np.ndarray:
     """A random crop of a random photograph (resized to cover the scene), or flat grey without photographs."""
     if not photographs:
         return np.full((height, width, 3), 128, dtype=np.uint8)
     with Image.open(photographs[rng.integers(len(photographs))]) as photograph:
         photograph = photograph.convert('RGB')
         scale = max(height / photograph.height, width / photograph.width) * rng.uniform(1.0, 1.5)
-        photograph = photograph.resize((max(width, round(photograph.width * scale)),
-                                        max(height, round(photograph.height * scale))), Image.BILINEAR)
+        photograph = photograph.resize(
+            (max(width, round(photograph.width * scale)), max(height, round(photograph.height * scale))), Image.BILINEAR
+        )
         top = rng.integers(photograph.height - height + 1)
         left = rng.integers(photograph.width - width + 1)
         return np.asarray(photograph.crop((left, top, left + width, top + height))).copy()
 
 
-def render_scene(rng: np.random.Generator,
-                 height: int,
-                 width: int,
-                 photographs: Sequence[Path] = (),
-                 max_objects: int = 3,
-                 size_range: tuple[int, int] = (20, 48)) -> tuple[np.ndarray, list[RenderedObject]]:
+def render_scene(
+    rng: np.random.Generator,
+    height: int,
+    width: int,
+    photographs: Sequence[Path] = (),
+    max_objects: int = 3,
+    size_range: tuple[int, int] = (20, 48),
+) -> tuple[np.ndarray, list[RenderedObject]]:
     """Render one scene.
 
     Args:
@@ -117,19 +120,22 @@ def render_scene(rng: np.random.Generator,
         for _attempt in range(50):
             box_height, box_width = rng.integers(*size_range, size=2)
             top, left = rng.integers(0, height - box_height), rng.integers(0, width - box_width)
-            region = occupied[max(top - margin, 0):top + box_height + margin,
-                              max(left - margin, 0):left + box_width + margin]
+            region = occupied[
+                max(top - margin, 0) : top + box_height + margin, max(left - margin, 0) : left + box_width + margin
+            ]
             if not region.any():
                 break
         else:
             continue  # no free place left: fewer objects in this scene
         class_name = SHAPE_CLASSES[rng.integers(len(SHAPE_CLASSES))]
-        rendered = _shape(class_name, (int(left), int(top), int(left + box_width), int(top + box_height)), height,
-                          width)
-        colour = np.clip(np.array(CLASS_COLOURS[class_name]) + rng.integers(-COLOUR_JITTER, COLOUR_JITTER + 1, 3),
-                         0, 255)
+        rendered = _shape(
+            class_name, (int(left), int(top), int(left + box_width), int(top + box_height)), height, width
+        )
+        colour = np.clip(
+            np.array(CLASS_COLOURS[class_name]) + rng.integers(-COLOUR_JITTER, COLOUR_JITTER + 1, 3), 0, 255
+        )
         image[rendered.mask] = colour.astype(np.uint8)
-        occupied[top:top + box_height, left:left + box_width] = True
+        occupied[top : top + box_height, left : left + box_width] = True
         objects.append(rendered)
     return image, objects
 
@@ -148,16 +154,25 @@ def _coco_annotation(rendered: RenderedObject, annotation_id: int, image_id: int
     else:
         rle = mask_utils.encode(np.asfortranarray(rendered.mask.astype(np.uint8)))
         segmentation = dict(size=rle['size'], counts=rle['counts'].decode('ascii'))
-    return dict(id=annotation_id, image_id=image_id, category_id=1 + SHAPE_CLASSES.index(rendered.class_name),
-                segmentation=segmentation, area=int(rendered.mask.sum()), bbox=bbox, iscrowd=0)
+    return dict(
+        id=annotation_id,
+        image_id=image_id,
+        category_id=1 + SHAPE_CLASSES.index(rendered.class_name),
+        segmentation=segmentation,
+        area=int(rendered.mask.sum()),
+        bbox=bbox,
+        iscrowd=0,
+    )
 
 
-def write_coco_instances(root: Path | str,
-                         split: str,
-                         num_images: int,
-                         image_size: tuple[int, int] = (128, 160),
-                         seed: int = 0,
-                         photographs: Sequence[Path] = ()) -> Path:
+def write_coco_instances(
+    root: Path | str,
+    split: str,
+    num_images: int,
+    image_size: tuple[int, int] = (128, 160),
+    seed: int = 0,
+    photographs: Sequence[Path] = (),
+) -> Path:
     """Write ``num_images`` scenes and their COCO instance annotations.
 
     Args:
@@ -180,8 +195,7 @@ def write_coco_instances(root: Path | str,
         file_name = f'{split}_{image_id:04d}.jpg'
         _save_jpeg(image, root / split / file_name)
         images.append(dict(id=image_id, file_name=file_name, height=height, width=width))
-        annotations.extend(
-            _coco_annotation(rendered, len(annotations) + 1, image_id) for rendered in objects)
+        annotations.extend(_coco_annotation(rendered, len(annotations) + 1, image_id) for rendered in objects)
     categories = [dict(id=1 + index, name=name, supercategory='shape') for index, name in enumerate(SHAPE_CLASSES)]
     annotation_file = root / 'annotations' / f'instances_{split}.json'
     annotation_file.parent.mkdir(parents=True, exist_ok=True)
@@ -197,12 +211,14 @@ def label_map(objects: Sequence[RenderedObject], height: int, width: int) -> np.
     return labels
 
 
-def write_ade20k_scenes(root: Path | str,
-                        split: Literal['training', 'validation'],
-                        num_images: int,
-                        image_size: tuple[int, int] = (128, 192),
-                        seed: int = 0,
-                        photographs: Sequence[Path] = ()) -> Path:
+def write_ade20k_scenes(
+    root: Path | str,
+    split: Literal['training', 'validation'],
+    num_images: int,
+    image_size: tuple[int, int] = (128, 192),
+    seed: int = 0,
+    photographs: Sequence[Path] = (),
+) -> Path:
     """Write ``num_images`` scenes as ADE20K images and label PNGs.
 
     Args:

@@ -8,19 +8,27 @@ models; load with ``init_cfg=dict(type='Pretrained', checkpoint=DST, prefix='bac
 ``--format mmpretrain``: keys of mmpretrain's own ``BEiTViT`` (used by its CAE fine-tuning configs), with the sin-cos
 ``pos_embed`` of the given patch grid.
 """
+
 import argparse
 from typing import Literal, Optional
 
 import torch
 
 from cae_mm.checkpoints import check_output_path, read_checkpoint, weights_of
-from cae_mm.checkpoints.conversion import (cae_mm_to_backbone, cae_mm_to_mmpretrain_backbone, check_grid_size,
-                                           save_converted, training_grid_size)
+from cae_mm.checkpoints.conversion import (
+    cae_mm_to_backbone,
+    cae_mm_to_mmpretrain_backbone,
+    check_grid_size,
+    save_converted,
+    training_grid_size,
+)
 
 
-def convert(state_dict: dict[str, torch.Tensor],
-            output_format: Literal['cae_mm', 'mmpretrain'] = 'cae_mm',
-            grid_size: tuple[int, int] = (14, 14)) -> dict[str, torch.Tensor]:
+def convert(
+    state_dict: dict[str, torch.Tensor],
+    output_format: Literal['cae_mm', 'mmpretrain'] = 'cae_mm',
+    grid_size: tuple[int, int] = (14, 14),
+) -> dict[str, torch.Tensor]:
     """cae_mm ``CAE`` state dict -> its encoder alone (``backbone.*``), in cae_mm's or mmpretrain's names."""
     if output_format == 'mmpretrain':
         return cae_mm_to_mmpretrain_backbone(state_dict, grid_size)
@@ -32,8 +40,14 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument('source', help='cae_mm CAE checkpoint (full or backbone-only)')
     parser.add_argument('destination', help='backbone checkpoint to write')
     parser.add_argument('--format', choices=('cae_mm', 'mmpretrain'), default='cae_mm', help='key names to write')
-    parser.add_argument('--grid-size', type=int, nargs=2, default=(14, 14), metavar=('ROWS', 'COLUMNS'),
-                        help='patch grid of the position table written for --format mmpretrain')
+    parser.add_argument(
+        '--grid-size',
+        type=int,
+        nargs=2,
+        default=(14, 14),
+        metavar=('ROWS', 'COLUMNS'),
+        help='patch grid of the position table written for --format mmpretrain',
+    )
     parser.add_argument('--force', action='store_true', help='replace DST if it exists (never SRC)')
     args = parser.parse_args(argv)
     check_output_path(args.destination, [args.source], args.force)

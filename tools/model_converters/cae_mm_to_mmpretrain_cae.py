@@ -6,6 +6,7 @@ Usage: python tools/model_converters/cae_mm_to_mmpretrain_cae.py SRC DST [--toke
 ``pos_embed`` is recreated as the sin-cos table of the patch grid and ``teacher`` as a copy of the backbone.
 ``--tokenizer`` stores DALL-E weights (either public format) as ``target_generator``, as mmpretrain's checkpoints do.
 """
+
 import argparse
 from typing import Optional
 
@@ -16,9 +17,11 @@ from cae_mm.checkpoints import check_output_path, read_checkpoint, weights_of
 from cae_mm.checkpoints.conversion import cae_mm_to_mmpretrain, check_grid_size, save_converted, training_grid_size
 
 
-def convert(state_dict: dict[str, torch.Tensor],
-            grid_size: tuple[int, int] = (14, 14),
-            tokenizer_state_dict: Optional[dict[str, torch.Tensor]] = None) -> dict[str, torch.Tensor]:
+def convert(
+    state_dict: dict[str, torch.Tensor],
+    grid_size: tuple[int, int] = (14, 14),
+    tokenizer_state_dict: Optional[dict[str, torch.Tensor]] = None,
+) -> dict[str, torch.Tensor]:
     """cae_mm ``CAE`` state dict -> mmpretrain ``CAE`` state dict."""
     return cae_mm_to_mmpretrain(state_dict, grid_size, tokenizer_state_dict)
 
@@ -28,8 +31,14 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument('source', help='cae_mm CAE checkpoint')
     parser.add_argument('destination', help='mmpretrain checkpoint to write')
     parser.add_argument('--tokenizer', help='DALL-E weights (dalle_encoder.pth or encoder.pkl) to include')
-    parser.add_argument('--grid-size', type=int, nargs=2, default=(14, 14), metavar=('ROWS', 'COLUMNS'),
-                        help='patch grid of the pretraining images (224 px / 16 px patches: 14 14)')
+    parser.add_argument(
+        '--grid-size',
+        type=int,
+        nargs=2,
+        default=(14, 14),
+        metavar=('ROWS', 'COLUMNS'),
+        help='patch grid of the pretraining images (224 px / 16 px patches: 14 14)',
+    )
     parser.add_argument('--force', action='store_true', help='replace DST if it exists (never SRC)')
     args = parser.parse_args(argv)
     check_output_path(args.destination, [args.source] + ([args.tokenizer] if args.tokenizer else []), args.force)

@@ -7,14 +7,19 @@ Backbone, regressor and decoder are kept; ``teacher`` (mmpretrain's one-step-sta
 fixed ``pos_embed`` (checked to be sin-cos) are dropped. The DALL-E weights stored in mmpretrain checkpoints are not
 part of cae_mm checkpoints; ``--tokenizer-out`` writes them as a ``dalle_encoder.pth`` for the DALL-E configs.
 """
+
 import argparse
 from typing import Optional
 
 import torch
 
 from cae_mm.checkpoints import atomic_save, check_output_path, read_checkpoint, weights_of
-from cae_mm.checkpoints.conversion import (check_against_config, mmpretrain_to_cae_mm, mmpretrain_tokenizer_state_dict,
-                                           save_converted)
+from cae_mm.checkpoints.conversion import (
+    check_against_config,
+    mmpretrain_to_cae_mm,
+    mmpretrain_tokenizer_state_dict,
+    save_converted,
+)
 
 
 def convert(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -5,6 +5,7 @@ Usage: python tools/model_converters/official_cae_to_cae_mm.py SRC DST [--config
 The encoder, regressor (with its projection when narrower than the encoder) and decoder are kept; the aliased
 ``alignment_encoder`` copy and the fixed sin-cos tables (checked to be sin-cos) are dropped.
 """
+
 import argparse
 from typing import Optional
 

@@ -12,6 +12,7 @@ Example:
         work_dirs/cae_vit-tiny-p16_1xb16-pixel-300i_demo/iter_300.pth data/cae_demo/images \\
         --output work_dirs/visualization/attention.png
 """
+
 import argparse
 from pathlib import Path
 from typing import Optional
@@ -20,8 +21,13 @@ import torch
 
 from cae_mm.checkpoints import check_output_path
 from cae_mm.visualization.attention_maps import last_layer_cls_attention
-from cae_mm.visualization.image_inputs import (image_size_from_config, list_images, read_images, to_display,
-                                               to_model_inputs)
+from cae_mm.visualization.image_inputs import (
+    image_size_from_config,
+    list_images,
+    read_images,
+    to_display,
+    to_model_inputs,
+)
 from cae_mm.visualization.model_loading import build_backbone, build_data_preprocessor, load_config
 from cae_mm.visualization.pictures import default_scale, heatmap_overlay, save_png, tile, upscale
 

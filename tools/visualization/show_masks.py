@@ -9,6 +9,7 @@ Example:
     python tools/visualization/show_masks.py configs/cae/cae_vit-base-p16_32xb64-dalle-300e_in1k.py \\
         data/cae_demo/images --max-images 4 --output work_dirs/visualization/masks.png
 """
+
 import argparse
 from pathlib import Path
 from typing import Optional
@@ -16,8 +17,13 @@ from typing import Optional
 import numpy as np
 
 from cae_mm.checkpoints import check_output_path
-from cae_mm.visualization.image_inputs import (build_mask_generator, draw_masks, image_size_from_config, list_images,
-                                               read_images)
+from cae_mm.visualization.image_inputs import (
+    build_mask_generator,
+    draw_masks,
+    image_size_from_config,
+    list_images,
+    read_images,
+)
 from cae_mm.visualization.model_loading import load_config
 from cae_mm.visualization.pictures import default_scale, save_png, shade_patches, tile, upscale
 

@@ -21,6 +21,7 @@ Example:
         work_dirs/cae_vit-tiny-p16_1xb16-pixel-300i_demo/iter_300.pth data/cae_demo/images \\
         --output work_dirs/visualization/reconstruction.png
 """
+
 import argparse
 from pathlib import Path
 from typing import Optional
@@ -29,12 +30,22 @@ import numpy as np
 import torch
 
 from cae_mm.checkpoints import check_output_path
-from cae_mm.visualization.image_inputs import (build_mask_generator, draw_masks, image_size_from_config, list_images,
-                                               read_images, to_model_inputs)
+from cae_mm.visualization.image_inputs import (
+    build_mask_generator,
+    draw_masks,
+    image_size_from_config,
+    list_images,
+    read_images,
+    to_model_inputs,
+)
 from cae_mm.visualization.model_loading import build_model, load_config
 from cae_mm.visualization.pictures import default_scale, save_png
-from cae_mm.visualization.reconstruction import (masked_patch_psnr, reconstruct, reconstruction_picture,
-                                                 require_pixel_target)
+from cae_mm.visualization.reconstruction import (
+    masked_patch_psnr,
+    reconstruct,
+    reconstruction_picture,
+    require_pixel_target,
+)
 
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
@@ -61,8 +72,10 @@ def main(argv: Optional[list[str]] = None) -> Path:
     target_type = str(cfg.model.get('target_generator', {}).get('type', ''))
     if not target_type.endswith('NormalizedPixelTarget'):
         # Checked before building: a tokenizer model would first ask for tokenizer weights it does not need here.
-        raise ValueError(f'{args.config} trains with {target_type or "no"} targets; pixel reconstructions need a '
-                         'pixel-target config (cae_mm.NormalizedPixelTarget)')
+        raise ValueError(
+            f'{args.config} trains with {target_type or "no"} targets; pixel reconstructions need a '
+            'pixel-target config (cae_mm.NormalizedPixelTarget)'
+        )
     model = build_model(cfg, args.checkpoint, args.device)
     require_pixel_target(model)
     size = args.image_size or image_size_from_config(cfg)
@@ -73,10 +86,13 @@ def main(argv: Optional[list[str]] = None) -> Path:
     reconstructions = reconstruct(model, images, mask)
     for name, reconstruction in reconstructions.items():
         psnr = masked_patch_psnr(reconstruction, images, mask, model.data_preprocessor)
-        print(f'{name:>12}: PSNR over the masked patches {psnr.mean():.2f} dB '
-              f'(per image: {", ".join(f"{value:.2f}" for value in psnr.tolist())})')
-    picture = reconstruction_picture(images, mask, reconstructions, model.data_preprocessor,
-                                     args.scale or default_scale(size))
+        print(
+            f'{name:>12}: PSNR over the masked patches {psnr.mean():.2f} dB '
+            f'(per image: {", ".join(f"{value:.2f}" for value in psnr.tolist())})'
+        )
+    picture = reconstruction_picture(
+        images, mask, reconstructions, model.data_preprocessor, args.scale or default_scale(size)
+    )
     path = save_png(picture, args.output)
     print(f'wrote {path}')
     return path

@@ -13,6 +13,7 @@ Example:
         data/rendered_scenes/ade/images/validation --labels data/rendered_scenes/ade/annotations/validation \\
         --class-names background square disc triangle --output work_dirs/visualization/tsne.png
 """
+
 import argparse
 from pathlib import Path
 from typing import Optional, Sequence
@@ -25,8 +26,13 @@ from PIL import Image
 from sklearn.manifold import TSNE
 
 from cae_mm.checkpoints import check_output_path
-from cae_mm.visualization.image_inputs import (center_crop, image_size_from_config, list_images, read_images,
-                                               to_model_inputs)
+from cae_mm.visualization.image_inputs import (
+    center_crop,
+    image_size_from_config,
+    list_images,
+    read_images,
+    to_model_inputs,
+)
 from cae_mm.visualization.model_loading import build_backbone, build_data_preprocessor, load_config
 from cae_mm.visualization.pictures import save_png
 
@@ -90,8 +96,7 @@ def patch_labels(label_maps: np.ndarray, patch_size: int) -> np.ndarray:
     return majority.reshape(batch, rows * cols)
 
 
-def scatter_picture(points: np.ndarray, labels: np.ndarray, class_names: Optional[Sequence[str]],
-                    path: Path) -> Path:
+def scatter_picture(points: np.ndarray, labels: np.ndarray, class_names: Optional[Sequence[str]], path: Path) -> Path:
     """Draw the 2-D embedding, one colour per label, and save it as a square PNG."""
     figure = Figure(figsize=(FIGURE_INCHES, FIGURE_INCHES), dpi=FIGURE_DPI)
     canvas = FigureCanvasAgg(figure)
@@ -99,8 +104,9 @@ def scatter_picture(points: np.ndarray, labels: np.ndarray, class_names: Optiona
     for number, label in enumerate(np.unique(labels)):
         name = class_names[label - 1] if class_names and 0 < label <= len(class_names) else f'label {label}'
         chosen = labels == label
-        axes.scatter(points[chosen, 0], points[chosen, 1], s=6, color=f'C{number % 10}',
-                     label=f'{name} ({int(chosen.sum())})')
+        axes.scatter(
+            points[chosen, 0], points[chosen, 1], s=6, color=f'C{number % 10}', label=f'{name} ({int(chosen.sum())})'
+        )
     axes.set_title(f't-SNE of {len(points)} patch representations')
     axes.set_xticks([])
     axes.set_yticks([])
@@ -122,7 +128,7 @@ def main(argv: Optional[list[str]] = None) -> Path:
     labels = patch_labels(read_label_maps(image_files, Path(args.labels), size), encoder.patch_size).reshape(-1)
     features = []
     for start in range(0, len(image_files), 8):
-        images = to_model_inputs(read_images(image_files[start:start + 8], size), preprocessor)  # (b, 3, H, W)
+        images = to_model_inputs(read_images(image_files[start : start + 8], size), preprocessor)  # (b, 3, H, W)
         features.append(encoder.forward_encoder(images)[:, 1:].flatten(0, 1).cpu())  # (b*h*w, C)
     features = torch.cat(features).numpy()  # (B*h*w, C)
     kept = np.flatnonzero(labels != args.ignore_label)

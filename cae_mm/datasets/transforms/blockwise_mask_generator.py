@@ -1,4 +1,5 @@
 """BEiT-style block-wise masking with an exact mask count (CAE: 98 of 196 patches)."""
+
 import math
 from typing import Optional
 
@@ -31,25 +32,32 @@ class BlockwiseMaskGenerator(BaseTransform):
         max_rounds: empty rounds in a row before the remainder is drawn patch by patch.
     """
 
-    def __init__(self,
-                 num_masked_patches: int = 98,
-                 patch_size: int = 16,
-                 min_patches_per_block: int = 16,
-                 max_patches_per_block: Optional[int] = None,
-                 aspect_ratio_range: tuple[float, float] = (0.3, 1 / 0.3),
-                 attempts_per_block: int = 10,
-                 max_rounds: int = 1000) -> None:
+    def __init__(
+        self,
+        num_masked_patches: int = 98,
+        patch_size: int = 16,
+        min_patches_per_block: int = 16,
+        max_patches_per_block: Optional[int] = None,
+        aspect_ratio_range: tuple[float, float] = (0.3, 1 / 0.3),
+        attempts_per_block: int = 10,
+        max_rounds: int = 1000,
+    ) -> None:
         num_masked_patches = check_positive_integer(
-            num_masked_patches, 'BlockwiseMaskGenerator num_masked_patches',
-            'patches to mask, 0 < n < patches per image: 98 of 196 in the paper')
-        patch_size = check_positive_integer(patch_size, 'BlockwiseMaskGenerator patch_size',
-                                            "pixels per patch side: the encoder's patch_size")
+            num_masked_patches,
+            'BlockwiseMaskGenerator num_masked_patches',
+            'patches to mask, 0 < n < patches per image: 98 of 196 in the paper',
+        )
+        patch_size = check_positive_integer(
+            patch_size, 'BlockwiseMaskGenerator patch_size', "pixels per patch side: the encoder's patch_size"
+        )
         # 0 attempts would skip every block and draw the patches uniformly: no longer block-wise masking.
         attempts_per_block = check_positive_integer(attempts_per_block, 'BlockwiseMaskGenerator attempts_per_block')
         max_patches_per_block = num_masked_patches if max_patches_per_block is None else max_patches_per_block
         if min_patches_per_block <= 0 or min_patches_per_block > max_patches_per_block:
-            raise ValueError(f'need 0 < min_patches_per_block <= max_patches_per_block, got {min_patches_per_block} '
-                             f'and {max_patches_per_block}')
+            raise ValueError(
+                f'need 0 < min_patches_per_block <= max_patches_per_block, got {min_patches_per_block} '
+                f'and {max_patches_per_block}'
+            )
         low, high = aspect_ratio_range
         if not 0 < low <= high:
             raise ValueError(f'aspect_ratio_range must satisfy 0 < low <= high, got {aspect_ratio_range}')
@@ -74,7 +82,7 @@ class BlockwiseMaskGenerator(BaseTransform):
                 continue
             top = np.random.randint(0, rows - height + 1)
             left = np.random.randint(0, cols - width + 1)
-            block = mask[top:top + height, left:left + width]  # a view: writing to it writes the mask
+            block = mask[top : top + height, left : left + width]  # a view: writing to it writes the mask
             added = height * width - int(block.sum())
             if 0 < added <= budget:
                 block[...] = True
@@ -95,8 +103,10 @@ class BlockwiseMaskGenerator(BaseTransform):
         """
         rows, cols = grid_size
         if self.num_masked_patches >= rows * cols:
-            raise ValueError(f'cannot mask {self.num_masked_patches} patches of a {rows}x{cols} grid '
-                             f'({rows * cols} patches): at least one patch must stay visible')
+            raise ValueError(
+                f'cannot mask {self.num_masked_patches} patches of a {rows}x{cols} grid '
+                f'({rows * cols} patches): at least one patch must stay visible'
+            )
         mask = np.zeros(grid_size, dtype=bool)
         count, empty_rounds = 0, 0
         while count < self.num_masked_patches and empty_rounds < self.max_rounds:
@@ -113,12 +123,16 @@ class BlockwiseMaskGenerator(BaseTransform):
         image = results['img'][0] if isinstance(results['img'], (list, tuple)) else results['img']
         height, width = image.shape[:2]
         if height % self.patch_size or width % self.patch_size:
-            raise ValueError(f'image size {height}x{width} is not divisible by the patch size {self.patch_size}; '
-                             'put a crop/resize to a multiple of it before the mask generator')
+            raise ValueError(
+                f'image size {height}x{width} is not divisible by the patch size {self.patch_size}; '
+                'put a crop/resize to a multiple of it before the mask generator'
+            )
         results['mask'] = self.generate((height // self.patch_size, width // self.patch_size))
         return results
 
     def __repr__(self) -> str:
-        return (f'{type(self).__name__}(num_masked_patches={self.num_masked_patches}, patch_size={self.patch_size}, '
-                f'min_patches_per_block={self.min_patches_per_block}, '
-                f'max_patches_per_block={self.max_patches_per_block})')
+        return (
+            f'{type(self).__name__}(num_masked_patches={self.num_masked_patches}, patch_size={self.patch_size}, '
+            f'min_patches_per_block={self.min_patches_per_block}, '
+            f'max_patches_per_block={self.max_patches_per_block})'
+        )

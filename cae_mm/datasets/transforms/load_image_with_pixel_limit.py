@@ -2,6 +2,7 @@
 
 A small PNG may declare 20000 x 20000 pixels (gigabytes once decoded, in every worker): its header is read first.
 """
+
 import io
 import warnings
 from typing import Optional
@@ -64,21 +65,26 @@ class LoadImageWithPixelLimit(LoadImageFromFile):
         if kwargs.get('file_client_args') is not None:
             raise ValueError('LoadImageWithPixelLimit takes backend_args, not the deprecated file_client_args')
         super().__init__(**kwargs)
-        self.max_pixels = check_positive_integer(max_pixels, 'LoadImageWithPixelLimit max_pixels',
-                                                 'largest width x height of an image')
+        self.max_pixels = check_positive_integer(
+            max_pixels, 'LoadImageWithPixelLimit max_pixels', 'largest width x height of an image'
+        )
 
     def check_pixel_count(self, data: bytes, filename: str) -> None:
         """Raise ``ValueError`` if the header of ``data`` declares more than ``max_pixels`` pixels."""
         pixels = declared_pixel_count(data)
         pillow_limit = 2 * Image.MAX_IMAGE_PIXELS
         if pixels == -1 and self.max_pixels < pillow_limit:
-            raise ValueError(f'{filename} declares more than {pillow_limit} pixels (limit: max_pixels='
-                             f'{self.max_pixels}); refused before decoding. Shrink the image, or raise max_pixels of '
-                             'cae_mm.LoadImageWithPixelLimit in the pipeline if it is meant to be this large')
+            raise ValueError(
+                f'{filename} declares more than {pillow_limit} pixels (limit: max_pixels='
+                f'{self.max_pixels}); refused before decoding. Shrink the image, or raise max_pixels of '
+                'cae_mm.LoadImageWithPixelLimit in the pipeline if it is meant to be this large'
+            )
         if pixels is not None and pixels > self.max_pixels:
-            raise ValueError(f'{filename} declares {pixels} pixels, more than max_pixels={self.max_pixels}; refused '
-                             'before decoding. Shrink the image, or raise max_pixels of '
-                             'cae_mm.LoadImageWithPixelLimit in the pipeline if it is meant to be this large')
+            raise ValueError(
+                f'{filename} declares {pixels} pixels, more than max_pixels={self.max_pixels}; refused '
+                'before decoding. Shrink the image, or raise max_pixels of '
+                'cae_mm.LoadImageWithPixelLimit in the pipeline if it is meant to be this large'
+            )
 
     def transform(self, results: dict) -> Optional[dict]:
         """Read ``results['img_path']``, check its pixel count, decode it (mmcv's decoding)."""
@@ -99,9 +105,11 @@ class LoadImageWithPixelLimit(LoadImageFromFile):
                 return None
             raise
         if image is None:  # mmcv's answer to bytes its decoder cannot read
-            raise ValueError(f'cannot decode {filename} as an image: not an image, truncated or corrupt, or a format '
-                             f'the {self.imdecode_backend} decoder does not read (GIF: convert it to PNG); remove or '
-                             'replace the file')
+            raise ValueError(
+                f'cannot decode {filename} as an image: not an image, truncated or corrupt, or a format '
+                f'the {self.imdecode_backend} decoder does not read (GIF: convert it to PNG); remove or '
+                'replace the file'
+            )
         if self.to_float32:
             image = image.astype(np.float32)
         results['img'] = image

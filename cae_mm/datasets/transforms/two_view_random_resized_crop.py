@@ -1,4 +1,5 @@
 """One random resized crop, resized twice: the encoder's view and the tokenizer's view of the same region."""
+
 import math
 from typing import Literal, Optional, Union
 
@@ -38,29 +39,38 @@ class TwoViewRandomResizedCrop(BaseTransform):
         backend: ``'pillow'`` (the official views) or ``'cv2'`` (mmpretrain's).
     """
 
-    def __init__(self,
-                 size: int = 224,
-                 second_size: Optional[int] = None,
-                 scale: tuple[float, float] = (0.08, 1.0),
-                 ratio: tuple[float, float] = (3 / 4, 4 / 3),
-                 interpolation: Interpolation = 'bicubic',
-                 second_interpolation: Interpolation = 'lanczos',
-                 backend: Backend = 'pillow') -> None:
+    def __init__(
+        self,
+        size: int = 224,
+        second_size: Optional[int] = None,
+        scale: tuple[float, float] = (0.08, 1.0),
+        ratio: tuple[float, float] = (3 / 4, 4 / 3),
+        interpolation: Interpolation = 'bicubic',
+        second_interpolation: Interpolation = 'lanczos',
+        backend: Backend = 'pillow',
+    ) -> None:
         if not (0 < scale[0] <= scale[1] <= 1):
             raise ValueError(f'scale must satisfy 0 < low <= high <= 1, got {scale}')
         if not (0 < ratio[0] <= ratio[1]):
             raise ValueError(f'ratio must satisfy 0 < low <= high, got {ratio}')
         self.size = check_positive_integer(size, 'TwoViewRandomResizedCrop size', 'side of the view in pixels')
-        self.second_size = None if second_size is None else check_positive_integer(
-            second_size, 'TwoViewRandomResizedCrop second_size', 'side of the tokenizer view in pixels')
+        self.second_size = (
+            None
+            if second_size is None
+            else check_positive_integer(
+                second_size, 'TwoViewRandomResizedCrop second_size', 'side of the tokenizer view in pixels'
+            )
+        )
         self.scale = scale
         self.ratio = ratio
         if backend not in INTERPOLATIONS:
             raise ValueError(f"TwoViewRandomResizedCrop backend must be 'pillow' or 'cv2', got {backend!r}")
         for name, value in (('interpolation', interpolation), ('second_interpolation', second_interpolation)):
             if value not in INTERPOLATIONS[backend]:
-                raise ValueError(f'TwoViewRandomResizedCrop {name} must be one of {list(INTERPOLATIONS[backend])} '
-                                 f'({backend} filters), got {value!r}')
+                raise ValueError(
+                    f'TwoViewRandomResizedCrop {name} must be one of {list(INTERPOLATIONS[backend])} '
+                    f'({backend} filters), got {value!r}'
+                )
         self.interpolation = interpolation
         self.second_interpolation = second_interpolation
         self.backend = backend
@@ -91,7 +101,7 @@ class TwoViewRandomResizedCrop(BaseTransform):
         """Replace ``results['img']`` (``(H, W, C)`` uint8) by the view or ``[view, second_view]``."""
         image = results['img']
         top, left, crop_height, crop_width = self.crop_box(*image.shape[:2])
-        crop = image[top:top + crop_height, left:left + crop_width]
+        crop = image[top : top + crop_height, left : left + crop_width]
         if self.backend == 'pillow':
             crop = Image.fromarray(crop)  # once for both views
         view = self._resize(crop, self.size, self.interpolation)
@@ -108,6 +118,8 @@ class TwoViewRandomResizedCrop(BaseTransform):
         return cv2.resize(crop, (side, side), interpolation=cv2_interp_codes[interpolation])
 
     def __repr__(self) -> str:
-        return (f'{type(self).__name__}(size={self.size}, second_size={self.second_size}, scale={self.scale}, '
-                f'ratio={self.ratio}, interpolation={self.interpolation}, '
-                f'second_interpolation={self.second_interpolation}, backend={self.backend!r})')
+        return (
+            f'{type(self).__name__}(size={self.size}, second_size={self.second_size}, scale={self.scale}, '
+            f'ratio={self.ratio}, interpolation={self.interpolation}, '
+            f'second_interpolation={self.second_interpolation}, backend={self.backend!r})'
+        )

@@ -7,6 +7,13 @@ from .stop_on_non_finite_hook import StopOnNonFiniteHook
 from .training_length_check_hook import TrainingLengthCheckHook
 
 __all__ = [
-    'AlignmentWeightWarmupHook', 'CompileForwardHook', 'FeatureRankHook', 'RandomStateHook', 'ReconstructionVisualizationHook', 'StopOnNonFiniteHook', 'TrainingLengthCheckHook', 'capture_random_states',
-    'restore_random_states'
+    'AlignmentWeightWarmupHook',
+    'CompileForwardHook',
+    'FeatureRankHook',
+    'RandomStateHook',
+    'ReconstructionVisualizationHook',
+    'StopOnNonFiniteHook',
+    'TrainingLengthCheckHook',
+    'capture_random_states',
+    'restore_random_states',
 ]

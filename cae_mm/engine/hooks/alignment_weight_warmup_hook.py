@@ -1,4 +1,5 @@
 """Ramp CAE's alignment weight λ up from 0 over the first iterations: the small-scale recipe that avoids collapse."""
+
 from typing import Any
 
 from mmengine.hooks import Hook

@@ -1,4 +1,5 @@
 """Compile the model's forward pass with ``torch.compile`` when training starts."""
+
 from typing import Any, Optional
 
 import torch
@@ -35,5 +36,7 @@ class CompileForwardHook(Hook):
         if 'forward' in vars(model):
             return  # already compiled (a second train() call)
         model.forward = torch.compile(model.forward, backend=self.backend, mode=self.mode, dynamic=self.dynamic)
-        runner.logger.info(f'model forward compiled with torch.compile(backend={self.backend!r}, mode={self.mode!r}); '
-                           'the first iterations include the compilation')
+        runner.logger.info(
+            f'model forward compiled with torch.compile(backend={self.backend!r}, mode={self.mode!r}); '
+            'the first iterations include the compilation'
+        )

@@ -1,4 +1,5 @@
 """Log the effective rank of the encoder's features on a fixed batch during pretraining: collapse shows as a drop."""
+
 import json
 from pathlib import Path
 from typing import Any, Optional
@@ -39,11 +40,9 @@ class FeatureRankHook(Hook):
 
     priority = 'NORMAL'  # before the LoggerHook (BELOW_NORMAL), so the values are logged at the same iteration
 
-    def __init__(self,
-                 interval: int = 100,
-                 num_images: int = 64,
-                 seed: int = 0,
-                 file_name: str = 'feature_rank.jsonl') -> None:
+    def __init__(
+        self, interval: int = 100, num_images: int = 64, seed: int = 0, file_name: str = 'feature_rank.jsonl'
+    ) -> None:
         if interval < 1 or num_images < 2:
             raise ValueError(f'interval must be positive and num_images at least 2, got {interval} and {num_images}')
         self.interval = interval
@@ -92,6 +91,9 @@ class FeatureRankHook(Hook):
         path = Path(runner.work_dir) / self.file_name
         with path.open('a') as stream:
             stream.write(json.dumps({'iter': step, **ranks}) + '\n')
-        runner.logger.info('feature rank at iter {}: {}'.format(
-            step, ', '.join(f'{name} {value:.2f}' for name, value in ranks.items())))
+        runner.logger.info(
+            'feature rank at iter {}: {}'.format(
+                step, ', '.join(f'{name} {value:.2f}' for name, value in ranks.items())
+            )
+        )
         return ranks

@@ -1,4 +1,5 @@
 """The fixed batch that monitoring hooks (reconstruction pictures, feature ranks) evaluate at every interval."""
+
 import contextlib
 import random
 from typing import Any, Iterator

@@ -1,4 +1,5 @@
 """Save the random number generators with every checkpoint and restore them on resume, so that resuming is exact."""
+
 import logging
 import random
 from typing import Any, Callable, Iterator, Optional
@@ -34,7 +35,8 @@ def capture_random_states() -> RandomStates:
             keys=numpy_keys.tolist(),
             position=int(numpy_position),
             has_gauss=int(numpy_has_gauss),
-            cached_gaussian=float(numpy_cached_gaussian)),
+            cached_gaussian=float(numpy_cached_gaussian),
+        ),
         torch=torch.get_rng_state(),
     )
     if torch.cuda.is_available() and torch.cuda.is_initialized():
@@ -51,16 +53,26 @@ def restore_random_states(states: RandomStates) -> None:
     python = states['python']
     random.setstate((python['version'], tuple(python['internal']), python['gauss_next']))
     numpy = states['numpy']
-    np.random.set_state((numpy['algorithm'], np.asarray(numpy['keys'], dtype=np.uint32), numpy['position'],
-                         numpy['has_gauss'], numpy['cached_gaussian']))
+    np.random.set_state(
+        (
+            numpy['algorithm'],
+            np.asarray(numpy['keys'], dtype=np.uint32),
+            numpy['position'],
+            numpy['has_gauss'],
+            numpy['cached_gaussian'],
+        )
+    )
     torch.set_rng_state(states['torch'].cpu())
     if 'cuda' in states and torch.cuda.is_available():
         if len(states['cuda']) == torch.cuda.device_count():
             torch.cuda.set_rng_state_all([state.cpu() for state in states['cuda']])
         else:
-            print_log(f'the checkpoint holds CUDA generator states for {len(states["cuda"])} devices, this process sees '
-                      f'{torch.cuda.device_count()}: CUDA randomness is not restored', logger='current',
-                      level=logging.WARNING)
+            print_log(
+                f'the checkpoint holds CUDA generator states for {len(states["cuda"])} devices, this process sees '
+                f'{torch.cuda.device_count()}: CUDA randomness is not restored',
+                logger='current',
+                level=logging.WARNING,
+            )
 
 
 class _RestoreAfterSkippedBatches:
@@ -122,9 +134,11 @@ class RandomStateHook(Hook):
             return False
         if by_epoch:
             return hook.every_n_epochs(runner, hook.interval, hook.save_begin) or (
-                hook.save_last and hook.is_last_train_epoch(runner))
+                hook.save_last and hook.is_last_train_epoch(runner)
+            )
         return hook.every_n_train_iters(runner, hook.interval, hook.save_begin) or (
-            hook.save_last and hook.is_last_train_iter(runner))
+            hook.save_last and hook.is_last_train_iter(runner)
+        )
 
     def _gather_if_checkpoint_due(self, runner: Any, by_epoch: bool) -> None:
         if get_world_size() > 1 and self._checkpoint_due(runner, by_epoch):
@@ -156,14 +170,20 @@ class RandomStateHook(Hook):
 
     def _states_of_this_rank(self) -> Optional[RandomStates]:
         if self._loaded_states is None:
-            print_log('the resumed checkpoint holds no random generator states (it was written without '
-                      'cae_mm.RandomStateHook): training continues, but not bit-identically', logger='current',
-                      level=logging.WARNING)
+            print_log(
+                'the resumed checkpoint holds no random generator states (it was written without '
+                'cae_mm.RandomStateHook): training continues, but not bit-identically',
+                logger='current',
+                level=logging.WARNING,
+            )
             return None
         if len(self._loaded_states) != get_world_size():
-            print_log(f'the checkpoint was written by {len(self._loaded_states)} processes, this run has '
-                      f'{get_world_size()}: random generator states are not restored', logger='current',
-                      level=logging.WARNING)
+            print_log(
+                f'the checkpoint was written by {len(self._loaded_states)} processes, this run has '
+                f'{get_world_size()}: random generator states are not restored',
+                logger='current',
+                level=logging.WARNING,
+            )
             return None
         return self._loaded_states[get_rank()]
 
@@ -178,15 +198,20 @@ class RandomStateHook(Hook):
             return
         loop = runner.train_loop
         if isinstance(loop, IterBasedTrainLoop):
-            loop.dataloader_iterator = _RestoreAfterSkippedBatches(loop.dataloader_iterator, loop.iter,
-                                                                   lambda: restore_random_states(states))
+            loop.dataloader_iterator = _RestoreAfterSkippedBatches(
+                loop.dataloader_iterator, loop.iter, lambda: restore_random_states(states)
+            )
             return
         restore_random_states(states)
         dataloader = getattr(loop, 'dataloader', None)
         if getattr(dataloader, 'num_workers', 0) > 0 and getattr(dataloader, 'persistent_workers', False):
-            print_log('resuming an epoch-based loop with persistent data loader workers: their random generators '
-                      'restart from the seed, so augmentations differ from an uninterrupted run (set '
-                      'persistent_workers=False for a bit-identical resume)', logger='current', level=logging.WARNING)
+            print_log(
+                'resuming an epoch-based loop with persistent data loader workers: their random generators '
+                'restart from the seed, so augmentations differ from an uninterrupted run (set '
+                'persistent_workers=False for a bit-identical resume)',
+                logger='current',
+                level=logging.WARNING,
+            )
 
     def before_val(self, runner: Any) -> None:
         """Remember the generators so that validation does not shift training's random streams."""

@@ -1,4 +1,5 @@
 """Save a picture of the model's pixel reconstructions every N iterations, to watch a pretraining run learn."""
+
 from pathlib import Path
 from typing import Any, Optional
 
@@ -32,12 +33,14 @@ class ReconstructionVisualizationHook(Hook):
 
     priority = 'LOW'
 
-    def __init__(self,
-                 interval: int = 500,
-                 num_images: int = 4,
-                 seed: int = 0,
-                 folder: str = 'reconstructions',
-                 scale: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        interval: int = 500,
+        num_images: int = 4,
+        seed: int = 0,
+        folder: str = 'reconstructions',
+        scale: Optional[int] = None,
+    ) -> None:
         if interval < 1 or num_images < 1:
             raise ValueError(f'interval and num_images must be positive, got {interval} and {num_images}')
         self.interval = interval
@@ -58,8 +61,10 @@ class ReconstructionVisualizationHook(Hook):
         images = data['inputs']
         if isinstance(images, (list, tuple)):
             if any(view.shape != images[0].shape for view in images):
-                raise ValueError('the reconstruction picture needs the pixel target on the model view: the pipeline '
-                                 'gives views of different sizes')
+                raise ValueError(
+                    'the reconstruction picture needs the pixel target on the model view: the pipeline '
+                    'gives views of different sizes'
+                )
             images = images[0]
         self._images = images  # (B, 3, H, W)
         self._mask = model.masks_from(data['data_samples'], images).mask  # (B, h, w)

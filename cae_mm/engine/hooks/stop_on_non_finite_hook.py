@@ -1,4 +1,5 @@
 """Stop training with a clear error at the first NaN/inf loss or weight, before a checkpoint can save poisoned weights."""
+
 import math
 from typing import Any, Optional
 
@@ -51,10 +52,14 @@ class StopOnNonFiniteHook(Hook):
     def __init__(self, max_skipped_steps: int = 25, weight_check_interval: int = 50) -> None:
         if max_skipped_steps < 1:
             raise ValueError(f'max_skipped_steps must be at least 1, got {max_skipped_steps}')
-        if isinstance(weight_check_interval, bool) or not isinstance(weight_check_interval, int) \
-                or weight_check_interval < 1:
-            raise ValueError(f'StopOnNonFiniteHook weight_check_interval must be a positive integer, got '
-                             f'{weight_check_interval!r}')
+        if (
+            isinstance(weight_check_interval, bool)
+            or not isinstance(weight_check_interval, int)
+            or weight_check_interval < 1
+        ):
+            raise ValueError(
+                f'StopOnNonFiniteHook weight_check_interval must be a positive integer, got {weight_check_interval!r}'
+            )
         self.max_skipped_steps = max_skipped_steps
         self.weight_check_interval = weight_check_interval
         self.skipped_in_a_row = 0
@@ -82,17 +87,16 @@ class StopOnNonFiniteHook(Hook):
                     raise ValueError(
                         f'the learning rate of parameter group {index} is {rate:g}: the optimizer step would overflow '
                         f'float32 (limit {limit:.3g}); set optim_wrapper.optimizer.lr to a sensible value (and check '
-                        'auto_scale_lr, which scales it)')
+                        'auto_scale_lr, which scales it)'
+                    )
 
     def before_train_iter(self, runner: Any, batch_idx: int, data_batch: Optional[dict] = None) -> None:
         """Remember the loss scale, to tell afterwards whether the scaler skipped the step."""
         self._scale_before_step = self._loss_scale(runner)
 
-    def after_train_iter(self,
-                         runner: Any,
-                         batch_idx: int,
-                         data_batch: Optional[dict] = None,
-                         outputs: Optional[dict] = None) -> None:
+    def after_train_iter(
+        self, runner: Any, batch_idx: int, data_batch: Optional[dict] = None, outputs: Optional[dict] = None
+    ) -> None:
         """Check the logged losses of this step, the gradient norm and (now and then) the weights; explain and stop
         if any is NaN or inf."""
         values = {name: torch.as_tensor(value).detach().float() for name, value in (outputs or {}).items()}
@@ -109,14 +113,18 @@ class StopOnNonFiniteHook(Hook):
                 runner.logger.warning(
                     f'non-finite loss at iteration {runner.iter + 1} ({terms}): the loss scaler skipped this step '
                     f'(scale {self._scale_before_step:g} -> {scale_after:g}); {self.skipped_in_a_row} in a row, '
-                    f'training stops at {self.max_skipped_steps}')
+                    f'training stops at {self.max_skipped_steps}'
+                )
                 return
             raise FloatingPointError(
                 f'non-finite loss at {self.skipped_in_a_row} iterations in a row, up to iteration {runner.iter + 1} '
                 f'({terms}), although the loss scaler skipped each step and lowered its scale to {scale_after:g}: '
-                f'{self._diagnose(runner, data_batch)}. {self._where_to_resume(runner)}')
-        raise FloatingPointError(f'non-finite loss at iteration {runner.iter + 1} ({terms}): '
-                                 f'{self._diagnose(runner, data_batch)}. {self._where_to_resume(runner)}')
+                f'{self._diagnose(runner, data_batch)}. {self._where_to_resume(runner)}'
+            )
+        raise FloatingPointError(
+            f'non-finite loss at iteration {runner.iter + 1} ({terms}): '
+            f'{self._diagnose(runner, data_batch)}. {self._where_to_resume(runner)}'
+        )
 
     def before_save_checkpoint(self, runner: Any, checkpoint: dict) -> None:
         """Refuse to write a checkpoint whose weights hold NaN or inf."""
@@ -126,7 +134,8 @@ class StopOnNonFiniteHook(Hook):
             raise FloatingPointError(
                 f'{len(bad_parameters)} weights are NaN or inf at iteration {runner.iter + 1} ({shown}): the '
                 f'gradients overflowed (lower the learning rate or clip gradients with optim_wrapper.clip_grad); '
-                f'this checkpoint was not written. {self._where_to_resume(runner)}')
+                f'this checkpoint was not written. {self._where_to_resume(runner)}'
+            )
 
     def _check_after_the_step(self, runner: Any) -> None:
         """After a finite loss: stop if the logged gradient norm, or (every ``weight_check_interval`` steps) a
@@ -137,7 +146,8 @@ class StopOnNonFiniteHook(Hook):
         if grad_norm is not None and not math.isfinite(grad_norm):
             raise FloatingPointError(
                 f'the gradient norm is {grad_norm} at iteration {runner.iter + 1} although the loss is finite: '
-                f'{_learning_rate_advice(runner)}. {self._where_to_resume(runner)}')
+                f'{_learning_rate_advice(runner)}. {self._where_to_resume(runner)}'
+            )
         step = runner.iter + 1
         if step != 1 and step % self.weight_check_interval:
             return
@@ -146,27 +156,36 @@ class StopOnNonFiniteHook(Hook):
             raise FloatingPointError(
                 f'{_describe_weights(bad_weights)} became NaN or inf in the optimizer step of iteration '
                 f'{runner.iter + 1}, although its loss was finite: the step overflowed; '
-                f'{_learning_rate_advice(runner)}. {self._where_to_resume(runner)}')
+                f'{_learning_rate_advice(runner)}. {self._where_to_resume(runner)}'
+            )
 
     @staticmethod
     def _diagnose(runner: Any, data_batch: Optional[dict]) -> str:
         if data_batch is not None and _non_finite(data_batch.get('inputs')):
-            return ('the input batch holds NaN or inf values: a transform in the data pipeline produced them '
-                    '(images decoded as uint8 cannot be NaN; look at float transforms)')
+            return (
+                'the input batch holds NaN or inf values: a transform in the data pipeline produced them '
+                '(images decoded as uint8 cannot be NaN; look at float transforms)'
+            )
         if data_batch is not None:
             model = runner.model.module if is_model_wrapper(runner.model) else runner.model
             with torch.no_grad():
                 preprocessed = model.data_preprocessor(data_batch, training=True)
             if _non_finite(preprocessed.get('inputs')):
-                return ('the input batch is finite but the data preprocessor turns it into NaN or inf: check '
-                        'model.data_preprocessor (a std of 0 divides by zero)')
+                return (
+                    'the input batch is finite but the data preprocessor turns it into NaN or inf: check '
+                    'model.data_preprocessor (a std of 0 divides by zero)'
+                )
         bad_weights = _non_finite_weights(runner)
         if bad_weights:
-            return (f'the inputs are finite and {_describe_weights(bad_weights)} are NaN or inf after this step: '
-                    f'training diverged; {_learning_rate_advice(runner)}')
-        return (f'the inputs are finite, so training diverged: lower the learning rate '
-                f'({_learning_rate_key_and_value(runner)}), clip gradients '
-                '(optim_wrapper.clip_grad=dict(max_norm=3.0)), or use bf16 instead of fp16')
+            return (
+                f'the inputs are finite and {_describe_weights(bad_weights)} are NaN or inf after this step: '
+                f'training diverged; {_learning_rate_advice(runner)}'
+            )
+        return (
+            f'the inputs are finite, so training diverged: lower the learning rate '
+            f'({_learning_rate_key_and_value(runner)}), clip gradients '
+            '(optim_wrapper.clip_grad=dict(max_norm=3.0)), or use bf16 instead of fp16'
+        )
 
     @staticmethod
     def _where_to_resume(runner: Any) -> str:
@@ -196,8 +215,10 @@ def _learning_rate_key_and_value(runner: Any) -> str:
 
 
 def _learning_rate_advice(runner: Any) -> str:
-    return (f'the learning rate is most likely too large: lower it ({_learning_rate_key_and_value(runner)}) or clip '
-            'gradients (optim_wrapper.clip_grad=dict(max_norm=3.0))')
+    return (
+        f'the learning rate is most likely too large: lower it ({_learning_rate_key_and_value(runner)}) or clip '
+        'gradients (optim_wrapper.clip_grad=dict(max_norm=3.0))'
+    )
 
 
 def _logged_grad_norm(runner: Any) -> Optional[float]:
@@ -211,8 +232,11 @@ def _logged_grad_norm(runner: Any) -> Optional[float]:
 def _non_finite_weights(runner: Any) -> list[str]:
     """Names of this process's parameters holding a NaN or inf (no collective: another process may have stopped)."""
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    named = [(name, parameter) for name, parameter in model.named_parameters() if parameter.is_floating_point()] \
-        if isinstance(model, torch.nn.Module) else []
+    named = (
+        [(name, parameter) for name, parameter in model.named_parameters() if parameter.is_floating_point()]
+        if isinstance(model, torch.nn.Module)
+        else []
+    )
     if not named:
         return []
     with torch.no_grad():

@@ -1,4 +1,5 @@
 """Refuse a run with nothing to train, and warn about learning-rate schedules that the run is too short to finish."""
+
 from typing import Any
 
 from mmengine.hooks import Hook
@@ -32,8 +33,10 @@ class TrainingLengthCheckHook(Hook):
         else:
             length, key = loop.max_iters, 'train_cfg.max_iters'
         if length <= 0:
-            raise ValueError(f'{key} is {length}: nothing would be trained (mmengine would stop at once and write no '
-                             f'checkpoint); set {key} to at least 1')
+            raise ValueError(
+                f'{key} is {length}: nothing would be trained (mmengine would stop at once and write no '
+                f'checkpoint); set {key} to at least 1'
+            )
         schedulers = runner.param_schedulers or []
         if isinstance(schedulers, dict):  # one list per optimizer
             schedulers = [scheduler for group in schedulers.values() for scheduler in group]
@@ -41,9 +44,13 @@ class TrainingLengthCheckHook(Hook):
             unit, run_length = ('epochs', loop.max_epochs) if scheduler.by_epoch else ('iterations', loop.max_iters)
             name = f'param_scheduler[{index}] ({type(scheduler).__name__})'
             if scheduler.begin >= run_length:
-                runner.logger.warning(f'{name} begins at {scheduler.begin} {unit} but training stops after '
-                                      f'{run_length}: it never takes effect')
+                runner.logger.warning(
+                    f'{name} begins at {scheduler.begin} {unit} but training stops after '
+                    f'{run_length}: it never takes effect'
+                )
             elif NO_END > scheduler.end > run_length:
-                runner.logger.warning(f'{name} ends at {scheduler.end} {unit} but training stops after {run_length}: '
-                                      'the learning rate never reaches the value the schedule was written for; '
-                                      f'shorten the schedule with the run if that is not intended')
+                runner.logger.warning(
+                    f'{name} ends at {scheduler.end} {unit} but training stops after {run_length}: '
+                    'the learning rate never reaches the value the schedule was written for; '
+                    f'shorten the schedule with the run if that is not intended'
+                )

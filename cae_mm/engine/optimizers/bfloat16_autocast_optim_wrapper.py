@@ -1,4 +1,5 @@
 """bf16 mixed precision for any device, CPUs included (mmengine's AmpOptimWrapper is GPU/NPU only)."""
+
 from contextlib import contextmanager
 from typing import Iterator
 

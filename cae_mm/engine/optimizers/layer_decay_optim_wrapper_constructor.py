@@ -8,6 +8,7 @@ from the backbone's ``get_layer_depth`` (BEiT's layer-wise decay).
 Adam and AdamW on a CPU get ``fused=True`` unless the config sets ``fused`` or ``foreach`` (one pass instead of seven
 per tensor; the updates differ from the default's in the last bits). On a GPU torch's default is kept.
 """
+
 from typing import Callable, Optional
 
 from mmengine.logging import MMLogger
@@ -48,8 +49,10 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         paramwise_cfg = dict(paramwise_cfg or {})
         self.layer_decay_rate = float(paramwise_cfg.pop('layer_decay_rate', 1.0))
         if paramwise_cfg:
-            raise ValueError(f'LayerDecayOptimWrapperConstructor takes only layer_decay_rate in paramwise_cfg, '
-                             f'got unknown keys {sorted(paramwise_cfg)}')
+            raise ValueError(
+                f'LayerDecayOptimWrapperConstructor takes only layer_decay_rate in paramwise_cfg, '
+                f'got unknown keys {sorted(paramwise_cfg)}'
+            )
         if not 0 < self.layer_decay_rate <= 1:
             raise ValueError(f'layer_decay_rate must be in (0, 1], got {self.layer_decay_rate}')
         # A non-empty paramwise_cfg is what makes mmengine's __call__ route through add_params.
@@ -58,11 +61,16 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     def __call__(self, model: nn.Module) -> OptimWrapper:
         """Build the optimizer wrapper; Adam(W) on a CPU with the fused kernel unless the config chooses."""
         optimizer_type = self.optimizer_cfg.get('type')
-        if (optimizer_type in ('Adam', 'AdamW') and not {'fused', 'foreach'} & set(self.optimizer_cfg)
-                and all(parameter.device.type == 'cpu' for parameter in model.parameters())):
+        if (
+            optimizer_type in ('Adam', 'AdamW')
+            and not {'fused', 'foreach'} & set(self.optimizer_cfg)
+            and all(parameter.device.type == 'cpu' for parameter in model.parameters())
+        ):
             self.optimizer_cfg['fused'] = True
-            MMLogger.get_current_instance().info(f'{optimizer_type} on CPU: fused=True (one pass per step; set '
-                                                 'optimizer.fused=False for the per-tensor loop)')
+            MMLogger.get_current_instance().info(
+                f'{optimizer_type} on CPU: fused=True (one pass per step; set '
+                'optimizer.fused=False for the per-tensor loop)'
+            )
         return super().__call__(model)
 
     def add_params(self, params: list[dict], module: nn.Module, prefix: str = '', **kwargs) -> None:
@@ -83,15 +91,24 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                 continue
             decay = parameter.ndim > 1 and name not in excluded
             layer_id, num_layer_ids = depth_of(name) if depth_of else (0, 1)
-            scale = self.layer_decay_rate**(num_layer_ids - 1 - layer_id)
+            scale = self.layer_decay_rate ** (num_layer_ids - 1 - layer_id)
             group = groups.setdefault(
                 (layer_id, decay),
-                dict(params=[], lr=self.base_lr * scale, weight_decay=self.base_wd if decay else 0.0,
-                     lr_scale=scale, lars_exclude=not decay, param_names=[]))
+                dict(
+                    params=[],
+                    lr=self.base_lr * scale,
+                    weight_decay=self.base_wd if decay else 0.0,
+                    lr_scale=scale,
+                    lars_exclude=not decay,
+                    param_names=[],
+                ),
+            )
             group['params'].append(parameter)
             group['param_names'].append(name)
         params.extend(groups[key] for key in sorted(groups))
         logger = MMLogger.get_current_instance()
         no_decay = sum(len(g['params']) for (_, decay), g in groups.items() if not decay)
-        logger.info(f'{len(groups)} parameter groups; {no_decay} tensors without weight decay; '
-                    f'layer_decay_rate={self.layer_decay_rate}')
+        logger.info(
+            f'{len(groups)} parameter groups; {no_decay} tensors without weight decay; '
+            f'layer_decay_rate={self.layer_decay_rate}'
+        )

@@ -1,4 +1,5 @@
 """The Context Autoencoder (Chen et al.): mask -> encoder -> latent regressor -> decoder, plus latent alignment."""
+
 import copy
 from typing import Optional, Union
 
@@ -36,14 +37,16 @@ class CAE(BaseSelfSupervisor):
         init_cfg: mmengine initialisation config.
     """
 
-    def __init__(self,
-                 backbone: dict,
-                 neck: dict,
-                 head: dict,
-                 target_generator: dict,
-                 target_momentum: float = 0.0,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        backbone: dict,
+        neck: dict,
+        head: dict,
+        target_generator: dict,
+        target_momentum: float = 0.0,
+        data_preprocessor: Optional[dict] = None,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
         if not 0.0 <= target_momentum < 1.0:
             raise ValueError(f'target_momentum must be in [0, 1), got {target_momentum}')
         super().__init__(
@@ -52,7 +55,8 @@ class CAE(BaseSelfSupervisor):
             head=head,
             target_generator=target_generator,
             data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
+            init_cfg=init_cfg,
+        )
         self.target_momentum = target_momentum
         self.target_encoder = None
         if target_momentum > 0:
@@ -71,7 +75,7 @@ class CAE(BaseSelfSupervisor):
         if module.target_encoder is None or any(key.startswith(f'{prefix}target_encoder.') for key in state_dict):
             return
         for key in [key for key in state_dict if key.startswith(f'{prefix}backbone.')]:
-            state_dict[f'{prefix}target_encoder.{key[len(prefix) + len("backbone."):]}'] = state_dict[key]
+            state_dict[f'{prefix}target_encoder.{key[len(prefix) + len("backbone.") :]}'] = state_dict[key]
 
     @torch.no_grad()
     def _update_target_encoder(self) -> None:
@@ -108,17 +112,22 @@ class CAE(BaseSelfSupervisor):
             ValueError: if masks are missing, do not match the patch grid, or differ in count within the batch.
         """
         if not data_samples or not all('mask' in sample for sample in data_samples):
-            raise ValueError('CAE needs a patch mask per image: add cae_mm.BlockwiseMaskGenerator to the pipeline '
-                             "and pack it with PackInputs (the 'mask' key)")
+            raise ValueError(
+                'CAE needs a patch mask per image: add cae_mm.BlockwiseMaskGenerator to the pipeline '
+                "and pack it with PackInputs (the 'mask' key)"
+            )
         mask = torch.stack([sample.mask for sample in data_samples]).to(device=images.device, dtype=torch.bool)
         grid = self.backbone.grid_size(images)
         if mask.dim() != 3 or tuple(mask.shape[1:]) != grid:
-            raise ValueError(f'masks of shape {tuple(mask.shape[1:])} do not match the {grid[0]}x{grid[1]} patch grid '
-                             f'of {images.shape[-2]}x{images.shape[-1]} images')
+            raise ValueError(
+                f'masks of shape {tuple(mask.shape[1:])} do not match the {grid[0]}x{grid[1]} patch grid '
+                f'of {images.shape[-2]}x{images.shape[-1]} images'
+            )
         return PatchMask.from_mask(mask)
 
-    def loss(self, inputs: Union[torch.Tensor, list[torch.Tensor]], data_samples: list[DataSample],
-             **kwargs) -> dict[str, torch.Tensor]:
+    def loss(
+        self, inputs: Union[torch.Tensor, list[torch.Tensor]], data_samples: list[DataSample], **kwargs
+    ) -> dict[str, torch.Tensor]:
         """CAE's training losses for a batch.
 
         Args:

@@ -3,6 +3,7 @@
 One class serves pretraining (``forward_encoder(images, mask)``), probes and fine-tuning (``forward`` with
 ``out_indices``/``out_type``), and mmdet/mmseg (``out_type='featmap'``).
 """
+
 from typing import Literal, Optional, Sequence, Union
 
 import torch
@@ -12,8 +13,18 @@ from torch.utils.checkpoint import checkpoint
 
 from cae_mm.registry import MODELS
 from cae_mm.utils.argument_checks import check_positive_integer, check_rate
-from ..layers import (InitMode, PatchMask, RelativePositionBias, TransformerBlock, build_2d_sincos_position_embedding,
-                      build_block_stack, cae_init_, gather_tokens, mask_to_indices, truncated_normal_)
+from ..layers import (
+    InitMode,
+    PatchMask,
+    RelativePositionBias,
+    TransformerBlock,
+    build_2d_sincos_position_embedding,
+    build_block_stack,
+    cae_init_,
+    gather_tokens,
+    mask_to_indices,
+    truncated_normal_,
+)
 from cae_mm.checkpoints.pretrained import load_pretrained_weights
 
 OutputType = Literal['raw', 'featmap', 'cls_token', 'avg_featmap']
@@ -70,28 +81,30 @@ class CAEVisionTransformer(BaseModule):
         'huge': dict(embed_dims=1280, num_layers=32, num_heads=16, layer_scale_init_value=1e-5),
     }
 
-    def __init__(self,
-                 arch: Union[str, dict] = 'base',
-                 patch_size: int = 16,
-                 in_channels: int = 3,
-                 mlp_ratio: float = 4.0,
-                 qv_bias: bool = True,
-                 drop_path_rate: float = 0.0,
-                 dropout: float = 0.0,
-                 attention_dropout: float = 0.0,
-                 layer_scale_init_value: Optional[float] = None,
-                 norm_eps: float = 1e-6,
-                 out_indices: Union[int, Sequence[int]] = -1,
-                 out_type: OutputType = 'raw',
-                 final_norm: bool = True,
-                 frozen_stages: int = -1,
-                 with_checkpoint: bool = False,
-                 window_size: int = 0,
-                 global_attention_indices: Sequence[int] = (),
-                 relative_position_bias_grid: Optional[Sequence[int]] = None,
-                 init_std: float = 0.02,
-                 init_mode: InitMode = 'xavier',
-                 init_cfg: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        arch: Union[str, dict] = 'base',
+        patch_size: int = 16,
+        in_channels: int = 3,
+        mlp_ratio: float = 4.0,
+        qv_bias: bool = True,
+        drop_path_rate: float = 0.0,
+        dropout: float = 0.0,
+        attention_dropout: float = 0.0,
+        layer_scale_init_value: Optional[float] = None,
+        norm_eps: float = 1e-6,
+        out_indices: Union[int, Sequence[int]] = -1,
+        out_type: OutputType = 'raw',
+        final_norm: bool = True,
+        frozen_stages: int = -1,
+        with_checkpoint: bool = False,
+        window_size: int = 0,
+        global_attention_indices: Sequence[int] = (),
+        relative_position_bias_grid: Optional[Sequence[int]] = None,
+        init_std: float = 0.02,
+        init_mode: InitMode = 'xavier',
+        init_cfg: Optional[dict] = None,
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         settings = self._arch_settings(arch)
         self.embed_dims = settings['embed_dims']
@@ -99,11 +112,15 @@ class CAEVisionTransformer(BaseModule):
         self.num_heads = settings['num_heads']
         if layer_scale_init_value is None:
             layer_scale_init_value = settings.get('layer_scale_init_value', 0.0)
-        self.patch_size = check_positive_integer(patch_size, 'CAEVisionTransformer patch_size',
-                                                 'pixels per patch side, dividing the image size')
+        self.patch_size = check_positive_integer(
+            patch_size, 'CAEVisionTransformer patch_size', 'pixels per patch side, dividing the image size'
+        )
         check_positive_integer(in_channels, 'CAEVisionTransformer in_channels', 'image channels')
-        for name, rate in (('drop_path_rate', drop_path_rate), ('dropout', dropout),
-                           ('attention_dropout', attention_dropout)):
+        for name, rate in (
+            ('drop_path_rate', drop_path_rate),
+            ('dropout', dropout),
+            ('attention_dropout', attention_dropout),
+        ):
             check_rate(rate, f'CAEVisionTransformer {name}')
         if out_type not in ('raw', 'featmap', 'cls_token', 'avg_featmap'):
             raise ValueError(f"out_type must be 'raw', 'featmap', 'cls_token' or 'avg_featmap', got {out_type!r}")
@@ -116,8 +133,9 @@ class CAEVisionTransformer(BaseModule):
         if global_attention_indices and window_size == 0:
             raise ValueError('global_attention_indices only apply with window attention: set window_size > 0')
         self.window_size = window_size
-        self.global_attention_indices = self._normalise_block_indices(global_attention_indices,
-                                                                      'global_attention_indices')
+        self.global_attention_indices = self._normalise_block_indices(
+            global_attention_indices, 'global_attention_indices'
+        )
 
         self.patch_embed = nn.Conv2d(in_channels, self.embed_dims, kernel_size=patch_size, stride=patch_size)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, self.embed_dims))
@@ -137,16 +155,19 @@ class CAEVisionTransformer(BaseModule):
             layer_scale_init_value=layer_scale_init_value,
             dropout=dropout,
             attention_dropout=attention_dropout,
-            norm_eps=norm_eps)
+            norm_eps=norm_eps,
+        )
         self.norm = nn.LayerNorm(self.embed_dims, eps=norm_eps) if final_norm else nn.Identity()
         self.relative_position_bias: Optional[nn.ModuleList] = None
         if relative_position_bias_grid is not None:
             if window_size > 0:
-                raise ValueError('relative_position_bias_grid needs global attention: it cannot be combined with '
-                                 'window_size > 0')
+                raise ValueError(
+                    'relative_position_bias_grid needs global attention: it cannot be combined with window_size > 0'
+                )
             grid = tuple(int(side) for side in relative_position_bias_grid)
             self.relative_position_bias = nn.ModuleList(
-                RelativePositionBias(grid, self.num_heads) for _ in range(self.num_layers))
+                RelativePositionBias(grid, self.num_heads) for _ in range(self.num_layers)
+            )
 
         cae_init_(self, init_std, init_mode, self.layers)
         truncated_normal_(self.cls_token, init_std)
@@ -179,9 +200,9 @@ class CAEVisionTransformer(BaseModule):
     def _freeze_stages(self) -> None:
         if self.frozen_stages < 0:
             return
-        frozen = [self.patch_embed, *self.layers[:self.frozen_stages]]
+        frozen = [self.patch_embed, *self.layers[: self.frozen_stages]]
         if self.relative_position_bias is not None:
-            frozen.extend(self.relative_position_bias[:self.frozen_stages])
+            frozen.extend(self.relative_position_bias[: self.frozen_stages])
         if self.frozen_stages >= self.num_layers:
             frozen.append(self.norm)
         for module in frozen:
@@ -204,8 +225,10 @@ class CAEVisionTransformer(BaseModule):
         """
         height, width = images.shape[-2:]
         if height % self.patch_size or width % self.patch_size:
-            raise ValueError(f'image size {height}x{width} is not divisible by the patch size {self.patch_size}; '
-                             f'crop or resize the images to a multiple of {self.patch_size}')
+            raise ValueError(
+                f'image size {height}x{width} is not divisible by the patch size {self.patch_size}; '
+                f'crop or resize the images to a multiple of {self.patch_size}'
+            )
         return height // self.patch_size, width // self.patch_size
 
     def position_embedding(self, grid_size: tuple[int, int], like: torch.Tensor) -> torch.Tensor:
@@ -213,10 +236,12 @@ class CAEVisionTransformer(BaseModule):
         table = build_2d_sincos_position_embedding(grid_size, self.embed_dims, with_cls_token=False)
         return table.to(device=like.device, dtype=like.dtype)
 
-    def _input_tokens(self,
-                      images: torch.Tensor,
-                      mask: Optional[Union[torch.Tensor, PatchMask]],
-                      grid: Optional[tuple[int, int]] = None) -> torch.Tensor:
+    def _input_tokens(
+        self,
+        images: torch.Tensor,
+        mask: Optional[Union[torch.Tensor, PatchMask]],
+        grid: Optional[tuple[int, int]] = None,
+    ) -> torch.Tensor:
         """Embed patches, add positions, drop masked patches, prepend cls: ``(B, 1 + N_kept, C)``.
 
         ``grid`` is the images' patch grid when the caller has it. A :class:`PatchMask` was checked against the
@@ -234,8 +259,10 @@ class CAEVisionTransformer(BaseModule):
         elif mask is not None:
             mask = mask.flatten(1)  # (B, h*w)
             if mask.shape[1] != patches.shape[1]:
-                raise ValueError(f'mask covers {mask.shape[1]} patches but the {images.shape[-2]}x'
-                                 f'{images.shape[-1]} images have {grid[0]}x{grid[1]} = {patches.shape[1]}')
+                raise ValueError(
+                    f'mask covers {mask.shape[1]} patches but the {images.shape[-2]}x'
+                    f'{images.shape[-1]} images have {grid[0]}x{grid[1]} = {patches.shape[1]}'
+                )
             kept_index, _ = mask_to_indices(mask)
             patches = gather_tokens(patches, kept_index)  # (B, N_kept, C)
         cls = self.cls_token.expand(patches.shape[0], -1, -1)  # the cls position is zero
@@ -247,10 +274,12 @@ class CAEVisionTransformer(BaseModule):
             return None
         bias = self.relative_position_bias[index]
         if grid != bias.grid_size:
-            raise ValueError(f'the relative position bias is for a {bias.grid_size[0]}x{bias.grid_size[1]} patch grid '
-                             f'but the images give {grid[0]}x{grid[1]}; resize the images to '
-                             f'{bias.grid_size[0] * self.patch_size}x{bias.grid_size[1] * self.patch_size} or change '
-                             'relative_position_bias_grid')
+            raise ValueError(
+                f'the relative position bias is for a {bias.grid_size[0]}x{bias.grid_size[1]} patch grid '
+                f'but the images give {grid[0]}x{grid[1]}; resize the images to '
+                f'{bias.grid_size[0] * self.patch_size}x{bias.grid_size[1] * self.patch_size} or change '
+                'relative_position_bias_grid'
+            )
         return bias()
 
     def _run_block(self, index: int, tokens: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
@@ -259,9 +288,9 @@ class CAEVisionTransformer(BaseModule):
             return checkpoint(block, tokens, grid, bias, use_reentrant=False)
         return block(tokens, grid, bias)
 
-    def forward_encoder(self,
-                        images: torch.Tensor,
-                        mask: Optional[Union[torch.Tensor, PatchMask]] = None) -> torch.Tensor:
+    def forward_encoder(
+        self, images: torch.Tensor, mask: Optional[Union[torch.Tensor, PatchMask]] = None
+    ) -> torch.Tensor:
         """Encode the patches that ``mask`` keeps, plus cls (the pretraining path).
 
         Args:
@@ -290,7 +319,7 @@ class CAEVisionTransformer(BaseModule):
             One tensor per out index, shaped by ``out_type`` (see the class docstring).
         """
         if mask is not None and self.out_type in ('featmap', 'avg_featmap'):
-            raise ValueError(f"out_type={self.out_type!r} needs every patch; call with mask=None")
+            raise ValueError(f'out_type={self.out_type!r} needs every patch; call with mask=None')
         grid = self.grid_size(images)
         tokens = self._input_tokens(images, mask, grid)
         outputs = []
@@ -330,7 +359,7 @@ class CAEVisionTransformer(BaseModule):
         num_layer_ids = self.num_layers + 2
         if not param_name.startswith(prefix):
             return num_layer_ids - 1, num_layer_ids
-        name = param_name[len(prefix):]
+        name = param_name[len(prefix) :]
         if name in ('cls_token', 'pos_embed', 'mask_token') or name.startswith('patch_embed'):
             return 0, num_layer_ids
         if name.startswith(('layers.', 'relative_position_bias.')):
@@ -347,8 +376,12 @@ class CAEVisionTransformer(BaseModule):
         new_keys = [name for name, _ in self.named_parameters() if name.startswith('relative_position_bias.')]
         unused_keys = () if self.final_norm else ('norm.weight', 'norm.bias')
         load_pretrained_weights(
-            self, self.init_cfg.get('checkpoint'), self.init_cfg.get('prefix', ''), new_keys=new_keys,
-            unused_keys=unused_keys)
+            self,
+            self.init_cfg.get('checkpoint'),
+            self.init_cfg.get('prefix', ''),
+            new_keys=new_keys,
+            unused_keys=unused_keys,
+        )
         self.is_init = True
 
     def no_weight_decay(self) -> set[str]:

@@ -1,5 +1,6 @@
 """Heads that put the pretrained encoder into mmpretrain's ``ImageClassifier``: linear probe, attentive probe and
 fine-tuning, on one :class:`ClassificationHead` base."""
+
 from .attentive_probe_head import AttentiveProbeHead
 from .classification_head import ClassificationHead
 from .fine_tuning_head import FineTuningHead

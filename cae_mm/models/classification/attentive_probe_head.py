@@ -2,6 +2,7 @@
 
 Unlike the official release, the BatchNorm evaluates with its running statistics (no dependence on the batch size).
 """
+
 from typing import Optional, Sequence
 
 import torch
@@ -34,18 +35,21 @@ class AttentiveProbeHead(ClassificationHead):
 
     trains_batch_norm = True
 
-    def __init__(self,
-                 num_classes: int,
-                 in_channels: int,
-                 num_heads: int,
-                 loss: Optional[dict] = None,
-                 topk: Sequence[int] = (1, ),
-                 cal_acc: bool = False,
-                 norm_eps: float = 1e-6,
-                 init_std: float = 0.01,
-                 init_cfg: Optional[dict] = None) -> None:
-        super().__init__(num_classes, in_channels, loss or dict(type='CrossEntropyLoss', loss_weight=1.0), topk,
-                         cal_acc, init_cfg)
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int,
+        num_heads: int,
+        loss: Optional[dict] = None,
+        topk: Sequence[int] = (1,),
+        cal_acc: bool = False,
+        norm_eps: float = 1e-6,
+        init_std: float = 0.01,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
+        super().__init__(
+            num_classes, in_channels, loss or dict(type='CrossEntropyLoss', loss_weight=1.0), topk, cal_acc, init_cfg
+        )
         self.query_token = nn.Parameter(torch.zeros(1, 1, in_channels))
         self.norm_query = nn.LayerNorm(in_channels, eps=norm_eps)
         self.norm_key = nn.LayerNorm(in_channels, eps=norm_eps)
@@ -53,8 +57,12 @@ class AttentiveProbeHead(ClassificationHead):
         self.cross_attention = CrossAttention(in_channels, num_heads, qv_bias=True)
         self.norm = nn.BatchNorm1d(in_channels, affine=False)
         self.fc = nn.Linear(in_channels, num_classes)
-        for linear in (self.cross_attention.q, self.cross_attention.k, self.cross_attention.v,
-                       self.cross_attention.proj):
+        for linear in (
+            self.cross_attention.q,
+            self.cross_attention.k,
+            self.cross_attention.v,
+            self.cross_attention.proj,
+        ):
             nn.init.trunc_normal_(linear.weight, std=0.02)
         nn.init.zeros_(self.cross_attention.proj.bias)
         nn.init.trunc_normal_(self.fc.weight, std=init_std)

@@ -19,4 +19,5 @@ def check_batch_norm_batch(batch_size: int, head: str) -> None:
         raise ValueError(
             f'{head} trains a BatchNorm, which needs at least 2 samples per batch on each process; this batch has '
             f'{batch_size}: set train_dataloader.batch_size >= 2 and keep train_dataloader.drop_last=True (the probe '
-            'configs set it) so that the last, incomplete batch of an epoch is dropped')
+            'configs set it) so that the last, incomplete batch of an epoch is dropped'
+        )

@@ -1,4 +1,5 @@
 """The base of cae_mm's classification heads: checks, logits and the mmpretrain loss/predict contract in one place."""
+
 from typing import Optional, Sequence
 
 import torch
@@ -32,13 +33,15 @@ class ClassificationHead(ClsHead):
     trains_batch_norm: bool = False
     fc: nn.Linear
 
-    def __init__(self,
-                 num_classes: int,
-                 in_channels: int,
-                 loss: dict,
-                 topk: Sequence[int] = (1, ),
-                 cal_acc: bool = False,
-                 init_cfg: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int,
+        loss: dict,
+        topk: Sequence[int] = (1,),
+        cal_acc: bool = False,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
         super().__init__(loss=loss, topk=topk, cal_acc=cal_acc, init_cfg=init_cfg)
         if num_classes <= 0:
             raise ValueError(f'num_classes must be positive, got {num_classes}')
@@ -59,8 +62,10 @@ class ClassificationHead(ClsHead):
         """
         features = feats[-1]
         if features.ndim != ndim or features.shape[-1] != self.in_channels:
-            raise ValueError(f'{type(self).__name__} expects {shape} with C={self.in_channels}, got '
-                             f"{tuple(features.shape)}; set the backbone's out_type={out_type!r}")
+            raise ValueError(
+                f'{type(self).__name__} expects {shape} with C={self.in_channels}, got '
+                f"{tuple(features.shape)}; set the backbone's out_type={out_type!r}"
+            )
         return features
 
     def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:

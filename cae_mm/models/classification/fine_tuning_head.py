@@ -1,4 +1,5 @@
 """The fine-tuning classifier of BEiT/CAE: LayerNorm on the mean-pooled patch tokens, then a Linear layer."""
+
 from typing import Optional, Sequence
 
 import torch
@@ -26,18 +27,25 @@ class FineTuningHead(ClassificationHead):
         init_cfg: mmengine initialisation config.
     """
 
-    def __init__(self,
-                 num_classes: int,
-                 in_channels: int,
-                 loss: Optional[dict] = None,
-                 topk: Sequence[int] = (1, ),
-                 cal_acc: bool = False,
-                 norm_eps: float = 1e-6,
-                 init_scale: float = 0.001,
-                 init_cfg: Optional[dict] = None) -> None:
-        super().__init__(num_classes, in_channels,
-                         loss or dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'), topk, cal_acc,
-                         init_cfg)
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int,
+        loss: Optional[dict] = None,
+        topk: Sequence[int] = (1,),
+        cal_acc: bool = False,
+        norm_eps: float = 1e-6,
+        init_scale: float = 0.001,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
+        super().__init__(
+            num_classes,
+            in_channels,
+            loss or dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
+            topk,
+            cal_acc,
+            init_cfg,
+        )
         self.norm = nn.LayerNorm(in_channels, eps=norm_eps)
         self.fc = nn.Linear(in_channels, num_classes)
         nn.init.trunc_normal_(self.fc.weight, std=0.02)

@@ -1,4 +1,5 @@
 """The linear probe: a frozen encoder's normalised cls token, BatchNorm without affine, one Linear layer."""
+
 from typing import Optional, Sequence
 
 import torch
@@ -27,16 +28,19 @@ class LinearProbeHead(ClassificationHead):
 
     trains_batch_norm = True
 
-    def __init__(self,
-                 num_classes: int,
-                 in_channels: int,
-                 loss: Optional[dict] = None,
-                 topk: Sequence[int] = (1, ),
-                 cal_acc: bool = False,
-                 init_std: float = 0.01,
-                 init_cfg: Optional[dict] = None) -> None:
-        super().__init__(num_classes, in_channels, loss or dict(type='CrossEntropyLoss', loss_weight=1.0), topk,
-                         cal_acc, init_cfg)
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int,
+        loss: Optional[dict] = None,
+        topk: Sequence[int] = (1,),
+        cal_acc: bool = False,
+        init_std: float = 0.01,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
+        super().__init__(
+            num_classes, in_channels, loss or dict(type='CrossEntropyLoss', loss_weight=1.0), topk, cal_acc, init_cfg
+        )
         self.norm = nn.BatchNorm1d(in_channels, affine=False, eps=1e-6)
         self.fc = nn.Linear(in_channels, num_classes)
         nn.init.trunc_normal_(self.fc.weight, std=init_std)

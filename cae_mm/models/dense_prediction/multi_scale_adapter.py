@@ -1,5 +1,6 @@
 """The multi-scale adapter of CAE's (and BEiT's) detection and segmentation code: four ViT taps at stride p become
 feature maps at strides p/4, p/2, p and 2p."""
+
 from typing import Optional, Sequence
 
 import torch
@@ -26,7 +27,7 @@ class MultiScaleAdapter(nn.Module):
     def __init__(self, in_channels: int, norm_cfg: Optional[dict] = None) -> None:
         super().__init__()
         self.in_channels = in_channels
-        self.out_channels = (in_channels, ) * 4
+        self.out_channels = (in_channels,) * 4
         self.upsample_4x = nn.Sequential(
             nn.ConvTranspose2d(in_channels, in_channels, kernel_size=2, stride=2),
             build_norm_layer(norm_cfg or dict(type='BN'), in_channels)[1],
@@ -47,7 +48,9 @@ class MultiScaleAdapter(nn.Module):
             ``(B, C, 4h, 4w)``, ``(B, C, 2h, 2w)``, ``(B, C, h, w)``, ``(B, C, h // 2, w // 2)``.
         """
         if len(features) != self.num_inputs:
-            raise ValueError(f'MultiScaleAdapter takes 4 feature maps (one per out index, e.g. blocks 3, 5, 7, 11 '
-                             f'of ViT-B), got {len(features)}')
+            raise ValueError(
+                f'MultiScaleAdapter takes 4 feature maps (one per out index, e.g. blocks 3, 5, 7, 11 '
+                f'of ViT-B), got {len(features)}'
+            )
         operations = (self.upsample_4x, self.upsample_2x, self.keep, self.downsample_2x)
         return tuple(operation(feature) for operation, feature in zip(operations, features))

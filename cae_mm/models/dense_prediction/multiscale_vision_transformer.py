@@ -1,4 +1,5 @@
 """The CAE encoder as an mmdet/mmseg backbone: pad the images, tap blocks, adapt the taps to a feature pyramid."""
+
 from typing import Optional, Union
 
 import torch
@@ -27,10 +28,7 @@ class MultiScaleVisionTransformer(BaseModule):
             loads a CAE or backbone-only checkpoint with every key checked; other init configs go to mmengine.
     """
 
-    def __init__(self,
-                 encoder: dict,
-                 adapter: Optional[dict] = None,
-                 init_cfg: Union[dict, list, None] = None) -> None:
+    def __init__(self, encoder: dict, adapter: Optional[dict] = None, init_cfg: Union[dict, list, None] = None) -> None:
         if isinstance(init_cfg, (list, tuple)) and any(item.get('type') == 'Pretrained' for item in init_cfg):
             raise ValueError('give the Pretrained init_cfg as a dict of its own, so that it reaches the encoder')
         pretrained = init_cfg if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained' else None
@@ -40,11 +38,14 @@ class MultiScaleVisionTransformer(BaseModule):
             if unknown:
                 raise ValueError(f'the Pretrained init_cfg takes checkpoint and prefix; got {sorted(unknown)}')
             if not pretrained.get('checkpoint'):
-                raise ValueError("the Pretrained init_cfg needs checkpoint=PATH (or set init_cfg=None to start from "
-                                 "random weights)")
+                raise ValueError(
+                    'the Pretrained init_cfg needs checkpoint=PATH (or set init_cfg=None to start from random weights)'
+                )
         encoder = dict(encoder)
-        for key, why in (('type', 'the encoder is always cae_mm.CAEVisionTransformer'),
-                         ('init_cfg', 'put the Pretrained init_cfg on this backbone, where its keys are checked')):
+        for key, why in (
+            ('type', 'the encoder is always cae_mm.CAEVisionTransformer'),
+            ('init_cfg', 'put the Pretrained init_cfg on this backbone, where its keys are checked'),
+        ):
             if key in encoder:
                 raise ValueError(f'encoder must not set {key!r}: {why}')
         if encoder.setdefault('out_type', 'featmap') != 'featmap':
@@ -57,8 +58,10 @@ class MultiScaleVisionTransformer(BaseModule):
             self.adapter = MODELS.build(adapter)
             taps = len(self.encoder.out_indices)
             if taps != self.adapter.num_inputs:
-                raise ValueError(f'{type(self.adapter).__name__} takes {self.adapter.num_inputs} feature maps but the '
-                                 f'encoder taps {taps} blocks (out_indices={self.encoder.out_indices})')
+                raise ValueError(
+                    f'{type(self.adapter).__name__} takes {self.adapter.num_inputs} feature maps but the '
+                    f'encoder taps {taps} blocks (out_indices={self.encoder.out_indices})'
+                )
 
     def pad_to_patch_multiple(self, images: torch.Tensor) -> torch.Tensor:
         """Zero-pad ``(B, C, H, W)`` at the bottom/right up to multiples of the patch size."""

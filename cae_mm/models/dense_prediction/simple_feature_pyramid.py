@@ -1,5 +1,6 @@
 """ViTDet's simple feature pyramid: every scale is made from the last block's map alone, then projected to a common
 width with LayerNorm'd convolutions (no top-down path)."""
+
 from typing import Sequence
 
 import torch
@@ -50,18 +51,24 @@ class SimpleFeaturePyramid(nn.Module):
             raise ValueError(f'num_outs must be 4 or 5, got {num_outs}')
         self.in_channels = in_channels
         self.num_outs = num_outs
-        self.out_channels = (out_channels, ) * num_outs
+        self.out_channels = (out_channels,) * num_outs
         half, quarter = in_channels // 2, in_channels // 4
-        self.scales = nn.ModuleList([
-            nn.Sequential(
-                nn.ConvTranspose2d(in_channels, half, kernel_size=2, stride=2), LayerNorm2d(half), nn.GELU(),
-                nn.ConvTranspose2d(half, quarter, kernel_size=2, stride=2)),
-            nn.ConvTranspose2d(in_channels, half, kernel_size=2, stride=2),
-            nn.Identity(),
-            nn.MaxPool2d(kernel_size=2, stride=2),
-        ])
+        self.scales = nn.ModuleList(
+            [
+                nn.Sequential(
+                    nn.ConvTranspose2d(in_channels, half, kernel_size=2, stride=2),
+                    LayerNorm2d(half),
+                    nn.GELU(),
+                    nn.ConvTranspose2d(half, quarter, kernel_size=2, stride=2),
+                ),
+                nn.ConvTranspose2d(in_channels, half, kernel_size=2, stride=2),
+                nn.Identity(),
+                nn.MaxPool2d(kernel_size=2, stride=2),
+            ]
+        )
         self.projections = nn.ModuleList(
-            _projection(channels, out_channels) for channels in (quarter, half, in_channels, in_channels))
+            _projection(channels, out_channels) for channels in (quarter, half, in_channels, in_channels)
+        )
 
     def forward(self, features: Sequence[torch.Tensor]) -> tuple[torch.Tensor, ...]:
         """Build the pyramid from the one map the encoder returns.
@@ -74,9 +81,11 @@ class SimpleFeaturePyramid(nn.Module):
             [, ``(.., ceil(h / 4), ceil(w / 4))``].
         """
         if len(features) != self.num_inputs:
-            raise ValueError(f'SimpleFeaturePyramid builds every level from the last block alone: give the encoder '
-                             f'one out index, got {len(features)} feature maps')
-        (feature, ) = features
+            raise ValueError(
+                f'SimpleFeaturePyramid builds every level from the last block alone: give the encoder '
+                f'one out index, got {len(features)} feature maps'
+            )
+        (feature,) = features
         outputs = [projection(scale(feature)) for scale, projection in zip(self.scales, self.projections)]
         if self.num_outs == 5:
             outputs.append(F.max_pool2d(outputs[-1], kernel_size=1, stride=2))

@@ -1,4 +1,5 @@
 """CAE's decoder and losses: reconstruction of the masked patches plus alignment of the predicted latents."""
+
 from typing import Literal, Optional, Union
 
 import torch
@@ -9,8 +10,16 @@ from torch.utils.checkpoint import checkpoint
 
 from cae_mm.registry import MODELS
 from cae_mm.utils.argument_checks import check_positive_integer, check_rate
-from ..layers import (InitMode, PatchMask, TransformerBlock, as_patch_mask, build_2d_sincos_position_embedding,
-                      build_block_stack, cae_init_, gather_tokens)
+from ..layers import (
+    InitMode,
+    PatchMask,
+    TransformerBlock,
+    as_patch_mask,
+    build_2d_sincos_position_embedding,
+    build_block_stack,
+    cae_init_,
+    gather_tokens,
+)
 
 
 @MODELS.register_module()
@@ -41,22 +50,24 @@ class CAEDecoderHead(BaseModule):
         init_cfg: mmengine initialisation config.
     """
 
-    def __init__(self,
-                 embed_dims: int = 768,
-                 out_dims: int = 8192,
-                 depth: int = 4,
-                 num_heads: int = 12,
-                 mlp_ratio: float = 4.0,
-                 qv_bias: bool = True,
-                 drop_path_rate: float = 0.0,
-                 layer_scale_init_value: float = 0.1,
-                 norm_eps: float = 1e-6,
-                 reconstruction_loss: Literal['cross_entropy', 'mse'] = 'cross_entropy',
-                 alignment_weight: float = 2.0,
-                 init_std: float = 0.02,
-                 init_mode: InitMode = 'xavier',
-                 with_checkpoint: bool = False,
-                 init_cfg: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        embed_dims: int = 768,
+        out_dims: int = 8192,
+        depth: int = 4,
+        num_heads: int = 12,
+        mlp_ratio: float = 4.0,
+        qv_bias: bool = True,
+        drop_path_rate: float = 0.0,
+        layer_scale_init_value: float = 0.1,
+        norm_eps: float = 1e-6,
+        reconstruction_loss: Literal['cross_entropy', 'mse'] = 'cross_entropy',
+        alignment_weight: float = 2.0,
+        init_std: float = 0.02,
+        init_mode: InitMode = 'xavier',
+        with_checkpoint: bool = False,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         if reconstruction_loss not in ('cross_entropy', 'mse'):
             raise ValueError(f"reconstruction_loss must be 'cross_entropy' or 'mse', got {reconstruction_loss!r}")
@@ -76,7 +87,8 @@ class CAEDecoderHead(BaseModule):
             mlp_ratio=mlp_ratio,
             qv_bias=qv_bias,
             layer_scale_init_value=layer_scale_init_value,
-            norm_eps=norm_eps)
+            norm_eps=norm_eps,
+        )
         self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.predictor = nn.Linear(embed_dims, out_dims)
         cae_init_(self, init_std, init_mode, self.blocks)
@@ -99,8 +111,13 @@ class CAEDecoderHead(BaseModule):
             x = checkpoint(block, x, use_reentrant=False) if recompute else block(x)
         return self.predictor(self.norm(x))
 
-    def loss(self, latent_pred: torch.Tensor, latent_target: torch.Tensor, reconstruction_target: torch.Tensor,
-             mask: Union[torch.Tensor, PatchMask]) -> dict[str, torch.Tensor]:
+    def loss(
+        self,
+        latent_pred: torch.Tensor,
+        latent_target: torch.Tensor,
+        reconstruction_target: torch.Tensor,
+        mask: Union[torch.Tensor, PatchMask],
+    ) -> dict[str, torch.Tensor]:
         """CAE's losses.
 
         Args:
@@ -114,18 +131,24 @@ class CAEDecoderHead(BaseModule):
             them into the training loss.
         """
         if latent_target.shape != latent_pred.shape:
-            raise ValueError(f'alignment target {tuple(latent_target.shape)} does not match the predicted latents '
-                             f'{tuple(latent_pred.shape)}')
+            raise ValueError(
+                f'alignment target {tuple(latent_target.shape)} does not match the predicted latents '
+                f'{tuple(latent_pred.shape)}'
+            )
         prediction = self(latent_pred, mask).float()  # (B, Nm, out_dims)
         if self.reconstruction_loss == 'cross_entropy':
             if reconstruction_target.shape != prediction.shape[:2]:
-                raise ValueError(f'expected token ids of shape {tuple(prediction.shape[:2])}, got '
-                                 f'{tuple(reconstruction_target.shape)}')
+                raise ValueError(
+                    f'expected token ids of shape {tuple(prediction.shape[:2])}, got '
+                    f'{tuple(reconstruction_target.shape)}'
+                )
             loss_reconstruction = F.cross_entropy(prediction.flatten(0, 1), reconstruction_target.flatten())
         else:
             if reconstruction_target.shape != prediction.shape:
-                raise ValueError(f'expected pixel targets of shape {tuple(prediction.shape)}, got '
-                                 f'{tuple(reconstruction_target.shape)}; out_dims must be patch_size**2 * 3')
+                raise ValueError(
+                    f'expected pixel targets of shape {tuple(prediction.shape)}, got '
+                    f'{tuple(reconstruction_target.shape)}; out_dims must be patch_size**2 * 3'
+                )
             loss_reconstruction = F.mse_loss(prediction, reconstruction_target.float())
         loss_alignment = F.mse_loss(latent_pred.float(), latent_target.detach().float())
         return dict(loss_reconstruction=loss_reconstruction, loss_alignment=self.alignment_weight * loss_alignment)

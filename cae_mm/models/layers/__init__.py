@@ -6,6 +6,20 @@ from .token_gather import PatchMask, as_patch_mask, gather_tokens, mask_to_indic
 from .transformer_blocks import FeedForward, RegressorBlock, TransformerBlock, build_block_stack
 
 __all__ = [
-    'CrossAttention', 'SelfAttention', 'InitMode', 'cae_init_', 'truncated_normal_', 'build_2d_sincos_position_embedding', 'gather_tokens', 'mask_to_indices',
-    'PatchMask', 'as_patch_mask', 'FeedForward', 'RegressorBlock', 'TransformerBlock', 'build_block_stack', 'RelativePositionBias', 'relative_position_index'
+    'CrossAttention',
+    'SelfAttention',
+    'InitMode',
+    'cae_init_',
+    'truncated_normal_',
+    'build_2d_sincos_position_embedding',
+    'gather_tokens',
+    'mask_to_indices',
+    'PatchMask',
+    'as_patch_mask',
+    'FeedForward',
+    'RegressorBlock',
+    'TransformerBlock',
+    'build_block_stack',
+    'RelativePositionBias',
+    'relative_position_index',
 ]

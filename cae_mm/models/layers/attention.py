@@ -3,6 +3,7 @@
 Self-attention can also run inside non-overlapping windows of the patch grid (ViTDet's window attention, for detection
 at high resolution).
 """
+
 from typing import Optional
 
 import torch
@@ -22,12 +23,22 @@ def _merge_heads(x: torch.Tensor) -> torch.Tensor:
     return x.transpose(1, 2).reshape(batch, tokens, heads * head_dims)
 
 
-def _multi_head_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, num_heads: int,
-                          dropout: float, attention_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+def _multi_head_attention(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    num_heads: int,
+    dropout: float,
+    attention_mask: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
     """Fused softmax attention of ``(B, Nq, C)`` queries over ``(B, Nk, C)`` keys/values: ``(B, Nq, C)``."""
     attended = F.scaled_dot_product_attention(
-        _split_heads(query, num_heads), _split_heads(key, num_heads), _split_heads(value, num_heads),
-        attn_mask=attention_mask, dropout_p=dropout)  # (B, heads, Nq, C / heads)
+        _split_heads(query, num_heads),
+        _split_heads(key, num_heads),
+        _split_heads(value, num_heads),
+        attn_mask=attention_mask,
+        dropout_p=dropout,
+    )  # (B, heads, Nq, C / heads)
     return _merge_heads(attended)
 
 
@@ -52,8 +63,9 @@ def grid_to_windows(patches: torch.Tensor, grid_size: tuple[int, int], window_si
     rows, cols = grid_size
     padded_rows, padded_cols = _padded_grid(grid_size, window_size)
     grid = F.pad(patches.reshape(batch, rows, cols, channels), (0, 0, 0, padded_cols - cols, 0, padded_rows - rows))
-    grid = grid.reshape(batch, padded_rows // window_size, window_size, padded_cols // window_size, window_size,
-                        channels)  # (B, R, s, W, s, C)
+    grid = grid.reshape(
+        batch, padded_rows // window_size, window_size, padded_cols // window_size, window_size, channels
+    )  # (B, R, s, W, s, C)
     return grid.transpose(2, 3).reshape(-1, window_size * window_size, channels)  # (B*R*W, s*s, C)
 
 
@@ -85,13 +97,15 @@ class SelfAttention(nn.Module):
         window_size: window side in patches; 0 means global attention.
     """
 
-    def __init__(self,
-                 embed_dims: int,
-                 num_heads: int,
-                 qv_bias: bool = True,
-                 attention_dropout: float = 0.0,
-                 projection_dropout: float = 0.0,
-                 window_size: int = 0) -> None:
+    def __init__(
+        self,
+        embed_dims: int,
+        num_heads: int,
+        qv_bias: bool = True,
+        attention_dropout: float = 0.0,
+        projection_dropout: float = 0.0,
+        window_size: int = 0,
+    ) -> None:
         super().__init__()
         if embed_dims % num_heads != 0:
             raise ValueError(f'embed_dims {embed_dims} is not divisible by num_heads {num_heads}')
@@ -126,15 +140,17 @@ class SelfAttention(nn.Module):
             raise ValueError('attention_weights covers global attention only; this layer attends within windows')
         query, key, _ = F.linear(x, self.qkv.weight, self.qkv_bias()).chunk(3, dim=-1)  # 3 x (B, N, C)
         query, key = _split_heads(query, self.num_heads), _split_heads(key, self.num_heads)  # (B, heads, N, C/heads)
-        logits = query @ key.transpose(-2, -1) * query.shape[-1]**-0.5  # (B, heads, N, N)
+        logits = query @ key.transpose(-2, -1) * query.shape[-1] ** -0.5  # (B, heads, N, N)
         if attention_bias is not None:
             logits = logits + attention_bias.to(logits.dtype)
         return logits.softmax(dim=-1)
 
-    def forward(self,
-                x: torch.Tensor,
-                grid_size: Optional[tuple[int, int]] = None,
-                attention_bias: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        grid_size: Optional[tuple[int, int]] = None,
+        attention_bias: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         """Attend every token to every token (or, with windows, within windows).
 
         Args:
@@ -155,12 +171,14 @@ class SelfAttention(nn.Module):
             attended = self._attend(query, key, value, attention_bias=attention_bias)
         return self.proj_drop(self.proj(attended))
 
-    def _attend(self,
-                query: torch.Tensor,
-                key: torch.Tensor,
-                value: torch.Tensor,
-                key_allowed: Optional[torch.Tensor] = None,
-                attention_bias: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def _attend(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        key_allowed: Optional[torch.Tensor] = None,
+        attention_bias: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         """Softmax attention of ``(B, Nq, C)`` queries over ``(B, Nk, C)`` keys/values; ``key_allowed`` ``(B, Nk)``
         or an additive ``attention_bias`` ``(heads, Nq, Nk)``."""
         if key_allowed is not None:
@@ -172,15 +190,17 @@ class SelfAttention(nn.Module):
         dropout = self.attention_dropout if self.training else 0.0
         return _multi_head_attention(query, key, value, self.num_heads, dropout, attention_mask)
 
-    def _windowed_attention(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
-                            grid_size: Optional[tuple[int, int]]) -> torch.Tensor:
+    def _windowed_attention(
+        self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, grid_size: Optional[tuple[int, int]]
+    ) -> torch.Tensor:
         """Window attention for the patches, global attention for cls; all inputs ``(B, 1 + h * w, C)``."""
         if grid_size is None:
             raise ValueError('window attention needs the patch grid size: call with grid_size=(h, w)')
         rows, cols = grid_size
         if query.shape[1] != 1 + rows * cols:
-            raise ValueError(f'window attention expects cls + {rows}x{cols} patches = {1 + rows * cols} tokens, '
-                             f'got {query.shape[1]}')
+            raise ValueError(
+                f'window attention expects cls + {rows}x{cols} patches = {1 + rows * cols} tokens, got {query.shape[1]}'
+            )
         batch = query.shape[0]
         cls_attended = self._attend(query[:, :1], key, value)  # (B, 1, C)
 
@@ -188,10 +208,14 @@ class SelfAttention(nn.Module):
         window_query = grid_to_windows(query[:, 1:], grid_size, size)  # (B*nW, s*s, C)
         windows_per_image = window_query.shape[0] // batch
         # Every window also sees the cls token, as every patch did in pretraining.
-        window_key = torch.cat([key[:, :1].repeat_interleave(windows_per_image, dim=0),
-                                grid_to_windows(key[:, 1:], grid_size, size)], dim=1)  # (B*nW, 1 + s*s, C)
-        window_value = torch.cat([value[:, :1].repeat_interleave(windows_per_image, dim=0),
-                                  grid_to_windows(value[:, 1:], grid_size, size)], dim=1)  # (B*nW, 1 + s*s, C)
+        window_key = torch.cat(
+            [key[:, :1].repeat_interleave(windows_per_image, dim=0), grid_to_windows(key[:, 1:], grid_size, size)],
+            dim=1,
+        )  # (B*nW, 1 + s*s, C)
+        window_value = torch.cat(
+            [value[:, :1].repeat_interleave(windows_per_image, dim=0), grid_to_windows(value[:, 1:], grid_size, size)],
+            dim=1,
+        )  # (B*nW, 1 + s*s, C)
         key_allowed = None
         if _padded_grid(grid_size, size) != (rows, cols):
             real_patch = grid_to_windows(query.new_ones(1, rows * cols, 1), grid_size, size)[..., 0] > 0  # (nW, s*s)
@@ -211,12 +235,14 @@ class CrossAttention(nn.Module):
         projection_dropout: dropout after the output projection.
     """
 
-    def __init__(self,
-                 embed_dims: int,
-                 num_heads: int,
-                 qv_bias: bool = True,
-                 attention_dropout: float = 0.0,
-                 projection_dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        embed_dims: int,
+        num_heads: int,
+        qv_bias: bool = True,
+        attention_dropout: float = 0.0,
+        projection_dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         if embed_dims % num_heads != 0:
             raise ValueError(f'embed_dims {embed_dims} is not divisible by num_heads {num_heads}')

@@ -1,4 +1,5 @@
 """The official CAE initialisations, shared by the encoder, the regressor and the decoder."""
+
 import math
 from typing import Literal, Sequence
 
@@ -15,10 +16,9 @@ def truncated_normal_(tensor, std: float = 0.02) -> None:
     nn.init.trunc_normal_(tensor, mean=0.0, std=std, a=-std, b=std)
 
 
-def cae_init_(module: nn.Module,
-              std: float = 0.02,
-              mode: InitMode = 'xavier',
-              blocks: Sequence[nn.Module] = ()) -> None:
+def cae_init_(
+    module: nn.Module, std: float = 0.02, mode: InitMode = 'xavier', blocks: Sequence[nn.Module] = ()
+) -> None:
     """Initialise a module tree as the official CAE pretraining model does.
 
     ``'xavier'``: every Linear gets a Xavier-uniform weight and zero bias. ``'rescaled_truncated_normal'``: a truncated

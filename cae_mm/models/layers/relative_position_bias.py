@@ -1,4 +1,5 @@
 """BEiT's learned relative position bias, as CAE adds it to every block for fine-tuning."""
+
 import torch
 from torch import nn
 

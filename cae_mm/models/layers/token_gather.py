@@ -7,6 +7,7 @@ A training step checks its mask once, where it enters the model, and hands the s
 with its index lists) to the encoder, the regressor and the decoder; they accept a plain mask tensor too, which they
 then check themselves.
 """
+
 from typing import NamedTuple, Union
 
 import torch
@@ -31,15 +32,18 @@ def mask_to_indices(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     counts = mask.sum(dim=1)  # (B,)
     num_masked = int(counts[0])
     if not bool((counts == num_masked).all()):
-        raise ValueError(f'every image in a batch must mask the same number of patches, got counts '
-                         f'{counts.tolist()}; use one mask generator setting for the whole dataset')
+        raise ValueError(
+            f'every image in a batch must mask the same number of patches, got counts '
+            f'{counts.tolist()}; use one mask generator setting for the whole dataset'
+        )
     num_patches = mask.shape[1]
     if not 0 < num_masked < num_patches:
-        raise ValueError(f'masks must hide between 1 and {num_patches - 1} of the {num_patches} patches, '
-                         f'got {num_masked}')
+        raise ValueError(
+            f'masks must hide between 1 and {num_patches - 1} of the {num_patches} patches, got {num_masked}'
+        )
     # A stable sort of 0/1 keys lists visible patches first, then masked ones, each in ascending position.
     order = torch.argsort(mask.to(torch.uint8), dim=1, stable=True)  # (B, L)
-    return order[:, :num_patches - num_masked], order[:, num_patches - num_masked:]
+    return order[:, : num_patches - num_masked], order[:, num_patches - num_masked :]
 
 
 def gather_tokens(tokens: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

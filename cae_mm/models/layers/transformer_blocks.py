@@ -1,4 +1,5 @@
 """The two transformer blocks CAE is made of: a pre-norm self-attention block and the regressor's cross-attention block."""
+
 from typing import Optional, Sequence
 
 import torch
@@ -33,11 +34,9 @@ def _scaled(gamma: Optional[nn.Parameter], x: torch.Tensor) -> torch.Tensor:
     return x if gamma is None else gamma * x
 
 
-def build_block_stack(block_type: type[nn.Module],
-                      depth: int,
-                      drop_path_rate: float,
-                      per_block_args: Sequence[dict] = (),
-                      **block_args) -> nn.ModuleList:
+def build_block_stack(
+    block_type: type[nn.Module], depth: int, drop_path_rate: float, per_block_args: Sequence[dict] = (), **block_args
+) -> nn.ModuleList:
     """``depth`` blocks whose stochastic depth rises linearly from 0 to ``drop_path_rate`` (ViT's rule).
 
     Args:
@@ -53,7 +52,8 @@ def build_block_stack(block_type: type[nn.Module],
     rates = torch.linspace(0, drop_path_rate, depth).tolist()
     per_block_args = per_block_args or [{}] * depth
     return nn.ModuleList(
-        block_type(drop_path=rate, **block_args, **extra) for rate, extra in zip(rates, per_block_args, strict=True))
+        block_type(drop_path=rate, **block_args, **extra) for rate, extra in zip(rates, per_block_args, strict=True)
+    )
 
 
 class TransformerBlock(nn.Module):
@@ -73,17 +73,19 @@ class TransformerBlock(nn.Module):
             :class:`SelfAttention`.
     """
 
-    def __init__(self,
-                 embed_dims: int,
-                 num_heads: int,
-                 mlp_ratio: float = 4.0,
-                 qv_bias: bool = True,
-                 drop_path: float = 0.0,
-                 layer_scale_init_value: float = 0.0,
-                 dropout: float = 0.0,
-                 attention_dropout: float = 0.0,
-                 norm_eps: float = 1e-6,
-                 window_size: int = 0) -> None:
+    def __init__(
+        self,
+        embed_dims: int,
+        num_heads: int,
+        mlp_ratio: float = 4.0,
+        qv_bias: bool = True,
+        drop_path: float = 0.0,
+        layer_scale_init_value: float = 0.0,
+        dropout: float = 0.0,
+        attention_dropout: float = 0.0,
+        norm_eps: float = 1e-6,
+        window_size: int = 0,
+    ) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.attn = SelfAttention(embed_dims, num_heads, qv_bias, attention_dropout, dropout, window_size)
@@ -93,10 +95,12 @@ class TransformerBlock(nn.Module):
         self.gamma_1 = _layer_scale(embed_dims, layer_scale_init_value)
         self.gamma_2 = _layer_scale(embed_dims, layer_scale_init_value)
 
-    def forward(self,
-                x: torch.Tensor,
-                grid_size: Optional[tuple[int, int]] = None,
-                attention_bias: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        grid_size: Optional[tuple[int, int]] = None,
+        attention_bias: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         """(B, N, C) -> (B, N, C); ``grid_size`` ``(h, w)`` is needed only with window attention;
         ``attention_bias`` ``(heads, N, N)`` is added to the attention logits (relative position bias)."""
         x = x + self.drop_path(_scaled(self.gamma_1, self.attn(self.norm1(x), grid_size, attention_bias)))
@@ -122,16 +126,18 @@ class RegressorBlock(nn.Module):
         norm_eps: LayerNorm epsilon.
     """
 
-    def __init__(self,
-                 embed_dims: int,
-                 num_heads: int,
-                 mlp_ratio: float = 4.0,
-                 qv_bias: bool = True,
-                 drop_path: float = 0.0,
-                 layer_scale_init_value: float = 0.0,
-                 dropout: float = 0.0,
-                 attention_dropout: float = 0.0,
-                 norm_eps: float = 1e-6) -> None:
+    def __init__(
+        self,
+        embed_dims: int,
+        num_heads: int,
+        mlp_ratio: float = 4.0,
+        qv_bias: bool = True,
+        drop_path: float = 0.0,
+        layer_scale_init_value: float = 0.0,
+        dropout: float = 0.0,
+        attention_dropout: float = 0.0,
+        norm_eps: float = 1e-6,
+    ) -> None:
         super().__init__()
         self.norm1_q = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.norm1_k = nn.LayerNorm(embed_dims, eps=norm_eps)
@@ -143,8 +149,9 @@ class RegressorBlock(nn.Module):
         self.gamma_1 = _layer_scale(embed_dims, layer_scale_init_value)
         self.gamma_2 = _layer_scale(embed_dims, layer_scale_init_value)
 
-    def forward(self, queries: torch.Tensor, context: torch.Tensor, query_pos: torch.Tensor,
-                context_pos: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, queries: torch.Tensor, context: torch.Tensor, query_pos: torch.Tensor, context_pos: torch.Tensor
+    ) -> torch.Tensor:
         """Update the queries.
 
         Args:
@@ -157,6 +164,7 @@ class RegressorBlock(nn.Module):
             Updated queries ``(B, Nm, C)``.
         """
         attended = self.cross_attn(
-            self.norm1_q(queries + query_pos), self.norm1_k(context + context_pos), self.norm1_v(context))
+            self.norm1_q(queries + query_pos), self.norm1_k(context + context_pos), self.norm1_v(context)
+        )
         x = self.norm2(queries + self.drop_path(_scaled(self.gamma_1, attended)))
         return x + self.drop_path(_scaled(self.gamma_2, self.mlp(x)))

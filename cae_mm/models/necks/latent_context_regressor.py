@@ -1,4 +1,5 @@
 """CAE's latent contextual regressor: predicts the latents of masked patches from the visible ones."""
+
 from typing import Optional, Union
 
 import torch
@@ -8,8 +9,17 @@ from torch.utils.checkpoint import checkpoint
 
 from cae_mm.registry import MODELS
 from cae_mm.utils.argument_checks import check_positive_integer, check_rate
-from ..layers import (InitMode, PatchMask, RegressorBlock, as_patch_mask, build_2d_sincos_position_embedding,
-                      build_block_stack, cae_init_, gather_tokens, truncated_normal_)
+from ..layers import (
+    InitMode,
+    PatchMask,
+    RegressorBlock,
+    as_patch_mask,
+    build_2d_sincos_position_embedding,
+    build_block_stack,
+    cae_init_,
+    gather_tokens,
+    truncated_normal_,
+)
 
 
 @MODELS.register_module()
@@ -38,20 +48,22 @@ class LatentContextRegressor(BaseModule):
         init_cfg: mmengine initialisation config.
     """
 
-    def __init__(self,
-                 embed_dims: int = 768,
-                 in_dims: Optional[int] = None,
-                 depth: int = 4,
-                 num_heads: int = 12,
-                 mlp_ratio: float = 4.0,
-                 qv_bias: bool = True,
-                 drop_path_rate: float = 0.0,
-                 layer_scale_init_value: float = 0.1,
-                 norm_eps: float = 1e-6,
-                 init_std: float = 0.02,
-                 init_mode: InitMode = 'xavier',
-                 with_checkpoint: bool = False,
-                 init_cfg: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        embed_dims: int = 768,
+        in_dims: Optional[int] = None,
+        depth: int = 4,
+        num_heads: int = 12,
+        mlp_ratio: float = 4.0,
+        qv_bias: bool = True,
+        drop_path_rate: float = 0.0,
+        layer_scale_init_value: float = 0.1,
+        norm_eps: float = 1e-6,
+        init_std: float = 0.02,
+        init_mode: InitMode = 'xavier',
+        with_checkpoint: bool = False,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         check_positive_integer(depth, 'LatentContextRegressor depth', 'regressor blocks')
         check_rate(drop_path_rate, 'LatentContextRegressor drop_path_rate')
@@ -72,7 +84,8 @@ class LatentContextRegressor(BaseModule):
             mlp_ratio=mlp_ratio,
             qv_bias=qv_bias,
             layer_scale_init_value=layer_scale_init_value,
-            norm_eps=norm_eps)
+            norm_eps=norm_eps,
+        )
         self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
         cae_init_(self, init_std, init_mode, self.blocks)
         truncated_normal_(self.mask_token, init_std)
@@ -93,8 +106,10 @@ class LatentContextRegressor(BaseModule):
         """
         mask, visible_index, masked_index = as_patch_mask(mask)
         if visible_index.shape[1] != visible_latents.shape[1]:
-            raise ValueError(f'the mask keeps {visible_index.shape[1]} patches but {visible_latents.shape[1]} '
-                             'visible latents were given')
+            raise ValueError(
+                f'the mask keeps {visible_index.shape[1]} patches but {visible_latents.shape[1]} '
+                'visible latents were given'
+            )
         visible = self.project(visible_latents)  # (B, Nv, C)
         table = build_2d_sincos_position_embedding(mask.shape[-2:], self.embed_dims, with_cls_token=False)
         table = table.to(device=visible.device, dtype=visible.dtype)  # (1, h*w, C)

@@ -5,6 +5,10 @@ from .pixel_target import NormalizedPixelTarget, patchify
 from .tokenizer_loading import TokenizerWeightsError
 
 __all__ = [
-    'DALLETokenizer', 'DiscreteVAETokenizer', 'FrozenTokenizer', 'NormalizedPixelTarget', 'TokenizerWeightsError',
-    'patchify'
+    'DALLETokenizer',
+    'DiscreteVAETokenizer',
+    'FrozenTokenizer',
+    'NormalizedPixelTarget',
+    'TokenizerWeightsError',
+    'patchify',
 ]

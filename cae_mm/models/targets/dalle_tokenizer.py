@@ -1,4 +1,5 @@
 """OpenAI's DALL-E discrete VAE encoder as CAE's reconstruction target (the paper's main setting)."""
+
 from collections import OrderedDict
 from typing import Literal, Optional, Union
 
@@ -10,11 +11,12 @@ from .frozen_tokenizer import FrozenConv2d, FrozenTokenizer
 from .tokenizer_loading import read_tokenizer_file
 
 DALLE_HOW_TO_OBTAIN = (
-    'Get the DALL-E encoder weights in either public format and put the file where the config\'s target_generator '
-    'checkpoint points (e.g. data/tokenizers/dalle_encoder.pth): mmpretrain\'s state dict '
-    'https://download.openmmlab.com/mmselfsup/1.x/target_generator_ckpt/dalle_encoder.pth or OpenAI\'s pickled module '
+    "Get the DALL-E encoder weights in either public format and put the file where the config's target_generator "
+    "checkpoint points (e.g. data/tokenizers/dalle_encoder.pth): mmpretrain's state dict "
+    "https://download.openmmlab.com/mmselfsup/1.x/target_generator_ckpt/dalle_encoder.pth or OpenAI's pickled module "
     'https://cdn.openai.com/dall-e/encoder.pkl (read without importing the dall_e package). cae_mm never downloads: '
-    'e.g. mkdir -p data/tokenizers && wget -O data/tokenizers/dalle_encoder.pth <url>.')
+    'e.g. mkdir -p data/tokenizers && wget -O data/tokenizers/dalle_encoder.pth <url>.'
+)
 
 DALLE_PICKLED_CLASSES = (
     'dall_e.encoder.Encoder',
@@ -41,9 +43,10 @@ def read_dalle_file(path: str) -> dict[str, torch.Tensor]:
         path,
         'DALL-E encoder',
         DALLE_HOW_TO_OBTAIN,
-        container_keys=('state_dict', ),
+        container_keys=('state_dict',),
         pickled_module_classes=DALLE_PICKLED_CLASSES,
-        pickled_root_class='dall_e.encoder.Encoder')
+        pickled_root_class='dall_e.encoder.Encoder',
+    )
 
 
 def _dalle_conv(in_channels: int, out_channels: int, kernel_size: int) -> FrozenConv2d:
@@ -71,16 +74,19 @@ class DALLEResidualBlock(nn.Module):
         self.residual_gain = 1 / num_blocks**2
         self.id_path = _dalle_conv(in_channels, out_channels, 1) if in_channels != out_channels else nn.Identity()
         self.res_path = nn.Sequential(
-            OrderedDict([
-                ('relu_1', nn.ReLU()),
-                ('conv_1', _dalle_conv(in_channels, hidden, 3)),
-                ('relu_2', nn.ReLU(inplace=True)),
-                ('conv_2', _dalle_conv(hidden, hidden, 3)),
-                ('relu_3', nn.ReLU(inplace=True)),
-                ('conv_3', _dalle_conv(hidden, hidden, 3)),
-                ('relu_4', nn.ReLU(inplace=True)),
-                ('conv_4', _dalle_conv(hidden, out_channels, 1)),
-            ]))
+            OrderedDict(
+                [
+                    ('relu_1', nn.ReLU()),
+                    ('conv_1', _dalle_conv(in_channels, hidden, 3)),
+                    ('relu_2', nn.ReLU(inplace=True)),
+                    ('conv_2', _dalle_conv(hidden, hidden, 3)),
+                    ('relu_3', nn.ReLU(inplace=True)),
+                    ('conv_3', _dalle_conv(hidden, hidden, 3)),
+                    ('relu_4', nn.ReLU(inplace=True)),
+                    ('conv_4', _dalle_conv(hidden, out_channels, 1)),
+                ]
+            )
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C_in, H, W) -> (B, C_out, H, W)``."""
@@ -112,22 +118,27 @@ class DALLETokenizer(FrozenTokenizer):
 
     group_widths = (1, 2, 4, 8)
 
-    def __init__(self,
-                 checkpoint: Optional[Union[str, dict]],
-                 hidden_dims: int = 256,
-                 blocks_per_group: int = 2,
-                 vocab_size: int = 8192,
-                 precision: Literal['auto', 'fp32', 'bf16_recompute'] = 'auto',
-                 init_cfg: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        checkpoint: Optional[Union[str, dict]],
+        hidden_dims: int = 256,
+        blocks_per_group: int = 2,
+        vocab_size: int = 8192,
+        precision: Literal['auto', 'fp32', 'bf16_recompute'] = 'auto',
+        init_cfg: Optional[dict] = None,
+    ) -> None:
         super().__init__(
             vocab_size=vocab_size,
-            downsample_factor=2**(len(self.group_widths) - 1),
+            downsample_factor=2 ** (len(self.group_widths) - 1),
             input_range=(0.1, 0.9),
-            preprocessing_hint=('DALL-E expects map_pixels inputs: use TwoNormDataPreprocessor with '
-                                'second_mean=[-31.875] * 3, second_std=[318.75] * 3 and a two-view crop '
-                                '(cae_mm.TwoViewRandomResizedCrop with second_size=112)'),
+            preprocessing_hint=(
+                'DALL-E expects map_pixels inputs: use TwoNormDataPreprocessor with '
+                'second_mean=[-31.875] * 3, second_std=[318.75] * 3 and a two-view crop '
+                '(cae_mm.TwoViewRandomResizedCrop with second_size=112)'
+            ),
             precision=precision,
-            init_cfg=init_cfg)
+            init_cfg=init_cfg,
+        )
         num_blocks = len(self.group_widths) * blocks_per_group
         layers: list[tuple[str, nn.Module]] = [('input', _dalle_conv(3, hidden_dims, 7))]
         in_channels = hidden_dims

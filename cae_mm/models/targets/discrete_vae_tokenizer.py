@@ -1,4 +1,5 @@
 """The official CAE code's own discrete VAE (``--discrete_vae_type customized``) as the reconstruction target."""
+
 from typing import Literal, Optional, Union
 
 import torch
@@ -11,9 +12,10 @@ from .tokenizer_loading import read_tokenizer_file
 DISCRETE_VAE_HOW_TO_OBTAIN = (
     'The official CAE code (https://github.com/Atten4Vis/CAE) reads this tokenizer from '
     '<weight_path>/pytorch_model.bin, a torch.save of {"weights": <DiscreteVAE state dict>} (8192 tokens, 3 layers, '
-    'hidden width 256, codebook width 512); obtain that file from the CAE authors\' release or your own d-VAE '
-    'training, and put it where the config\'s target_generator checkpoint points (e.g. data/tokenizers/dvae_8192.pth). '
-    'cae_mm never downloads.')
+    "hidden width 256, codebook width 512); obtain that file from the CAE authors' release or your own d-VAE "
+    "training, and put it where the config's target_generator checkpoint points (e.g. data/tokenizers/dvae_8192.pth). "
+    'cae_mm never downloads.'
+)
 
 
 def read_discrete_vae_file(path: str) -> dict[str, torch.Tensor]:
@@ -26,7 +28,8 @@ def read_discrete_vae_file(path: str) -> dict[str, torch.Tensor]:
         ``{'encoder.0.0.weight': tensor, ..., 'decoder....', 'codebook.weight'}`` as the file names them.
     """
     return read_tokenizer_file(
-        path, 'discrete VAE', DISCRETE_VAE_HOW_TO_OBTAIN, container_keys=('weights', 'state_dict'))
+        path, 'discrete VAE', DISCRETE_VAE_HOW_TO_OBTAIN, container_keys=('weights', 'state_dict')
+    )
 
 
 class DiscreteVAEResidualBlock(nn.Module):
@@ -39,9 +42,12 @@ class DiscreteVAEResidualBlock(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            FrozenConv2d(channels, channels, 3), nn.ReLU(),
-            FrozenConv2d(channels, channels, 3), nn.ReLU(),
-            FrozenConv2d(channels, channels, 1))
+            FrozenConv2d(channels, channels, 3),
+            nn.ReLU(),
+            FrozenConv2d(channels, channels, 3),
+            nn.ReLU(),
+            FrozenConv2d(channels, channels, 1),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, H, W) -> (B, C, H, W)``."""
@@ -69,21 +75,26 @@ class DiscreteVAETokenizer(FrozenTokenizer):
         init_cfg: unused (weights come from ``checkpoint``).
     """
 
-    def __init__(self,
-                 checkpoint: Optional[Union[str, dict]],
-                 num_layers: int = 3,
-                 hidden_dims: int = 256,
-                 vocab_size: int = 8192,
-                 precision: Literal['auto', 'fp32', 'bf16_recompute'] = 'auto',
-                 init_cfg: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        checkpoint: Optional[Union[str, dict]],
+        num_layers: int = 3,
+        hidden_dims: int = 256,
+        vocab_size: int = 8192,
+        precision: Literal['auto', 'fp32', 'bf16_recompute'] = 'auto',
+        init_cfg: Optional[dict] = None,
+    ) -> None:
         super().__init__(
             vocab_size=vocab_size,
             downsample_factor=2**num_layers,
             input_range=(-1.0, 1.0),
-            preprocessing_hint=('the d-VAE expects images normalised with mean 0.5, std 0.5: use '
-                                'TwoNormDataPreprocessor with second_mean=[127.5] * 3, second_std=[127.5] * 3'),
+            preprocessing_hint=(
+                'the d-VAE expects images normalised with mean 0.5, std 0.5: use '
+                'TwoNormDataPreprocessor with second_mean=[127.5] * 3, second_std=[127.5] * 3'
+            ),
             precision=precision,
-            init_cfg=init_cfg)
+            init_cfg=init_cfg,
+        )
         layers: list[nn.Module] = []
         in_channels = 3
         for _ in range(num_layers):
@@ -96,7 +107,8 @@ class DiscreteVAETokenizer(FrozenTokenizer):
             checkpoint,
             read_discrete_vae_file,
             output_weight_key=f'encoder.{2 * num_layers}.weight',
-            ignored_prefixes=('decoder.', 'codebook.'))
+            ignored_prefixes=('decoder.', 'codebook.'),
+        )
 
     def logits(self, images: torch.Tensor) -> torch.Tensor:
         """Token logits.

@@ -4,6 +4,7 @@ A tokenizer's weights are non-persistent buffers (see :class:`FrozenConv2d`): th
 no gradient, are no optimizer parameters, and stay out of ``state_dict()``, so a training checkpoint neither stores
 them (hundreds of MB for DALL-E) nor needs them to load. They come only from the tokenizer's own weights file.
 """
+
 import math
 import time
 from typing import Callable, Literal, Optional, Union
@@ -37,14 +38,16 @@ class FrozenConv2d(nn.Module):
         bias_name: the bias's name in the weights file.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 out_channels: int,
-                 kernel_size: int,
-                 stride: int = 1,
-                 padding: Optional[int] = None,
-                 weight_name: str = 'weight',
-                 bias_name: str = 'bias') -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: Optional[int] = None,
+        weight_name: str = 'weight',
+        bias_name: str = 'bias',
+    ) -> None:
         super().__init__()
         self.stride = stride
         self.padding = (kernel_size - 1) // 2 if padding is None else padding
@@ -91,13 +94,15 @@ class FrozenTokenizer(BaseModule):
     error_safety = 4.0
     """The bf16 error bound is this many times the largest error measured on the batch's reference image."""
 
-    def __init__(self,
-                 vocab_size: int,
-                 downsample_factor: int,
-                 input_range: tuple[float, float],
-                 preprocessing_hint: str,
-                 precision: Literal['auto', 'fp32', 'bf16_recompute'] = 'auto',
-                 init_cfg: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        vocab_size: int,
+        downsample_factor: int,
+        input_range: tuple[float, float],
+        preprocessing_hint: str,
+        precision: Literal['auto', 'fp32', 'bf16_recompute'] = 'auto',
+        init_cfg: Optional[dict] = None,
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         if precision not in ('auto', 'fp32', 'bf16_recompute'):
             raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16_recompute', got {precision!r}")
@@ -119,11 +124,13 @@ class FrozenTokenizer(BaseModule):
     def init_weights(self) -> None:
         """Nothing to initialise: the weights come from the tokenizer file when the module is built."""
 
-    def load_checkpoint(self,
-                        checkpoint: Optional[Union[str, dict]],
-                        read_file: Callable[[str], dict[str, torch.Tensor]],
-                        output_weight_key: str,
-                        ignored_prefixes: tuple[str, ...] = ()) -> None:
+    def load_checkpoint(
+        self,
+        checkpoint: Optional[Union[str, dict]],
+        read_file: Callable[[str], dict[str, torch.Tensor]],
+        output_weight_key: str,
+        ignored_prefixes: tuple[str, ...] = (),
+    ) -> None:
         """Fill the frozen weights from ``checkpoint``.
 
         Args:
@@ -139,7 +146,8 @@ class FrozenTokenizer(BaseModule):
         if checkpoint is None:
             MMLogger.get_current_instance().warning(
                 f'{type(self).__name__} uses RANDOM weights (checkpoint=None): its targets are meaningless; '
-                'use this only in tests')
+                'use this only in tests'
+            )
             return
         state_dict = read_file(checkpoint) if not isinstance(checkpoint, dict) else checkpoint
         source = str(checkpoint) if not isinstance(checkpoint, dict) else 'the given state dict'
@@ -150,17 +158,24 @@ class FrozenTokenizer(BaseModule):
             raise TokenizerWeightsError(
                 f'{source} is a tokenizer with a vocabulary of {output_weight.shape[0]} tokens, but the config asks '
                 f'for vocab_size={self.vocab_size}: use the matching weights file, or change vocab_size and the '
-                "decoder head's out_dims together")
+                "decoder head's out_dims together"
+            )
         missing = sorted(set(expected) - set(state_dict))
         unexpected = sorted(set(state_dict) - set(expected))
         if missing or unexpected:
-            raise TokenizerWeightsError(f'{source} does not match {type(self).__name__}: missing {missing}, '
-                                        f'unexpected {unexpected}')
-        wrong_shapes = [f'{key}: file {tuple(state_dict[key].shape)}, model {tuple(tensor.shape)}'
-                        for key, tensor in expected.items() if state_dict[key].shape != tensor.shape]
+            raise TokenizerWeightsError(
+                f'{source} does not match {type(self).__name__}: missing {missing}, unexpected {unexpected}'
+            )
+        wrong_shapes = [
+            f'{key}: file {tuple(state_dict[key].shape)}, model {tuple(tensor.shape)}'
+            for key, tensor in expected.items()
+            if state_dict[key].shape != tensor.shape
+        ]
         if wrong_shapes:
-            raise TokenizerWeightsError(f'{source} has other layer sizes than {type(self).__name__} (check '
-                                        f'hidden_dims and the layer counts): {wrong_shapes[:6]}')
+            raise TokenizerWeightsError(
+                f'{source} has other layer sizes than {type(self).__name__} (check '
+                f'hidden_dims and the layer counts): {wrong_shapes[:6]}'
+            )
         for key, tensor in expected.items():
             tensor.copy_(state_dict[key].to(tensor.dtype))
         self.loaded_from = source
@@ -179,8 +194,9 @@ class FrozenTokenizer(BaseModule):
             raise ValueError(f'{type(self).__name__} takes (B, 3, H, W) images, got {tuple(images.shape)}')
         height, width = images.shape[-2:]
         if height % self.downsample_factor or width % self.downsample_factor:
-            raise ValueError(f'{type(self).__name__} needs image sides divisible by {self.downsample_factor}, '
-                             f'got {height}x{width}')
+            raise ValueError(
+                f'{type(self).__name__} needs image sides divisible by {self.downsample_factor}, got {height}x{width}'
+            )
         if not self.range_checked:
             self.check_value_range(images)
             self.range_checked = True
@@ -192,8 +208,10 @@ class FrozenTokenizer(BaseModule):
         slack = 1e-3 * (high - low)
         found_low, found_high = (float(value) for value in torch.aminmax(images))
         if found_low < low - slack or found_high > high + slack:
-            raise ValueError(f'{type(self).__name__} expects pixels in [{low}, {high}], got [{found_low:.3f}, '
-                             f'{found_high:.3f}]: {self.preprocessing_hint}')
+            raise ValueError(
+                f'{type(self).__name__} expects pixels in [{low}, {high}], got [{found_low:.3f}, '
+                f'{found_high:.3f}]: {self.preprocessing_hint}'
+            )
 
     def _choose_precision(self, device: torch.device) -> None:
         """Set ``use_bf16`` from ``precision`` and the device, and say which in the log."""
@@ -201,8 +219,11 @@ class FrozenTokenizer(BaseModule):
             self.use_bf16 = device.type == 'cpu' and cpu_has_amx()
         else:
             self.use_bf16 = self.precision == 'bf16_recompute'
-        how = ('bf16 convolutions, images with a near-tie patch recomputed in fp32 (ids equal to fp32)'
-               if self.use_bf16 else 'fp32')
+        how = (
+            'bf16 convolutions, images with a near-tie patch recomputed in fp32 (ids equal to fp32)'
+            if self.use_bf16
+            else 'fp32'
+        )
         reason = {'auto': f'{device.type}, AMX {"yes" if cpu_has_amx() else "no"}'}.get(self.precision, 'configured')
         MMLogger.get_current_instance().info(f'{type(self).__name__}: {how} ({reason})')
 
@@ -251,7 +272,8 @@ class FrozenTokenizer(BaseModule):
         choice = 'keeps bf16' if self.use_bf16 else 'switches to fp32'
         MMLogger.get_current_instance().info(
             f'{type(self).__name__} {choice}: {recomputed:.0%} of the first {stats["images"]} images needed fp32 '
-            f'recomputation; bf16 with it took {bf16_total:.2f} s, fp32 alone would take about {fp32_estimate:.2f} s')
+            f'recomputation; bf16 with it took {bf16_total:.2f} s, fp32 alone would take about {fp32_estimate:.2f} s'
+        )
 
     @torch.no_grad()
     def token_ids(self, images: torch.Tensor) -> torch.Tensor:
@@ -287,10 +309,12 @@ class FrozenTokenizer(BaseModule):
         grid = self.check_images(images)
         mask_grid = mask.grid_size if isinstance(mask, PatchMask) else tuple(mask.shape[1:])
         if mask_grid != grid:
-            raise ValueError(f'{type(self).__name__} gives a {grid[0]}x{grid[1]} token grid for '
-                             f'{images.shape[-2]}x{images.shape[-1]} images, but the mask is '
-                             f'{"x".join(map(str, mask_grid))}: resize the tokenizer view to '
-                             f'{mask_grid[0] * self.downsample_factor}x{mask_grid[-1] * self.downsample_factor}')
+            raise ValueError(
+                f'{type(self).__name__} gives a {grid[0]}x{grid[1]} token grid for '
+                f'{images.shape[-2]}x{images.shape[-1]} images, but the mask is '
+                f'{"x".join(map(str, mask_grid))}: resize the tokenizer view to '
+                f'{mask_grid[0] * self.downsample_factor}x{mask_grid[-1] * self.downsample_factor}'
+            )
         _, _, masked_index = as_patch_mask(mask)
         ids = self.token_ids(images)  # (B, h*w)
         return torch.gather(ids, 1, masked_index)  # (B, Nm)

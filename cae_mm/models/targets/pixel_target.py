@@ -1,4 +1,5 @@
 """Pixel reconstruction target: the per-patch normalised pixels of the masked patches."""
+
 from typing import Union
 
 import torch

@@ -3,6 +3,7 @@
 Reads a ``torch.save``'d state dict (optionally under a container key) or a whole pickled ``nn.Module`` (OpenAI's
 ``encoder.pkl``, whose listed classes resolve to inert stand-ins), both through :func:`read_checkpoint`.
 """
+
 from pathlib import Path
 from typing import Collection, Union
 
@@ -14,12 +15,14 @@ from cae_mm.checkpoints.unpickling import StandIn, pickled_module_tensors, stand
 __all__ = ['TokenizerWeightsError', 'read_tokenizer_file']
 
 
-def read_tokenizer_file(path: Union[str, Path],
-                        tokenizer_name: str,
-                        how_to_obtain: str,
-                        container_keys: Collection[str] = ('state_dict', ),
-                        pickled_module_classes: Collection[str] = (),
-                        pickled_root_class: str = '') -> dict[str, torch.Tensor]:
+def read_tokenizer_file(
+    path: Union[str, Path],
+    tokenizer_name: str,
+    how_to_obtain: str,
+    container_keys: Collection[str] = ('state_dict',),
+    pickled_module_classes: Collection[str] = (),
+    pickled_root_class: str = '',
+) -> dict[str, torch.Tensor]:
     """Read a tokenizer weights file.
 
     Args:
@@ -47,14 +50,19 @@ def read_tokenizer_file(path: Union[str, Path],
     except CheckpointReadError as error:
         if str(error).startswith('refusing to load'):
             allowed = ', '.join(sorted(pickled_module_classes)) or 'none: only plain state dicts'
-            raise TokenizerWeightsError(f'{error} (allowed classes for a {tokenizer_name}: {allowed}). '
-                                        f'{how_to_obtain}') from error
-        raise TokenizerWeightsError(f'cannot read {tokenizer_name} weights {path}: the file is truncated, corrupt or '
-                                    f'not a PyTorch file ({error}). {how_to_obtain}') from error
+            raise TokenizerWeightsError(
+                f'{error} (allowed classes for a {tokenizer_name}: {allowed}). {how_to_obtain}'
+            ) from error
+        raise TokenizerWeightsError(
+            f'cannot read {tokenizer_name} weights {path}: the file is truncated, corrupt or '
+            f'not a PyTorch file ({error}). {how_to_obtain}'
+        ) from error
     if isinstance(loaded, StandIn) and loaded.pickled_class != 'argparse.Namespace':
         if loaded.pickled_class != pickled_root_class:
-            raise TokenizerWeightsError(f'{path} holds a pickled {loaded.pickled_class}, not a {tokenizer_name} '
-                                        f'({pickled_root_class}). {how_to_obtain}')
+            raise TokenizerWeightsError(
+                f'{path} holds a pickled {loaded.pickled_class}, not a {tokenizer_name} '
+                f'({pickled_root_class}). {how_to_obtain}'
+            )
         try:
             tensors = pickled_module_tensors(loaded, str(path))
         except CheckpointReadError as error:
@@ -66,4 +74,6 @@ def read_tokenizer_file(path: Union[str, Path],
         return weights_of(loaded, path, container_keys)
     except CheckpointReadError as error:
         reason = str(error).split('holds no weights: ', 1)[-1]
-        raise TokenizerWeightsError(f'{path} is not a {tokenizer_name} weights file: {reason} {how_to_obtain}') from error
+        raise TokenizerWeightsError(
+            f'{path} is not a {tokenizer_name} weights file: {reason} {how_to_obtain}'
+        ) from error

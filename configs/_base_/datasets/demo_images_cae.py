@@ -13,5 +13,6 @@ train_dataloader = dict(
         type='CustomDataset',
         data_root='data/cae_demo/images',
         with_label=False,
-        pipeline={{_base_.train_pipeline}}),
+        pipeline={{_base_.train_pipeline}},
+    ),
 )

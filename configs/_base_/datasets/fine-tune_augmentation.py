@@ -11,7 +11,8 @@ rand_augment = dict(
     total_level=10,
     magnitude_level=9,
     magnitude_std=0.5,
-    hparams=dict(pad_val=[round(value) for value in bgr_mean], interpolation='bicubic'))
+    hparams=dict(pad_val=[round(value) for value in bgr_mean], interpolation='bicubic'),
+)
 random_erasing = dict(
     type='RandomErasing',
     erase_prob=0.25,
@@ -19,4 +20,5 @@ random_erasing = dict(
     min_area_ratio=0.02,
     max_area_ratio=1 / 3,
     fill_color=bgr_mean,
-    fill_std=bgr_std)
+    fill_std=bgr_std,
+)

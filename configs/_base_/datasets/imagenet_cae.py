@@ -21,5 +21,6 @@ train_dataloader = dict(
         ann_file='meta/train.txt',
         data_prefix=dict(img_path='train/'),
         with_label=False,
-        pipeline=train_pipeline),
+        pipeline=train_pipeline,
+    ),
 )

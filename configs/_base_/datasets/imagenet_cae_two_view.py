@@ -10,7 +10,8 @@ train_pipeline = [
         second_size=112,
         scale=(0.08, 1.0),
         interpolation='bicubic',
-        second_interpolation='lanczos'),
+        second_interpolation='lanczos',
+    ),
     dict(type='cae_mm.BlockwiseMaskGenerator', num_masked_patches=98, patch_size=16, min_patches_per_block=16),
     dict(type='PackInputs'),
 ]

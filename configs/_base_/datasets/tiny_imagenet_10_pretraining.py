@@ -6,8 +6,13 @@ image_size = 64
 crop_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomResizedCrop', scale=image_size, crop_ratio_range=(0.2, 1.0), backend='pillow',
-         interpolation='bicubic'),
+    dict(
+        type='RandomResizedCrop',
+        scale=image_size,
+        crop_ratio_range=(0.2, 1.0),
+        backend='pillow',
+        interpolation='bicubic',
+    ),
 ]
 train_pipeline = crop_pipeline + [dict(type='PackInputs')]
 train_dataloader = dict(
@@ -17,6 +22,7 @@ train_dataloader = dict(
     pin_memory=False,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
-    dataset=dict(type='CustomDataset', data_root=data_root, data_prefix='train', with_label=False,
-                 pipeline=train_pipeline),
+    dataset=dict(
+        type='CustomDataset', data_root=data_root, data_prefix='train', with_label=False, pipeline=train_pipeline
+    ),
 )

@@ -5,10 +5,8 @@ patch_size = 16
 model = dict(
     type='cae_mm.CAE',
     data_preprocessor=dict(
-        type='SelfSupDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
+        type='SelfSupDataPreprocessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True
+    ),
     backbone=dict(type='cae_mm.CAEVisionTransformer', arch='base', patch_size=patch_size, drop_path_rate=0.1),
     neck=dict(
         type='cae_mm.LatentContextRegressor',
@@ -16,7 +14,8 @@ model = dict(
         depth=4,
         num_heads=12,
         drop_path_rate=0.1,
-        layer_scale_init_value=0.1),
+        layer_scale_init_value=0.1,
+    ),
     head=dict(
         type='cae_mm.CAEDecoderHead',
         embed_dims=768,
@@ -26,6 +25,7 @@ model = dict(
         drop_path_rate=0.1,
         layer_scale_init_value=0.1,
         reconstruction_loss='mse',
-        alignment_weight=2.0),
+        alignment_weight=2.0,
+    ),
     target_generator=dict(type='cae_mm.NormalizedPixelTarget', patch_size=patch_size, normalize_per_patch=True),
 )

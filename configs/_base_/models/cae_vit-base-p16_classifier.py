@@ -8,7 +8,8 @@ model = dict(
         num_classes=1000,
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
-        to_rgb=True),
+        to_rgb=True,
+    ),
     backbone=dict(
         type='cae_mm.CAEVisionTransformer',
         arch='base',
@@ -16,6 +17,8 @@ model = dict(
         init_cfg=dict(
             type='Pretrained',
             checkpoint='work_dirs/cae_vit-base-p16_32xb64-dalle-1600e_in1k/epoch_1600.pth',
-            prefix='backbone.')),
+            prefix='backbone.',
+        ),
+    ),
     neck=None,
 )

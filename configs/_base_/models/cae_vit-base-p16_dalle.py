@@ -9,6 +9,9 @@ model = dict(
     data_preprocessor=dict(type='TwoNormDataPreprocessor', second_mean=[-31.875] * 3, second_std=[318.75] * 3),
     head=dict(out_dims=vocab_size, reconstruction_loss='cross_entropy'),
     target_generator=dict(
-        _delete_=True, type='cae_mm.DALLETokenizer', checkpoint='data/tokenizers/dalle_encoder.pth',
-        vocab_size=vocab_size),
+        _delete_=True,
+        type='cae_mm.DALLETokenizer',
+        checkpoint='data/tokenizers/dalle_encoder.pth',
+        vocab_size=vocab_size,
+    ),
 )

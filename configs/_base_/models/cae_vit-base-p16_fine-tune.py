@@ -10,6 +10,7 @@ model = dict(
         num_classes=1000,
         in_channels=768,
         init_scale=0.001,
-        loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original')),
+        loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
+    ),
     train_cfg=dict(augments=[dict(type='Mixup', alpha=0.8), dict(type='CutMix', alpha=1.0)]),
 )

@@ -17,7 +17,8 @@ param_scheduler = [
         by_epoch=True,
         begin=warmup_epochs,
         end=max_epochs,
-        convert_to_iter_based=True),
+        convert_to_iter_based=True,
+    ),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 auto_scale_lr = dict(base_batch_size=2048)

@@ -10,7 +10,8 @@ strategy = dict(
     model_wrapper=dict(
         type='MMFullyShardedDataParallel',
         auto_wrap_policy=dict(type='cae_mm.transformer_block_wrap_policy'),
-        use_orig_params=True),
+        use_orig_params=True,
+    ),
     # Checkpoints hold the whole model, gathered on process 0: they load anywhere (one process, other sizes,
     # tools/model_converters) like those of non-sharded training.
     state_dict_cfg='full',

@@ -1,4 +1,5 @@
 """Tests for cae_mm.datasets.transforms.BlockwiseMaskGenerator."""
+
 import numpy as np
 import pytest
 
@@ -145,16 +146,22 @@ def test_numpy_integer_count_is_accepted():
 
 @pytest.mark.parametrize('patch_size', [0, -16, 16.0])
 def test_patch_size_that_is_not_a_positive_integer_is_rejected(patch_size):
-    with pytest.raises(ValueError, match=rf'BlockwiseMaskGenerator patch_size must be a positive integer .*, '
-                       rf'got {patch_size!r}'):
+    with pytest.raises(
+        ValueError,
+        match=rf'BlockwiseMaskGenerator patch_size must be a positive integer .*, '
+        rf'got {patch_size!r}',
+    ):
         BlockwiseMaskGenerator(patch_size=patch_size)
 
 
-@pytest.mark.parametrize('kwargs, numbers', [
-    (dict(num_masked_patches=98, min_patches_per_block=20, max_patches_per_block=10), '20 and 10'),
-    (dict(num_masked_patches=10, min_patches_per_block=16), '16 and 10'),
-    (dict(num_masked_patches=98, min_patches_per_block=0), '0 and 98'),
-])
+@pytest.mark.parametrize(
+    'kwargs, numbers',
+    [
+        (dict(num_masked_patches=98, min_patches_per_block=20, max_patches_per_block=10), '20 and 10'),
+        (dict(num_masked_patches=10, min_patches_per_block=16), '16 and 10'),
+        (dict(num_masked_patches=98, min_patches_per_block=0), '0 and 98'),
+    ],
+)
 def test_min_block_larger_than_max_block_is_rejected(kwargs, numbers):
     """``min_patches_per_block`` must be positive and at most ``max_patches_per_block`` (defaulting to the count)."""
     with pytest.raises(ValueError, match=rf'0 < min_patches_per_block <= max_patches_per_block, got {numbers}'):
@@ -222,5 +229,7 @@ def test_grid_too_thin_for_any_block_still_gets_an_exact_mask():
 def test_zero_attempts_per_block_are_rejected():
     """0 would skip every block and draw the whole mask uniformly at random, silently (``max_rounds=0`` does that on
     purpose: it is the fallback path's switch)."""
-    with pytest.raises(ValueError, match=r'BlockwiseMaskGenerator attempts_per_block must be a positive integer, got 0'):
+    with pytest.raises(
+        ValueError, match=r'BlockwiseMaskGenerator attempts_per_block must be a positive integer, got 0'
+    ):
         BlockwiseMaskGenerator(attempts_per_block=0)

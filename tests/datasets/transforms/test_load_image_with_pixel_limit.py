@@ -1,4 +1,5 @@
 """Tests for cae_mm.LoadImageWithPixelLimit: mmcv's loading, with images over a pixel count refused before decoding."""
+
 import io
 import struct
 import zlib
@@ -40,15 +41,21 @@ def refuse_decoding(monkeypatch) -> None:
     monkeypatch.setattr(mmcv, 'imfrombytes', fail)
 
 
-@pytest.mark.parametrize('width, height, declared', [(20000, 20000, 'more than 178956970'), (12000, 12000, '144000000')])
-def test_a_small_file_declaring_too_many_pixels_is_refused_without_decoding(width, height, declared, tmp_path,
-                                                                            monkeypatch):
+@pytest.mark.parametrize(
+    'width, height, declared', [(20000, 20000, 'more than 178956970'), (12000, 12000, '144000000')]
+)
+def test_a_small_file_declaring_too_many_pixels_is_refused_without_decoding(
+    width, height, declared, tmp_path, monkeypatch
+):
     """20000 x 20000 (past Pillow's own bomb limit) and 12000 x 12000 (past the default 100 million): refused."""
     path = tmp_path / 'bomb.png'
     path.write_bytes(png_declaring(width, height))
     refuse_decoding(monkeypatch)
-    with pytest.raises(ValueError, match=rf'bomb\.png declares {declared} pixels.*max_pixels=100000000.*refused '
-                       r'before decoding'):
+    with pytest.raises(
+        ValueError,
+        match=rf'bomb\.png declares {declared} pixels.*max_pixels=100000000.*refused '
+        r'before decoding',
+    ):
         LoadImageWithPixelLimit()(dict(img_path=str(path)))
 
 
@@ -99,7 +106,9 @@ def test_a_missing_file_is_an_error_or_skipped_with_ignore_empty(tmp_path):
 
 @pytest.mark.parametrize('max_pixels', [0, -1, 1e8])
 def test_max_pixels_must_be_a_positive_integer(max_pixels):
-    with pytest.raises(ValueError, match=rf'LoadImageWithPixelLimit max_pixels must be a positive integer .*{max_pixels}'):
+    with pytest.raises(
+        ValueError, match=rf'LoadImageWithPixelLimit max_pixels must be a positive integer .*{max_pixels}'
+    ):
         LoadImageWithPixelLimit(max_pixels=max_pixels)
 
 

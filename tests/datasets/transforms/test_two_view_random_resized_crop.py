@@ -1,4 +1,5 @@
 """Tests for cae_mm.datasets.transforms.TwoViewRandomResizedCrop."""
+
 import cv2
 import mmcv
 import numpy as np
@@ -74,18 +75,18 @@ def test_view_is_the_resized_crop_box(astronaut):
     transform = TwoViewRandomResizedCrop(size=224)
     np.random.seed(5)
     top, left, crop_height, crop_width = transform.crop_box(*astronaut.shape[:2])
-    expected = cv2.resize(astronaut[top:top + crop_height, left:left + crop_width], (224, 224),
-                          interpolation=cv2.INTER_AREA)
+    expected = cv2.resize(
+        astronaut[top : top + crop_height, left : left + crop_width], (224, 224), interpolation=cv2.INTER_AREA
+    )
     np.random.seed(5)
     view = transform({'img': astronaut.copy()})['img']
     assert mean_abs_difference(view, expected) < 10
 
 
-@pytest.mark.parametrize('height, width, scale, ratio', [
-    (300, 400, (0.2, 0.5), (3 / 4, 4 / 3)),
-    (480, 360, (0.08, 0.3), (0.5, 2.0)),
-    (256, 256, (0.1, 0.6), (1.0, 1.0)),
-])
+@pytest.mark.parametrize(
+    'height, width, scale, ratio',
+    [(300, 400, (0.2, 0.5), (3 / 4, 4 / 3)), (480, 360, (0.08, 0.3), (0.5, 2.0)), (256, 256, (0.1, 0.6), (1.0, 1.0))],
+)
 def test_crop_box_respects_scale_and_ratio(height, width, scale, ratio):
     """Over 500 draws every crop lies in the image with area fraction in ``scale`` and aspect in ``ratio``."""
     transform = TwoViewRandomResizedCrop(size=224, scale=scale, ratio=ratio)
@@ -120,10 +121,7 @@ def test_full_scale_square_ratio_takes_the_whole_image():
         assert transform.crop_box(300, 300) == (0, 0, 300, 300)
 
 
-@pytest.mark.parametrize('height, width, expected', [
-    (1000, 10, (493, 0, 13, 10)),
-    (10, 1000, (0, 493, 10, 13)),
-])
+@pytest.mark.parametrize('height, width, expected', [(1000, 10, (493, 0, 13, 10)), (10, 1000, (0, 493, 10, 13))])
 def test_impossible_crop_falls_back_to_a_centred_crop_within_ratio(height, width, expected):
     """On a 10x1000 or 1000x10 image no random crop fits and the box is the centred crop at the nearest ratio."""
     transform = TwoViewRandomResizedCrop(ratio=(3 / 4, 4 / 3))
@@ -158,18 +156,23 @@ def test_invalid_ratio_is_rejected(ratio):
         TwoViewRandomResizedCrop(ratio=ratio)
 
 
-@pytest.mark.parametrize('option, value', [('size', 0), ('size', -224), ('size', 224.0), ('second_size', 0),
-                                           ('second_size', 112.5)])
+@pytest.mark.parametrize(
+    'option, value', [('size', 0), ('size', -224), ('size', 224.0), ('second_size', 0), ('second_size', 112.5)]
+)
 def test_view_size_that_is_not_a_positive_integer_is_rejected(option, value):
     """A view side of 0 or less, or a float, raises ValueError naming the option (not a crash at the first image)."""
-    with pytest.raises(ValueError, match=rf'TwoViewRandomResizedCrop {option} must be a positive integer .*got {value}'):
+    with pytest.raises(
+        ValueError, match=rf'TwoViewRandomResizedCrop {option} must be a positive integer .*got {value}'
+    ):
         TwoViewRandomResizedCrop(**{'size': 64, option: value})
 
 
 @pytest.mark.parametrize('option', ['interpolation', 'second_interpolation'])
 def test_unknown_interpolation_is_rejected_when_built(option):
     """A misspelt filter is an error naming the choices, not a KeyError at the first image."""
-    with pytest.raises(ValueError, match=rf"TwoViewRandomResizedCrop {option} must be one of \['nearest', .*got 'bicubik'"):
+    with pytest.raises(
+        ValueError, match=rf"TwoViewRandomResizedCrop {option} must be one of \['nearest', .*got 'bicubik'"
+    ):
         TwoViewRandomResizedCrop(size=64, second_size=32, **{option: 'bicubik'})
 
 
@@ -183,18 +186,24 @@ def test_views_are_mmcv_resizes_of_the_crop(backend, shape):
     for seed in range(3):
         np.random.seed(seed)
         top, left, crop_height, crop_width = transform.crop_box(*image.shape[:2])
-        crop = image[top:top + crop_height, left:left + crop_width]
+        crop = image[top : top + crop_height, left : left + crop_width]
         np.random.seed(seed)
         view, second_view = transform({'img': image.copy()})['img']
         assert np.array_equal(view, mmcv.imresize(crop, (224, 224), interpolation='bicubic', backend=backend))
         assert np.array_equal(second_view, mmcv.imresize(crop, (112, 112), interpolation='lanczos', backend=backend))
 
 
-@pytest.mark.parametrize('options, message', [
-    (dict(backend='torch'), r"backend must be 'pillow' or 'cv2', got 'torch'"),
-    (dict(interpolation='area'), r"interpolation must be one of \[.*\] \(pillow filters\), got 'area'"),
-    (dict(backend='cv2', second_interpolation='box'), r"second_interpolation must be one of .*\(cv2 filters\), got 'box'"),
-])
+@pytest.mark.parametrize(
+    'options, message',
+    [
+        (dict(backend='torch'), r"backend must be 'pillow' or 'cv2', got 'torch'"),
+        (dict(interpolation='area'), r"interpolation must be one of \[.*\] \(pillow filters\), got 'area'"),
+        (
+            dict(backend='cv2', second_interpolation='box'),
+            r"second_interpolation must be one of .*\(cv2 filters\), got 'box'",
+        ),
+    ],
+)
 def test_backend_and_its_filters_are_checked_when_built(options, message):
     with pytest.raises(ValueError, match=message):
         TwoViewRandomResizedCrop(size=64, second_size=32, **options)

@@ -3,6 +3,7 @@
 ``cae_mm.PoisonWeightsHook`` writes a NaN into one weight before a chosen iteration: from then on the model computes
 a NaN loss, as a diverged run does.
 """
+
 from typing import Any, Optional
 
 import torch

@@ -1,4 +1,5 @@
 """AlignmentWeightWarmupHook: λ ramps linearly from 0 to the configured weight, by iteration number."""
+
 from types import SimpleNamespace
 
 import pytest

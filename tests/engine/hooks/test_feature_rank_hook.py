@@ -1,5 +1,6 @@
 """effective_rank on matrices of known rank, and FeatureRankHook: logged ranks, the JSON-lines file, unchanged
 training."""
+
 import json
 from pathlib import Path
 
@@ -67,7 +68,7 @@ def test_ranks_follow_the_weights(tmp_path, demo_data_root):
     """Collapsing the encoder's output (final LayerNorm weight and bias to a constant direction) drops the rank to
     about 1."""
     runner = train(tmp_path, demo_data_root, with_hook=True, max_iters=1)
-    (hook, ) = [hook for hook in runner.hooks if isinstance(hook, FeatureRankHook)]
+    (hook,) = [hook for hook in runner.hooks if isinstance(hook, FeatureRankHook)]
     before = hook.ranks(runner.model)
     assert before == hook.ranks(runner.model)
     with torch.no_grad():

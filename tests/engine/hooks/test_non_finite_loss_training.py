@@ -1,5 +1,6 @@
 """Non-finite losses in training: fp16 loss scaling skips a step and goes on; a NaN that persists stops training
 with a clear error and leaves the last good checkpoint as the newest one, from which --resume continues."""
+
 import os
 import subprocess
 import sys
@@ -28,13 +29,18 @@ def runner_with_loss_scaler(scaler: torch.amp.GradScaler) -> SimpleNamespace:
     message_hub = MessageHub.get_instance('test_non_finite_loss_training')
     message_hub.update_info('last_ckpt', '/work/iter_2.pth')
     preprocessor = SelfSupDataPreprocessor(mean=[0.0, 0.0, 0.0], std=[1.0, 1.0, 1.0])
-    return SimpleNamespace(iter=0, message_hub=message_hub, logger=Warnings(),
-                           model=SimpleNamespace(data_preprocessor=preprocessor),
-                           optim_wrapper=SimpleNamespace(loss_scaler=scaler))
+    return SimpleNamespace(
+        iter=0,
+        message_hub=message_hub,
+        logger=Warnings(),
+        model=SimpleNamespace(data_preprocessor=preprocessor),
+        optim_wrapper=SimpleNamespace(loss_scaler=scaler),
+    )
 
 
-def scaled_step(scaler: torch.amp.GradScaler, parameter: torch.nn.Parameter, optimizer: torch.optim.Optimizer,
-                overflow: bool) -> dict:
+def scaled_step(
+    scaler: torch.amp.GradScaler, parameter: torch.nn.Parameter, optimizer: torch.optim.Optimizer, overflow: bool
+) -> dict:
     """One step as AmpOptimWrapper takes it; the loss overflows (inf) or not."""
     optimizer.zero_grad()
     loss = (parameter * (float('inf') if overflow else 1.0)).sum()
@@ -90,7 +96,7 @@ def test_max_skipped_steps_must_be_positive():
 
 def train(config: Path, work_dir: Path, *options: str) -> subprocess.CompletedProcess:
     command = [sys.executable, 'tools/train.py', str(config), '--work-dir', str(work_dir), *options]
-    environment = dict(os.environ, PYTHONPATH=f"{REPO_ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    environment = dict(os.environ, PYTHONPATH=f'{REPO_ROOT}{os.pathsep}{os.environ.get("PYTHONPATH", "")}')
     return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, env=environment)
 
 

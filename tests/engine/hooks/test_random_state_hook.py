@@ -1,4 +1,5 @@
 """Tests for cae_mm.RandomStateHook: generator states round-trip, and a resumed run is bit-identical."""
+
 import io
 import random
 import shutil
@@ -113,8 +114,15 @@ def test_validation_leaves_training_randomness_unchanged():
     assert draw_from_every_generator() == expected
 
 
-def train(work_dir: Path, data_root: Path, length: int, num_workers: int, loop: str = 'iteration',
-          resume: bool = False, with_hook: bool = True) -> None:
+def train(
+    work_dir: Path,
+    data_root: Path,
+    length: int,
+    num_workers: int,
+    loop: str = 'iteration',
+    resume: bool = False,
+    with_hook: bool = True,
+) -> None:
     """Train the tiny test config in this process (drop path 0.1 everywhere).
 
     ``loop='iteration'``: ``length`` iterations, infinite sampler, persistent workers, a checkpoint every 4 iterations.

@@ -1,4 +1,5 @@
 """ReconstructionVisualizationHook: pictures in the work dir and the visualizer, and an unchanged training run."""
+
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -36,7 +37,7 @@ def test_pictures_are_saved_and_training_is_unchanged(tmp_path, demo_data_root):
         picture = np.asarray(Image.open(path))
         assert picture.shape == (*grid_shape(3, 4, panel, panel), 3)
         assert picture.std() > 0
-    (backend_picture, ) = Path(runner.log_dir).glob('vis_data/vis_image/reconstruction_4.png')
+    (backend_picture,) = Path(runner.log_dir).glob('vis_data/vis_image/reconstruction_4.png')
     assert np.array_equal(np.asarray(Image.open(backend_picture)), np.asarray(Image.open(pictures[-1])))
 
     with_hook = read_checkpoint(tmp_path / 'with_hook' / 'iter_4.pth')['state_dict']
@@ -48,7 +49,7 @@ def test_pictures_are_saved_and_training_is_unchanged(tmp_path, demo_data_root):
 def test_pictures_follow_the_weights(tmp_path, demo_data_root):
     """The fixed batch is the same every time, so two pictures differ only because the weights changed."""
     runner = train(tmp_path, demo_data_root, with_hook=True, max_iters=1)
-    (hook, ) = [hook for hook in runner.hooks if isinstance(hook, ReconstructionVisualizationHook)]
+    (hook,) = [hook for hook in runner.hooks if isinstance(hook, ReconstructionVisualizationHook)]
     first = np.asarray(Image.open(hook.save_picture(runner, 100)))
     assert np.array_equal(first, np.asarray(Image.open(hook.save_picture(runner, 101))))
     with torch.no_grad():

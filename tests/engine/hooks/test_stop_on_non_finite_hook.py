@@ -1,4 +1,5 @@
 """Tests for cae_mm.StopOnNonFiniteHook: a NaN/inf loss stops training with the cause, before anything is saved."""
+
 from types import SimpleNamespace
 
 import pytest
@@ -105,14 +106,24 @@ def test_an_inf_gradient_norm_logged_with_a_finite_loss_stops_training():
 
 
 def test_nan_loss_with_finite_inputs_reports_the_weights_and_the_learning_rate():
-    with pytest.raises(FloatingPointError, match=r'1 weight tensors \(weight\) are NaN or inf after this step: '
-                       r'training diverged; .*optim_wrapper\.optimizer\.lr, 123 at this step'):
+    with pytest.raises(
+        FloatingPointError,
+        match=r'1 weight tensors \(weight\) are NaN or inf after this step: '
+        r'training diverged; .*optim_wrapper\.optimizer\.lr, 123 at this step',
+    ):
         StopOnNonFiniteHook().after_train_iter(runner_with_weights(float('nan'), 3), 3, batch(), losses(float('nan')))
 
 
-@pytest.mark.parametrize('optimizer, learning_rate, refused', [
-    ('AdamW', 1e-3, False), ('AdamW', 1e38, True), ('AdamW', float('inf'), True), ('SGD', 1e38, False),
-    ('SGD', 1e39, True)])
+@pytest.mark.parametrize(
+    'optimizer, learning_rate, refused',
+    [
+        ('AdamW', 1e-3, False),
+        ('AdamW', 1e38, True),
+        ('AdamW', float('inf'), True),
+        ('SGD', 1e38, False),
+        ('SGD', 1e39, True),
+    ],
+)
 def test_a_learning_rate_that_overflows_float32_is_refused_before_training(optimizer, learning_rate, refused):
     """Adam's first step is lr / (1 - beta1): above float32's range torch fails without naming a setting."""
     model = torch.nn.Linear(1, 1)

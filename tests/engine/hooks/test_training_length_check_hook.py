@@ -1,4 +1,5 @@
 """Tests for cae_mm.TrainingLengthCheckHook: no run of zero steps; schedules longer than the run are reported."""
+
 from types import SimpleNamespace
 
 import pytest
@@ -44,15 +45,18 @@ def test_a_run_of_no_epochs_is_refused():
 
 
 def test_a_warmup_longer_than_the_run_is_reported_and_a_fitting_schedule_is_not():
-    schedulers = [LinearLR(optimizer(), start_factor=1e-3, by_epoch=False, begin=0, end=100),
-                  CosineAnnealingLR(optimizer(), by_epoch=False, begin=100, end=800)]
+    schedulers = [
+        LinearLR(optimizer(), start_factor=1e-3, by_epoch=False, begin=0, end=100),
+        CosineAnnealingLR(optimizer(), by_epoch=False, begin=100, end=800),
+    ]
     runner = iteration_runner(8, schedulers)
     TrainingLengthCheckHook().before_train(runner)
     assert runner.logger.messages == [
         'param_scheduler[0] (LinearLR) ends at 100 iterations but training stops after 8: the learning rate never '
         'reaches the value the schedule was written for; shorten the schedule with the run if that is not intended',
         'param_scheduler[1] (CosineAnnealingLR) begins at 100 iterations but training stops after 8: it never takes '
-        'effect']
+        'effect',
+    ]
     runner = iteration_runner(800, schedulers)
     TrainingLengthCheckHook().before_train(runner)
     assert runner.logger.messages == []
@@ -63,12 +67,18 @@ def test_epoch_schedules_are_compared_with_epochs_and_open_ended_ones_are_fine()
     runner = epoch_runner(2, 100, schedulers)
     TrainingLengthCheckHook().before_train(runner)
     assert len(runner.logger.messages) == 1
-    assert runner.logger.messages[0].startswith('param_scheduler[0] (LinearLR) ends at 5 epochs but training stops '
-                                                'after 2')
+    assert runner.logger.messages[0].startswith(
+        'param_scheduler[0] (LinearLR) ends at 5 epochs but training stops after 2'
+    )
 
 
 def test_schedulers_of_several_optimizers_are_all_checked():
-    runner = iteration_runner(8, dict(generator=[LinearLR(optimizer(), by_epoch=False, begin=0, end=20)],
-                                      discriminator=[LinearLR(optimizer(), by_epoch=False, begin=0, end=4)]))
+    runner = iteration_runner(
+        8,
+        dict(
+            generator=[LinearLR(optimizer(), by_epoch=False, begin=0, end=20)],
+            discriminator=[LinearLR(optimizer(), by_epoch=False, begin=0, end=4)],
+        ),
+    )
     TrainingLengthCheckHook().before_train(runner)
     assert len(runner.logger.messages) == 1 and 'ends at 20 iterations' in runner.logger.messages[0]

@@ -1,4 +1,5 @@
 """A short training run of the tiny test config, with or without the hook under test."""
+
 from pathlib import Path
 from typing import Optional
 
@@ -8,8 +9,9 @@ from mmengine.runner import Runner
 from tests.conftest import TEST_CONFIG
 
 
-def train_test_config(work_dir: Path, data_root: Path, hook: Optional[dict], max_iters: int,
-                      logger_interval: int) -> Runner:
+def train_test_config(
+    work_dir: Path, data_root: Path, hook: Optional[dict], max_iters: int, logger_interval: int
+) -> Runner:
     """Train the tiny test config in this process (drop path on, transforms in the main process).
 
     Args:

@@ -8,7 +8,8 @@ def test_forward_runs_in_bf16_and_parameters_stay_fp32():
     """Inside optim_context matmuls run in bf16; the update keeps fp32 parameters and moves them."""
     model = torch.nn.Linear(8, 4)
     wrapper = build_optim_wrapper(
-        model, dict(type='cae_mm.BFloat16AutocastOptimWrapper', optimizer=dict(type='SGD', lr=0.1)))
+        model, dict(type='cae_mm.BFloat16AutocastOptimWrapper', optimizer=dict(type='SGD', lr=0.1))
+    )
     before = model.weight.detach().clone()
     with wrapper.optim_context(model):
         output = model(torch.randn(2, 8))

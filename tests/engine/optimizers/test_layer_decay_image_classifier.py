@@ -1,4 +1,5 @@
 """The layer-decay constructor on mmpretrain's ImageClassifier, built the way the Runner builds it."""
+
 import pytest
 import torch
 from mmengine.optim import build_optim_wrapper
@@ -12,7 +13,9 @@ BASE_LR = 1e-3
 
 def settings_by_name(model, optim_wrapper) -> dict[str, dict]:
     names = {id(parameter): name for name, parameter in model.named_parameters()}
-    return {names[id(parameter)]: group for group in optim_wrapper.optimizer.param_groups for parameter in group['params']}
+    return {
+        names[id(parameter)]: group for group in optim_wrapper.optimizer.param_groups for parameter in group['params']
+    }
 
 
 def test_fine_tuning_groups_decay_by_block_and_give_the_head_the_full_lr():
@@ -20,13 +23,16 @@ def test_fine_tuning_groups_decay_by_block_and_give_the_head_the_full_lr():
     .65, the head's norm and Linear 1; weight decay on 2-D weights (the bias table too) but not on the cls token."""
     model = tiny_classifier(
         dict(out_type='avg_featmap', final_norm=False, relative_position_bias_grid=(4, 4)),
-        dict(type='cae_mm.FineTuningHead', num_classes=3, in_channels=64))
+        dict(type='cae_mm.FineTuningHead', num_classes=3, in_channels=64),
+    )
     optim_wrapper = build_optim_wrapper(
         model,
         dict(
             constructor='cae_mm.LayerDecayOptimWrapperConstructor',
             paramwise_cfg=dict(layer_decay_rate=0.65),
-            optimizer=dict(type='AdamW', lr=BASE_LR, weight_decay=0.05)))
+            optimizer=dict(type='AdamW', lr=BASE_LR, weight_decay=0.05),
+        ),
+    )
     groups = settings_by_name(model, optim_wrapper)
     assert set(groups) == {name for name, _ in model.named_parameters()}
     expected_scale = {
@@ -50,12 +56,15 @@ def test_linear_probe_lars_adapts_the_weight_but_not_the_bias():
     """With the encoder frozen only the classifier is optimised; one LARS step moves the weight by
     lr * eta * |w| / |g| * g and the bias by lr * g (biases are left out of the trust ratio)."""
     model = tiny_classifier(
-        dict(out_type='cls_token', frozen_stages=2), dict(type='cae_mm.LinearProbeHead', num_classes=3, in_channels=64))
+        dict(out_type='cls_token', frozen_stages=2), dict(type='cae_mm.LinearProbeHead', num_classes=3, in_channels=64)
+    )
     optim_wrapper = build_optim_wrapper(
         model,
         dict(
             constructor='cae_mm.LayerDecayOptimWrapperConstructor',
-            optimizer=dict(type='LARS', lr=BASE_LR, momentum=0.9, weight_decay=0.0)))
+            optimizer=dict(type='LARS', lr=BASE_LR, momentum=0.9, weight_decay=0.0),
+        ),
+    )
     groups = settings_by_name(model, optim_wrapper)
     assert set(groups) == {'head.fc.weight', 'head.fc.bias'}
     assert not groups['head.fc.weight']['lars_exclude'] and groups['head.fc.bias']['lars_exclude']

@@ -1,4 +1,5 @@
 """Tests for cae_mm.engine.optimizers.LayerDecayOptimWrapperConstructor."""
+
 import pytest
 import torch
 from mmengine.optim import OptimWrapper
@@ -30,9 +31,10 @@ def build_constructor(paramwise_cfg=None):
     return OPTIM_WRAPPER_CONSTRUCTORS.build(
         dict(
             type='cae_mm.LayerDecayOptimWrapperConstructor',
-            optim_wrapper_cfg=dict(
-                type='OptimWrapper', optimizer=dict(type='AdamW', lr=BASE_LR, weight_decay=BASE_WD)),
-            paramwise_cfg=paramwise_cfg))
+            optim_wrapper_cfg=dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=BASE_LR, weight_decay=BASE_WD)),
+            paramwise_cfg=paramwise_cfg,
+        )
+    )
 
 
 def parameter_groups(model, paramwise_cfg, via):
@@ -96,9 +98,9 @@ def test_layer_decay_scales_learning_rates_by_depth(model, via):
 
     def expected_lr(name):
         if name.startswith(('backbone.patch_embed', 'backbone.cls_token')):
-            return BASE_LR * 0.5**(NUM_LAYERS + 1)
+            return BASE_LR * 0.5 ** (NUM_LAYERS + 1)
         if name.startswith('backbone.layers.'):
-            return BASE_LR * 0.5**(NUM_LAYERS - int(name.split('.')[2]))
+            return BASE_LR * 0.5 ** (NUM_LAYERS - int(name.split('.')[2]))
         return BASE_LR
 
     assert settings['backbone.patch_embed.weight'][0] == pytest.approx(BASE_LR * 0.125)
@@ -126,13 +128,16 @@ def test_groups_record_their_scale_and_names(model):
         assert len(group['param_names']) == len(group['params'])
 
 
-@pytest.mark.parametrize('paramwise_cfg, message', [
-    (dict(custom_keys={'backbone': dict(lr_mult=0.1)}), r"unknown keys \['custom_keys'\]"),
-    (dict(layer_decay_rate=0.5, norm_decay_mult=0.0), r"unknown keys \['norm_decay_mult'\]"),
-    (dict(layer_decay_rate=0.0), r'layer_decay_rate must be in \(0, 1\], got 0.0'),
-    (dict(layer_decay_rate=-0.5), r'layer_decay_rate must be in \(0, 1\], got -0.5'),
-    (dict(layer_decay_rate=1.5), r'layer_decay_rate must be in \(0, 1\], got 1.5'),
-])
+@pytest.mark.parametrize(
+    'paramwise_cfg, message',
+    [
+        (dict(custom_keys={'backbone': dict(lr_mult=0.1)}), r"unknown keys \['custom_keys'\]"),
+        (dict(layer_decay_rate=0.5, norm_decay_mult=0.0), r"unknown keys \['norm_decay_mult'\]"),
+        (dict(layer_decay_rate=0.0), r'layer_decay_rate must be in \(0, 1\], got 0.0'),
+        (dict(layer_decay_rate=-0.5), r'layer_decay_rate must be in \(0, 1\], got -0.5'),
+        (dict(layer_decay_rate=1.5), r'layer_decay_rate must be in \(0, 1\], got 1.5'),
+    ],
+)
 def test_invalid_paramwise_cfg_is_rejected(paramwise_cfg, message):
     """Unknown paramwise keys and a rate outside (0, 1] raise ValueError."""
     with pytest.raises(ValueError, match=message):
@@ -176,7 +181,11 @@ def test_frozen_parameters_are_left_out(model, via):
 def test_adamw_on_cpu_is_fused_unless_the_config_chooses(model):
     assert build_constructor()(model).optimizer.defaults['fused'] is True
     chosen = OPTIM_WRAPPER_CONSTRUCTORS.build(
-        dict(type='cae_mm.LayerDecayOptimWrapperConstructor',
-             optim_wrapper_cfg=dict(type='OptimWrapper',
-                                    optimizer=dict(type='AdamW', lr=BASE_LR, weight_decay=BASE_WD, foreach=False))))
+        dict(
+            type='cae_mm.LayerDecayOptimWrapperConstructor',
+            optim_wrapper_cfg=dict(
+                type='OptimWrapper', optimizer=dict(type='AdamW', lr=BASE_LR, weight_decay=BASE_WD, foreach=False)
+            ),
+        )
+    )
     assert not chosen(model).optimizer.defaults['fused']

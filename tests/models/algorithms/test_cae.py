@@ -55,14 +55,14 @@ def test_total_loss_equals_a_hand_computation():
         masked_positions = [k for k in range(64) if mask[b].flatten()[k]]
         for slot, k in enumerate(masked_positions):
             row, col = divmod(k, 8)
-            patch = pixels[b, :, row * 8:(row + 1) * 8, col * 8:(col + 1) * 8].transpose(1, 2, 0).reshape(-1)
+            patch = pixels[b, :, row * 8 : (row + 1) * 8, col * 8 : (col + 1) * 8].transpose(1, 2, 0).reshape(-1)
             target = (patch - patch.mean()) / np.sqrt(patch.var(ddof=1) + 1e-6)
-            expected_reconstruction += ((prediction[b, slot] - target)**2).sum()
+            expected_reconstruction += ((prediction[b, slot] - target) ** 2).sum()
             count += patch.size
     expected_reconstruction /= count
     encoder_on_masked = model.backbone.forward_encoder(images, ~mask)[:, 1:]
     expected_target = model.neck.project(encoder_on_masked).detach().numpy()
-    expected_alignment = 2.0 * ((latent_pred.detach().numpy() - expected_target)**2).mean()
+    expected_alignment = 2.0 * ((latent_pred.detach().numpy() - expected_target) ** 2).mean()
     total = sum(losses.values()).item()
     assert total == pytest.approx(expected_reconstruction + expected_alignment, rel=1e-5)
 
@@ -127,7 +127,7 @@ def test_alignment_gradient_flows_only_through_the_prediction():
     _, latent_target, _, patch_mask = head_loss.args
     mask = patch_mask.mask
     visible = model.backbone.forward_encoder(images, mask)[:, 1:]
-    manual = 2.0 * ((model.neck(visible, mask) - latent_target.clone())**2).mean()
+    manual = 2.0 * ((model.neck(visible, mask) - latent_target.clone()) ** 2).mean()
     manual.backward()
     for name, parameter in model.backbone.named_parameters():
         torch.testing.assert_close(parameter.grad, from_model[name], msg=name)
@@ -181,8 +181,11 @@ def test_mask_problems_are_clear_errors():
         model.loss(images, [DataSample(), DataSample()])
     with pytest.raises(ValueError, match='do not match the 8x8 patch grid'):
         model.loss(images, samples_with_masks(2, grid=4, count=8))
-    unequal = samples_with_masks(1) + [DataSample().set_mask(torch.from_numpy(
-        BlockwiseMaskGenerator(20, patch_size=8, min_patches_per_block=4).generate((8, 8))))]
+    unequal = samples_with_masks(1) + [
+        DataSample().set_mask(
+            torch.from_numpy(BlockwiseMaskGenerator(20, patch_size=8, min_patches_per_block=4).generate((8, 8)))
+        )
+    ]
     with pytest.raises(ValueError, match='same number of patches'):
         model.loss(images, unequal)
 
@@ -191,7 +194,7 @@ def test_tensor_mode_returns_backbone_features():
     """forward(mode='tensor') is the unmasked backbone output."""
     model = build().eval()
     images = torch.randn(2, 3, 64, 64)
-    (features, ) = model(images, mode='tensor')
+    (features,) = model(images, mode='tensor')
     torch.testing.assert_close(features, model.backbone.forward_encoder(images))
 
 
@@ -201,11 +204,18 @@ def test_a_training_step_checks_its_mask_and_grid_once():
 
     from cae_mm.models.backbones import vision_transformer
     from cae_mm.models.layers import token_gather
+
     model = build()
     images = torch.randn(2, 3, 64, 64)
-    with mock.patch.object(token_gather, 'mask_to_indices', wraps=token_gather.mask_to_indices) as split, \
-            mock.patch.object(vision_transformer, 'mask_to_indices', wraps=token_gather.mask_to_indices) as encoder, \
-            mock.patch.object(type(model.backbone), 'grid_size', autospec=True,
-                              side_effect=vision_transformer.CAEVisionTransformer.grid_size) as grid:
+    with (
+        mock.patch.object(token_gather, 'mask_to_indices', wraps=token_gather.mask_to_indices) as split,
+        mock.patch.object(vision_transformer, 'mask_to_indices', wraps=token_gather.mask_to_indices) as encoder,
+        mock.patch.object(
+            type(model.backbone),
+            'grid_size',
+            autospec=True,
+            side_effect=vision_transformer.CAEVisionTransformer.grid_size,
+        ) as grid,
+    ):
         model.loss(images, samples_with_masks(2))
     assert split.call_count == 1 and encoder.call_count == 0 and grid.call_count == 1

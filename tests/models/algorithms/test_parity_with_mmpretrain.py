@@ -20,6 +20,7 @@ Where mmpretrain deliberately differs, the tests show it:
   ``CAENeck.mask_tokens_num``): a neck built for 75 fails on a batch masked with 98. cae_mm reads the count from the
   masks, so one model serves both.
 """
+
 import copy
 import time
 from pathlib import Path
@@ -77,7 +78,8 @@ class Recorder:
 
     def hook(self, name: str, module: torch.nn.Module) -> None:
         self.handles.append(
-            module.register_forward_hook(lambda _, __, output: self.outputs.setdefault(name, []).append(output)))
+            module.register_forward_hook(lambda _, __, output: self.outputs.setdefault(name, []).append(output))
+        )
 
     def wrap(self, name: str, owner: object, method: str) -> None:
         original = getattr(owner, method)
@@ -133,8 +135,9 @@ def compare(reference: torch.nn.Module, ours: torch.nn.Module, num_masked: int) 
     assert torch.equal(our_ids, reference_ids), 'DALL-E token ids differ'
     return {
         'encoder latents (cls + visible)': max_abs_difference(reference_record.outputs['backbone'][0], our_visible),
-        'alignment targets (masked)': max_abs_difference(reference_record.outputs['teacher'][0][:, 1:],
-                                                         our_masked[:, 1:]),
+        'alignment targets (masked)': max_abs_difference(
+            reference_record.outputs['teacher'][0][:, 1:], our_masked[:, 1:]
+        ),
         'regressor predictions': max_abs_difference(latent_pred, our_record.outputs['neck'][0]),
         'decoder logits': max_abs_difference(logits, our_record.outputs['head'][0]),
         'reconstruction loss': max_abs_difference(reference_losses['main'], our_losses['loss_reconstruction']),
@@ -171,8 +174,9 @@ def test_vit_base_matches_mmpretrain(tmp_path):
         assert all(difference <= TOLERANCE for difference in differences.values()), differences
 
 
-def alignment_targets(reference: torch.nn.Module, ours_models: list[torch.nn.Module], inputs,
-                      samples) -> tuple[torch.Tensor, list[torch.Tensor]]:
+def alignment_targets(
+    reference: torch.nn.Module, ours_models: list[torch.nn.Module], inputs, samples
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """mmpretrain's alignment target inside its training step, and cae_mm's for each given model."""
     _, reference_record = run_reference(reference, inputs, samples)
     ours_targets = []
@@ -198,8 +202,9 @@ def test_mmpretrain_alignment_target_is_one_step_stale(tmp_path):
     ours_after_step = copy.deepcopy(ours_before_step)
     ours_after_step.load_state_dict(mmpretrain_to_cae_mm(reference.state_dict()))
     next_inputs, next_samples = batch(75, seed=4)
-    reference_target, (current, previous) = alignment_targets(reference, [ours_after_step, ours_before_step],
-                                                              next_inputs, next_samples)
+    reference_target, (current, previous) = alignment_targets(
+        reference, [ours_after_step, ours_before_step], next_inputs, next_samples
+    )
     differences = {
         'mmpretrain target vs cae_mm, current weights': max_abs_difference(reference_target, current),
         'mmpretrain target vs cae_mm, previous weights': max_abs_difference(reference_target, previous),

@@ -34,12 +34,14 @@ def test_official_initialisation():
     assert torch.allclose(encoder.layers[1].gamma_1, torch.full((64,), 0.1))
 
 
-@pytest.mark.parametrize('out_type,shape', [('raw', (2, 17, 64)), ('featmap', (2, 64, 4, 4)), ('cls_token', (2, 64)),
-                                            ('avg_featmap', (2, 64))])
+@pytest.mark.parametrize(
+    'out_type,shape',
+    [('raw', (2, 17, 64)), ('featmap', (2, 64, 4, 4)), ('cls_token', (2, 64)), ('avg_featmap', (2, 64))],
+)
 def test_output_types(out_type, shape):
     """Each out_type has its documented shape; featmap keeps the grid."""
     encoder = CAEVisionTransformer(arch='test', patch_size=16, out_type=out_type)
-    (output, ) = encoder(torch.randn(2, 3, 64, 64))
+    (output,) = encoder(torch.randn(2, 3, 64, 64))
     assert output.shape == shape
 
 
@@ -70,7 +72,9 @@ def test_image_size_not_divisible_by_patch_size_is_an_error():
 def test_mask_not_matching_the_grid_is_an_error():
     """A 4x4 mask for an 8x8 grid is refused."""
     with pytest.raises(ValueError, match='mask covers 16 patches'):
-        CAEVisionTransformer(arch='test', patch_size=8).forward_encoder(torch.randn(1, 3, 64, 64), random_mask(1, 4, 4, 8))
+        CAEVisionTransformer(arch='test', patch_size=8).forward_encoder(
+            torch.randn(1, 3, 64, 64), random_mask(1, 4, 4, 8)
+        )
 
 
 def test_encoder_never_sees_masked_patches():

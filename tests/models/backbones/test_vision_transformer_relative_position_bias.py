@@ -1,4 +1,5 @@
 """The encoder's relative position bias option (fine-tuning): default off, zero start, per block, checked grid."""
+
 import pytest
 import torch
 

@@ -1,4 +1,5 @@
 """Tests for cae_mm.models.heads.FineTuningHead (LayerNorm on pooled tokens, tiny-initialised Linear)."""
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -25,8 +26,8 @@ def test_logits_are_layer_norm_then_linear_on_mean_pooled_patches():
     with torch.no_grad():
         head.fc.weight.normal_()
     images = torch.randn(2, 3, 32, 32)
-    (tokens, ) = raw(images)
-    expected = F.layer_norm(tokens[:, 1:].mean(1), (64, ), eps=1e-6) @ head.fc.weight.T + head.fc.bias
+    (tokens,) = raw(images)
+    expected = F.layer_norm(tokens[:, 1:].mean(1), (64,), eps=1e-6) @ head.fc.weight.T + head.fc.bias
     torch.testing.assert_close(head(encoder(images)), expected)
 
 
@@ -36,24 +37,24 @@ def test_default_loss_is_label_smoothing_point_one():
     with torch.no_grad():
         head.fc.weight.normal_()
     features = torch.randn(3, 8)
-    logits = head((features, ))
+    logits = head((features,))
     labels = torch.tensor([0, 3, 1])
     smoothed = 0.9 * F.one_hot(labels, 4).float() + 0.1 / 4
     expected = -(smoothed * logits.log_softmax(-1)).sum(-1).mean()
     hard = [DataSample().set_gt_label(int(label)) for label in labels]
-    torch.testing.assert_close(head.loss((features, ), hard)['loss'], expected)
+    torch.testing.assert_close(head.loss((features,), hard)['loss'], expected)
     soft_target = torch.tensor([[0.5, 0.5, 0.0, 0.0]] * 3)
     soft = [DataSample().set_gt_score(score) for score in soft_target]
     expected_soft = -((0.9 * soft_target + 0.1 / 4) * logits.log_softmax(-1)).sum(-1).mean()
-    torch.testing.assert_close(head.loss((features, ), soft)['loss'], expected_soft)
+    torch.testing.assert_close(head.loss((features,), soft)['loss'], expected_soft)
 
 
 def test_class_count_mismatch_is_an_error():
     """Soft targets of another width, labels beyond K, or tokens instead of pooled features raise ValueError."""
     head = FineTuningHead(num_classes=4, in_channels=8)
     with pytest.raises(ValueError, match=r'soft targets cover \[10\] classes but the head has 4'):
-        head.loss((torch.randn(2, 8), ), [DataSample().set_gt_score(torch.full((10, ), 0.1))] * 2)
+        head.loss((torch.randn(2, 8),), [DataSample().set_gt_score(torch.full((10,), 0.1))] * 2)
     with pytest.raises(ValueError, match="outside the head's 4 classes"):
-        head.loss((torch.randn(2, 8), ), [DataSample().set_gt_label(4)] * 2)
+        head.loss((torch.randn(2, 8),), [DataSample().set_gt_label(4)] * 2)
     with pytest.raises(ValueError, match="out_type='avg_featmap'"):
-        head((torch.randn(2, 5, 8), ))
+        head((torch.randn(2, 5, 8),))

@@ -1,4 +1,5 @@
 """Tests for cae_mm.models.heads.LinearProbeHead (BatchNorm without affine + Linear on a frozen cls token)."""
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -26,39 +27,41 @@ def test_logits_equal_batch_normalised_linear_map():
     head = LinearProbeHead(num_classes=5, in_channels=8).train()
     features = torch.randn(6, 8) * 3 + 1
     normalised = (features - features.mean(0)) / torch.sqrt(features.var(0, unbiased=False) + 1e-6)
-    torch.testing.assert_close(head((features, )), normalised @ head.fc.weight.T + head.fc.bias)
+    torch.testing.assert_close(head((features,)), normalised @ head.fc.weight.T + head.fc.bias)
 
 
 def test_evaluation_uses_running_statistics_not_the_batch():
     """After training steps, an image's eval logits are the same alone or inside a larger batch."""
     head = LinearProbeHead(num_classes=5, in_channels=8).train()
     for _ in range(5):
-        head((torch.randn(16, 8) * 2 + 3, ))
+        head((torch.randn(16, 8) * 2 + 3,))
     head.eval()
     batch = torch.randn(9, 8) * 2 + 3
-    torch.testing.assert_close(head((batch[:1], )), head((batch, ))[:1])
+    torch.testing.assert_close(head((batch[:1],)), head((batch,))[:1])
 
 
 def test_loss_is_cross_entropy_and_bad_inputs_are_errors():
     """The default loss is cross-entropy; token sequences and out-of-range labels are refused."""
     head = LinearProbeHead(num_classes=3, in_channels=4)
     features, labels = torch.randn(4, 4), [0, 2, 1, 2]
-    loss = head.loss((features, ), labelled(labels))['loss']
-    torch.testing.assert_close(loss, F.cross_entropy(head((features, )), torch.tensor(labels)))
+    loss = head.loss((features,), labelled(labels))['loss']
+    torch.testing.assert_close(loss, F.cross_entropy(head((features,)), torch.tensor(labels)))
     with pytest.raises(ValueError, match="out_type='cls_token'"):
-        head((torch.randn(4, 5, 4), ))
+        head((torch.randn(4, 5, 4),))
     with pytest.raises(ValueError, match="outside the head's 3 classes"):
-        head.loss((features, ), labelled([0, 1, 2, 3]))
+        head.loss((features,), labelled([0, 1, 2, 3]))
     with pytest.raises(ValueError, match="outside the head's 3 classes"):
-        head.predict((features, ), labelled([0, 1, 2, 7]))
+        head.predict((features,), labelled([0, 1, 2, 7]))
     with pytest.raises(ValueError, match='num_classes must be positive'):
         LinearProbeHead(num_classes=0, in_channels=4)
 
 
 def test_frozen_encoder_stays_in_eval_mode_and_only_the_head_learns():
     """In an ImageClassifier with frozen_stages=depth, train() keeps the encoder in eval mode and a step leaves it."""
-    classifier = tiny_classifier(dict(out_type='cls_token', frozen_stages=2, drop_path_rate=0.1),
-                                 dict(type='cae_mm.LinearProbeHead', num_classes=3, in_channels=64))
+    classifier = tiny_classifier(
+        dict(out_type='cls_token', frozen_stages=2, drop_path_rate=0.1),
+        dict(type='cae_mm.LinearProbeHead', num_classes=3, in_channels=64),
+    )
     classifier.train()
     assert not any(module.training for block in classifier.backbone.layers for module in block.modules())
     assert classifier.head.training
@@ -79,9 +82,12 @@ def test_a_training_batch_of_one_sample_names_the_batch_size_not_batch_norm():
     """BatchNorm cannot train on one sample: the error names train_dataloader.batch_size/drop_last; evaluation of one
     sample (running statistics) still works."""
     head = LinearProbeHead(num_classes=3, in_channels=4).train()
-    with pytest.raises(ValueError, match=r'LinearProbeHead trains a BatchNorm, .* this batch has 1: set '
-                       r'train_dataloader\.batch_size >= 2 and keep train_dataloader\.drop_last=True'):
-        head.loss((torch.randn(1, 4), ), labelled([2]))
-    assert torch.isfinite(head.loss((torch.randn(2, 4), ), labelled([2, 0]))['loss'])
+    with pytest.raises(
+        ValueError,
+        match=r'LinearProbeHead trains a BatchNorm, .* this batch has 1: set '
+        r'train_dataloader\.batch_size >= 2 and keep train_dataloader\.drop_last=True',
+    ):
+        head.loss((torch.randn(1, 4),), labelled([2]))
+    assert torch.isfinite(head.loss((torch.randn(2, 4),), labelled([2, 0]))['loss'])
     head.eval()
-    assert head.predict((torch.randn(1, 4), ))[0].pred_label.shape == (1, )
+    assert head.predict((torch.randn(1, 4),))[0].pred_label.shape == (1,)

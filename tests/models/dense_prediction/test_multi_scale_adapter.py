@@ -1,4 +1,5 @@
 """The paper's adapter: x4 (deconv-norm-GELU-deconv), x2 (deconv), x1 (identity), x1/2 (max-pool)."""
+
 import pytest
 import torch
 from torch import nn
@@ -10,8 +11,12 @@ def test_four_taps_become_strides_quarter_half_same_double():
     adapter = MultiScaleAdapter(32).eval()
     taps = [torch.randn(2, 32, 6, 10) for _ in range(4)]
     outputs = adapter(taps)
-    assert [tuple(output.shape) for output in outputs] == [(2, 32, 24, 40), (2, 32, 12, 20), (2, 32, 6, 10),
-                                                          (2, 32, 3, 5)]
+    assert [tuple(output.shape) for output in outputs] == [
+        (2, 32, 24, 40),
+        (2, 32, 12, 20),
+        (2, 32, 6, 10),
+        (2, 32, 3, 5),
+    ]
     assert adapter.out_channels == (32, 32, 32, 32)
 
 

@@ -1,4 +1,5 @@
 """ViTDet's simple feature pyramid: five levels from the last map, LayerNorm'd projections, no top-down path."""
+
 import pytest
 import torch
 
@@ -8,8 +9,13 @@ from cae_mm.models.dense_prediction import LayerNorm2d, SimpleFeaturePyramid
 def test_five_levels_from_one_map_with_a_common_width():
     pyramid = SimpleFeaturePyramid(64, out_channels=16).eval()
     outputs = pyramid([torch.randn(2, 64, 8, 12)])
-    assert [tuple(output.shape) for output in outputs] == [(2, 16, 32, 48), (2, 16, 16, 24), (2, 16, 8, 12),
-                                                          (2, 16, 4, 6), (2, 16, 2, 3)]
+    assert [tuple(output.shape) for output in outputs] == [
+        (2, 16, 32, 48),
+        (2, 16, 16, 24),
+        (2, 16, 8, 12),
+        (2, 16, 4, 6),
+        (2, 16, 2, 3),
+    ]
     torch.testing.assert_close(outputs[4], outputs[3][:, :, ::2, ::2], rtol=0, atol=0)
     assert len(SimpleFeaturePyramid(64, out_channels=16, num_outs=4)([torch.randn(1, 64, 4, 4)])) == 4
 

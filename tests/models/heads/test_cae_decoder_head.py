@@ -23,7 +23,7 @@ def test_cross_entropy_and_alignment_losses():
     log_probabilities = logits.log_softmax(-1)
     expected_ce = -log_probabilities.gather(-1, ids[..., None]).mean()
     torch.testing.assert_close(losses['loss_reconstruction'], expected_ce)
-    torch.testing.assert_close(losses['loss_alignment'], 2.0 * ((latent_pred - latent_target)**2).mean())
+    torch.testing.assert_close(losses['loss_alignment'], 2.0 * ((latent_pred - latent_target) ** 2).mean())
     assert losses['loss_reconstruction'].dtype == torch.float32
 
 

@@ -8,7 +8,7 @@ def reference_attention(query, key, value, heads):
     batch, tokens_q, channels = query.shape
     split = lambda x: x.reshape(batch, x.shape[1], heads, channels // heads).transpose(1, 2)  # noqa: E731
     q, k, v = split(query), split(key), split(value)
-    weights = ((q * (channels // heads)**-0.5) @ k.transpose(-2, -1)).softmax(-1)
+    weights = ((q * (channels // heads) ** -0.5) @ k.transpose(-2, -1)).softmax(-1)
     return (weights @ v).transpose(1, 2).reshape(batch, tokens_q, channels)
 
 
@@ -34,6 +34,8 @@ def test_cross_attention_matches_explicit_softmax():
     torch.nn.init.normal_(attention.v_bias)
     query, context = torch.randn(2, 3, 32), torch.randn(2, 9, 32)
     expected = attention.proj(
-        reference_attention(attention.q(query) + attention.q_bias, attention.k(context),
-                            attention.v(context) + attention.v_bias, 4))
+        reference_attention(
+            attention.q(query) + attention.q_bias, attention.k(context), attention.v(context) + attention.v_bias, 4
+        )
+    )
     torch.testing.assert_close(attention(query, context, context), expected, rtol=1e-5, atol=1e-6)

@@ -1,4 +1,5 @@
 """The two official CAE initialisations: Xavier (default) and the large-model `--fix_init_weight` one."""
+
 import math
 from pathlib import Path
 
@@ -20,8 +21,9 @@ def _parts(init_mode: str) -> list:
     torch.manual_seed(0)
     encoder = CAEVisionTransformer(arch='tiny', patch_size=8, init_mode=init_mode)
     regressor = LatentContextRegressor(embed_dims=192, depth=4, num_heads=12, init_mode=init_mode)
-    decoder = CAEDecoderHead(embed_dims=192, out_dims=192, depth=4, num_heads=12, reconstruction_loss='mse',
-                             init_mode=init_mode)
+    decoder = CAEDecoderHead(
+        embed_dims=192, out_dims=192, depth=4, num_heads=12, reconstruction_loss='mse', init_mode=init_mode
+    )
     return [(encoder, encoder.layers), (regressor, regressor.blocks), (decoder, decoder.blocks)]
 
 
@@ -52,11 +54,14 @@ def test_unknown_init_mode_is_refused():
         LatentContextRegressor(embed_dims=64, depth=1, num_heads=4, init_mode='kaiming')
 
 
-@pytest.mark.parametrize('name', [
-    'cae_vit-large-p16_32xb64-pixel-1600e_in1k.py',
-    'cae_vit-large-p16_32xb64-dalle-1600e_in1k.py',
-    'cae_vit-huge-p16_32xb64-pixel-1600e_in1k.py',
-])
+@pytest.mark.parametrize(
+    'name',
+    [
+        'cae_vit-large-p16_32xb64-pixel-1600e_in1k.py',
+        'cae_vit-large-p16_32xb64-dalle-1600e_in1k.py',
+        'cae_vit-huge-p16_32xb64-pixel-1600e_in1k.py',
+    ],
+)
 def test_large_and_huge_configs_follow_the_official_large_script(name):
     """`--decoder_layer_scale_init_value 1e-5` and `--fix_init_weight` of scripts/cae_large_1600e.sh."""
     model = Config.fromfile(ROOT / 'configs' / 'cae' / name).model
@@ -77,8 +82,10 @@ def test_base_config_keeps_xavier_and_layer_scale_0_1():
 def test_attentive_probe_sgd_uses_nesterov_momentum():
     """The official `--opt sgd` builds SGD(momentum=0.9, nesterov=True) (furnace/optim_factory.py)."""
     from mmengine.optim import build_optim_wrapper
-    cfg = Config.fromfile(ROOT / 'configs' / 'attentive_probe' /
-                          'cae_vit-test-p4_1xb64-attentive-probe-sgd-2e_digits_test.py')
+
+    cfg = Config.fromfile(
+        ROOT / 'configs' / 'attentive_probe' / 'cae_vit-test-p4_1xb64-attentive-probe-sgd-2e_digits_test.py'
+    )
     init_default_scope('mmpretrain')
     cfg.model.backbone.init_cfg = None
     model = MODELS.build(cfg.model)
@@ -86,6 +93,7 @@ def test_attentive_probe_sgd_uses_nesterov_momentum():
     assert isinstance(optimizer, torch.optim.SGD)
     assert optimizer.defaults['nesterov'] is True and optimizer.defaults['momentum'] == 0.9
     for name in ('base', 'large', 'small'):
-        full = Config.fromfile(ROOT / 'configs' / 'attentive_probe' /
-                               f'cae_vit-{name}-p16_32xb256-attentive-probe-sgd-90e_in1k.py')
+        full = Config.fromfile(
+            ROOT / 'configs' / 'attentive_probe' / f'cae_vit-{name}-p16_32xb256-attentive-probe-sgd-90e_in1k.py'
+        )
         assert full.optim_wrapper.optimizer.nesterov is True

@@ -6,10 +6,11 @@ from cae_mm.models.layers import build_2d_sincos_position_embedding
 
 def official_table(side: int, dims: int, temperature: float = 10000.0) -> torch.Tensor:
     """The official CAE construction (meshgrid of w then h, default 'ij' indexing), square grids only."""
-    grid_w, grid_h = torch.meshgrid(torch.arange(side, dtype=torch.float32), torch.arange(side, dtype=torch.float32),
-                                    indexing='ij')
+    grid_w, grid_h = torch.meshgrid(
+        torch.arange(side, dtype=torch.float32), torch.arange(side, dtype=torch.float32), indexing='ij'
+    )
     pos_dim = dims // 4
-    omega = 1.0 / temperature**(torch.arange(pos_dim, dtype=torch.float32) / pos_dim)
+    omega = 1.0 / temperature ** (torch.arange(pos_dim, dtype=torch.float32) / pos_dim)
     out_w = torch.einsum('m,d->md', grid_w.flatten(), omega)
     out_h = torch.einsum('m,d->md', grid_h.flatten(), omega)
     table = torch.cat([out_w.sin(), out_w.cos(), out_h.sin(), out_h.cos()], dim=1)
@@ -26,8 +27,8 @@ def test_non_square_grid_first_half_encodes_row_second_half_column():
     """For any grid, the first C/2 channels depend only on the row and the last C/2 only on the column."""
     rows, cols, dims = 3, 5, 16
     table = build_2d_sincos_position_embedding((rows, cols), dims, with_cls_token=False)[0].reshape(rows, cols, dims)
-    assert torch.equal(table[:, :1, :dims // 2].expand(rows, cols, dims // 2), table[..., :dims // 2])
-    assert torch.equal(table[:1, :, dims // 2:].expand(rows, cols, dims // 2), table[..., dims // 2:])
+    assert torch.equal(table[:, :1, : dims // 2].expand(rows, cols, dims // 2), table[..., : dims // 2])
+    assert torch.equal(table[:1, :, dims // 2 :].expand(rows, cols, dims // 2), table[..., dims // 2 :])
     assert not torch.equal(table[0, 0], table[1, 0])
 
 

@@ -1,4 +1,5 @@
 """Tests for cae_mm.models.layers.relative_position_bias (BEiT's table layout, zero start)."""
+
 import pytest
 import torch
 

@@ -16,7 +16,9 @@ def test_indices_split_the_grid_in_ascending_order():
         assert torch.equal(visible[row], torch.nonzero(~mask[row]).flatten())
 
 
-@pytest.mark.parametrize('counts,match', [((3, 4), 'same number'), ((0, 0), 'between 1 and'), ((8, 8), 'between 1 and')])
+@pytest.mark.parametrize(
+    'counts,match', [((3, 4), 'same number'), ((0, 0), 'between 1 and'), ((8, 8), 'between 1 and')]
+)
 def test_bad_masks_are_rejected(counts, match):
     """Unequal counts, nothing masked and everything masked are errors that say so."""
     mask = torch.zeros(2, 8, dtype=torch.bool)
@@ -34,9 +36,9 @@ def test_non_boolean_mask_is_rejected():
 
 def test_gather_broadcasts_a_shared_table():
     """A (1, L, C) table is gathered per sample."""
-    table = torch.arange(10.).reshape(1, 5, 2)
+    table = torch.arange(10.0).reshape(1, 5, 2)
     index = torch.tensor([[0, 4], [1, 2]])
-    assert torch.equal(gather_tokens(table, index), torch.tensor([[[0., 1.], [8., 9.]], [[2., 3.], [4., 5.]]]))
+    assert torch.equal(gather_tokens(table, index), torch.tensor([[[0.0, 1.0], [8.0, 9.0]], [[2.0, 3.0], [4.0, 5.0]]]))
 
 
 def test_patch_mask_lists_both_sides_and_inverts():

@@ -1,4 +1,5 @@
 """Window attention (ViTDet): patches attend within their window plus cls, cls attends globally; no new parameters."""
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -92,34 +93,38 @@ def test_block_passes_the_grid_to_its_attention():
 
 def test_backbone_windows_all_blocks_but_the_global_ones():
     backbone = CAEVisionTransformer(
-        arch=dict(embed_dims=32, num_layers=4, num_heads=4), patch_size=8, window_size=2,
-        global_attention_indices=(1, -1))
+        arch=dict(embed_dims=32, num_layers=4, num_heads=4),
+        patch_size=8,
+        window_size=2,
+        global_attention_indices=(1, -1),
+    )
     assert [block.attn.window_size for block in backbone.layers] == [2, 0, 2, 0]
 
 
 def test_backbone_with_windows_has_the_same_parameters_and_runs_on_non_square_grids():
     """A global-attention checkpoint loads unchanged; a 40x72 image (5x9 patches, padded windows) gives 5x9 maps."""
     plain = CAEVisionTransformer(arch='test', patch_size=8, out_type='featmap')
-    windowed = CAEVisionTransformer(arch='test', patch_size=8, out_type='featmap', window_size=2,
-                                    global_attention_indices=(1, ))
+    windowed = CAEVisionTransformer(
+        arch='test', patch_size=8, out_type='featmap', window_size=2, global_attention_indices=(1,)
+    )
     windowed.load_state_dict(plain.state_dict())
-    (featmap, ) = windowed(torch.randn(2, 3, 40, 72))
+    (featmap,) = windowed(torch.randn(2, 3, 40, 72))
     assert featmap.shape == (2, 64, 5, 9)
     assert torch.isfinite(featmap).all()
 
 
 def test_backbone_window_options_are_checked():
     with pytest.raises(ValueError, match='global_attention_indices entry 2 is out of range'):
-        CAEVisionTransformer(arch='test', window_size=2, global_attention_indices=(2, ))
+        CAEVisionTransformer(arch='test', window_size=2, global_attention_indices=(2,))
     with pytest.raises(ValueError, match='only apply with window attention'):
-        CAEVisionTransformer(arch='test', global_attention_indices=(1, ))
+        CAEVisionTransformer(arch='test', global_attention_indices=(1,))
     backbone = CAEVisionTransformer(arch='test', patch_size=8, window_size=2)
     with pytest.raises(ValueError, match='cannot run on masked inputs'):
         backbone.forward_encoder(torch.randn(1, 3, 32, 32), torch.zeros(1, 4, 4, dtype=torch.bool))
 
 
 def test_activation_checkpointing_with_windows_gives_the_same_gradients():
-    kwargs = dict(arch='test', patch_size=8, out_type='featmap', window_size=2, global_attention_indices=(1, ))
+    kwargs = dict(arch='test', patch_size=8, out_type='featmap', window_size=2, global_attention_indices=(1,))
     plain = CAEVisionTransformer(**kwargs)
     checkpointed = CAEVisionTransformer(**kwargs, with_checkpoint=True)
     checkpointed.load_state_dict(plain.state_dict())

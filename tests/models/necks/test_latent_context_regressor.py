@@ -42,7 +42,9 @@ def test_positions_follow_the_mask():
     regressor = LatentContextRegressor(embed_dims=32, depth=1, num_heads=4).eval()
     mask = random_mask(2, 4, 4, 5)
     seen = {}
-    regressor.blocks[0].register_forward_pre_hook(lambda module, args: seen.update(query_pos=args[2], context_pos=args[3]))
+    regressor.blocks[0].register_forward_pre_hook(
+        lambda module, args: seen.update(query_pos=args[2], context_pos=args[3])
+    )
     regressor(torch.randn(2, 11, 32), mask)
     table = build_2d_sincos_position_embedding((4, 4), 32, with_cls_token=False)
     visible_index, masked_index = mask_to_indices(mask.flatten(1))

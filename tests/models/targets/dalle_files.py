@@ -5,6 +5,7 @@
   (``dall_e.encoder.Encoder``, ``dall_e.encoder.EncoderBlock``, ``dall_e.utils.Conv2d``, with their attributes) are put
   into ``sys.modules`` only while the file is written, then removed: the loader must read the file without them.
 """
+
 import sys
 import types
 from collections import OrderedDict
@@ -30,7 +31,6 @@ def _openai_style_classes() -> dict[str, type]:
     """Stand-ins for OpenAI's ``dall_e`` classes: same names, attributes and sub-module layout."""
 
     class Conv2d(nn.Module):
-
         def __init__(self, n_in: int, n_out: int, kw: int, use_float16: bool = True) -> None:
             super().__init__()
             self.n_in, self.n_out, self.kw, self.use_float16 = n_in, n_out, kw, use_float16
@@ -39,7 +39,6 @@ def _openai_style_classes() -> dict[str, type]:
             self.b = nn.Parameter(torch.zeros(n_out), requires_grad=False)
 
     class EncoderBlock(nn.Module):
-
         def __init__(self, n_in: int, n_out: int, n_layers: int) -> None:
             super().__init__()
             self.n_in, self.n_out, self.n_layers = n_in, n_out, n_layers
@@ -47,13 +46,21 @@ def _openai_style_classes() -> dict[str, type]:
             self.n_hid, self.post_gain = n_out // 4, 1 / n_layers**2
             self.id_path = Conv2d(n_in, n_out, 1) if n_in != n_out else nn.Identity()
             self.res_path = nn.Sequential(
-                OrderedDict([('relu_1', nn.ReLU()), ('conv_1', Conv2d(n_in, self.n_hid, 3)), ('relu_2', nn.ReLU()),
-                             ('conv_2', Conv2d(self.n_hid, self.n_hid, 3)), ('relu_3', nn.ReLU()),
-                             ('conv_3', Conv2d(self.n_hid, self.n_hid, 3)), ('relu_4', nn.ReLU()),
-                             ('conv_4', Conv2d(self.n_hid, n_out, 1))]))
+                OrderedDict(
+                    [
+                        ('relu_1', nn.ReLU()),
+                        ('conv_1', Conv2d(n_in, self.n_hid, 3)),
+                        ('relu_2', nn.ReLU()),
+                        ('conv_2', Conv2d(self.n_hid, self.n_hid, 3)),
+                        ('relu_3', nn.ReLU()),
+                        ('conv_3', Conv2d(self.n_hid, self.n_hid, 3)),
+                        ('relu_4', nn.ReLU()),
+                        ('conv_4', Conv2d(self.n_hid, n_out, 1)),
+                    ]
+                )
+            )
 
     class Encoder(nn.Module):
-
         def __init__(self, n_hid: int, vocab_size: int) -> None:
             super().__init__()
             self.group_count, self.n_hid, self.n_blk_per_group = 4, n_hid, 2
@@ -62,13 +69,23 @@ def _openai_style_classes() -> dict[str, type]:
             groups = [('input', Conv2d(3, n_hid, 7))]
             widths = [n_hid, n_hid, 2 * n_hid, 4 * n_hid, 8 * n_hid]
             for group in range(1, 5):
-                layers = [(f'block_{i + 1}', EncoderBlock(widths[group - 1] if i == 0 else widths[group],
-                                                          widths[group], 8)) for i in range(2)]
+                layers = [
+                    (f'block_{i + 1}', EncoderBlock(widths[group - 1] if i == 0 else widths[group], widths[group], 8))
+                    for i in range(2)
+                ]
                 if group < 4:
                     layers.append(('pool', nn.MaxPool2d(kernel_size=2)))
                 groups.append((f'group_{group}', nn.Sequential(OrderedDict(layers))))
-            groups.append(('output', nn.Sequential(
-                OrderedDict([('relu', nn.ReLU()), ('conv', Conv2d(8 * n_hid, vocab_size, 1, use_float16=False))]))))
+            groups.append(
+                (
+                    'output',
+                    nn.Sequential(
+                        OrderedDict(
+                            [('relu', nn.ReLU()), ('conv', Conv2d(8 * n_hid, vocab_size, 1, use_float16=False))]
+                        )
+                    ),
+                )
+            )
             self.blocks = nn.Sequential(OrderedDict(groups))
 
     Conv2d.__module__ = 'dall_e.utils'
@@ -82,8 +99,9 @@ def write_openai_style_pickle(path: Path, state_dict: dict[str, torch.Tensor]) -
     """``torch.save`` a whole OpenAI-style ``dall_e.encoder.Encoder`` holding ``state_dict``, like ``encoder.pkl``."""
     classes = _openai_style_classes()
     hidden, vocab_size = state_dict['blocks.input.w'].shape[0], state_dict['blocks.output.conv.w'].shape[0]
-    package, encoder_module, utils_module = (types.ModuleType(name)
-                                             for name in ('dall_e', 'dall_e.encoder', 'dall_e.utils'))
+    package, encoder_module, utils_module = (
+        types.ModuleType(name) for name in ('dall_e', 'dall_e.encoder', 'dall_e.utils')
+    )
     utils_module.Conv2d = classes['Conv2d']
     encoder_module.EncoderBlock, encoder_module.Encoder = classes['EncoderBlock'], classes['Encoder']
     package.encoder, package.utils = encoder_module, utils_module

@@ -1,4 +1,5 @@
 """Tests for cae_mm.models.targets.DALLETokenizer: numerics, both file formats, frozen behaviour, bad files, inputs."""
+
 import os
 import pickle
 
@@ -95,7 +96,7 @@ def test_truncated_file_is_an_error(state_dict, tmp_path, cut):
     path = tmp_path / 'dalle_encoder.pth'
     torch.save(state_dict, path)
     data = path.read_bytes()
-    path.write_bytes(data[:int(len(data) * cut)])
+    path.write_bytes(data[: int(len(data) * cut)])
     with pytest.raises(TokenizerWeightsError, match='truncated, corrupt'):
         DALLETokenizer(checkpoint=str(path), hidden_dims=HIDDEN)
 
@@ -131,8 +132,11 @@ def test_missing_and_unexpected_entries_are_listed(state_dict):
     broken = dict(state_dict)
     del broken['blocks.group_2.block_1.id_path.w']
     broken['blocks.extra.w'] = torch.zeros(1)
-    with pytest.raises(TokenizerWeightsError, match=r"missing \['blocks.group_2.block_1.id_path.w'\], "
-                       r"unexpected \['blocks.extra.w'\]"):
+    with pytest.raises(
+        TokenizerWeightsError,
+        match=r"missing \['blocks.group_2.block_1.id_path.w'\], "
+        r"unexpected \['blocks.extra.w'\]",
+    ):
         DALLETokenizer(checkpoint=broken, hidden_dims=HIDDEN)
 
 
@@ -143,7 +147,7 @@ class RunsACommand:
         self.marker = marker
 
     def __reduce__(self):
-        return os.system, (f'touch {self.marker}', )
+        return os.system, (f'touch {self.marker}',)
 
 
 def test_pickle_with_foreign_code_is_refused_and_not_run(tmp_path):
@@ -209,6 +213,7 @@ def test_cae_checkpoints_neither_hold_nor_need_the_tokenizer(state_dict):
 def test_cae_trains_a_step_against_dalle_ids(state_dict):
     """64 px model view + 64 px tokenizer view (8x8 grid of 8 px patches): finite losses, no tokenizer gradient."""
     from mmpretrain.structures import DataSample
+
     model = cae_with_dalle(state_dict)
     mask = torch.zeros(2, 8, 8, dtype=torch.bool)
     mask[:, :4] = True
@@ -245,8 +250,10 @@ def test_mask_on_another_grid_is_an_error(state_dict):
 def test_two_norm_data_preprocessor_computes_map_pixels():
     """mmpretrain's TwoNormDataPreprocessor with mean -31.875 / std 318.75 is DALL-E's 0.8 * x / 255 + 0.1."""
     from mmpretrain.models.utils import TwoNormDataPreprocessor
+
     preprocessor = TwoNormDataPreprocessor(
-        mean=[0, 0, 0], std=[1, 1, 1], second_mean=[-31.875] * 3, second_std=[318.75] * 3, to_rgb=True)
+        mean=[0, 0, 0], std=[1, 1, 1], second_mean=[-31.875] * 3, second_std=[318.75] * 3, to_rgb=True
+    )
     pixels = torch.arange(256, dtype=torch.uint8).repeat(3, 1)[None].expand(1, 3, 256).reshape(1, 3, 16, 16)
     data = preprocessor(dict(inputs=[pixels, pixels], data_samples=None))
     expected = pixels.float().flip(1) / 255 * 0.8 + 0.1

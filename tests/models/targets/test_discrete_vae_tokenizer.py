@@ -1,4 +1,5 @@
 """Tests for cae_mm.models.targets.DiscreteVAETokenizer against a reference built from torch layers."""
+
 import pytest
 import torch
 from torch import nn
@@ -12,12 +13,15 @@ CODEBOOK = 32
 
 
 class ResidualBlock(nn.Module):
-
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(), nn.Conv2d(channels, channels, 3, padding=1),
-            nn.ReLU(), nn.Conv2d(channels, channels, 1))
+            nn.Conv2d(channels, channels, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(channels, channels, 1),
+        )
 
     def forward(self, x):
         return self.net(x) + x
@@ -31,10 +35,14 @@ class ReferenceDiscreteVAE(nn.Module):
         self.codebook = nn.Embedding(vocab, CODEBOOK)
         encoder, decoder, encoder_in, decoder_in = [], [], 3, CODEBOOK
         for _ in range(num_layers):
-            encoder += [nn.Sequential(nn.Conv2d(encoder_in, hidden, 4, stride=2, padding=1), nn.ReLU()),
-                        ResidualBlock(hidden)]
-            decoder += [nn.Sequential(nn.ConvTranspose2d(decoder_in, hidden, 4, stride=2, padding=1), nn.ReLU()),
-                        ResidualBlock(hidden)]
+            encoder += [
+                nn.Sequential(nn.Conv2d(encoder_in, hidden, 4, stride=2, padding=1), nn.ReLU()),
+                ResidualBlock(hidden),
+            ]
+            decoder += [
+                nn.Sequential(nn.ConvTranspose2d(decoder_in, hidden, 4, stride=2, padding=1), nn.ReLU()),
+                ResidualBlock(hidden),
+            ]
             encoder_in = decoder_in = hidden
         encoder.append(nn.Conv2d(hidden, vocab, 1))
         decoder.append(nn.Conv2d(hidden, 3, 1))

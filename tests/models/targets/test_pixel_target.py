@@ -11,7 +11,7 @@ def test_patchify_matches_explicit_loops():
     for batch in range(2):
         for patch_row in range(2):
             for patch_col in range(3):
-                block = images[batch, :, patch_row * 4:(patch_row + 1) * 4, patch_col * 4:(patch_col + 1) * 4]
+                block = images[batch, :, patch_row * 4 : (patch_row + 1) * 4, patch_col * 4 : (patch_col + 1) * 4]
                 torch.testing.assert_close(patches[batch, patch_row * 3 + patch_col], block.permute(1, 2, 0).flatten())
 
 

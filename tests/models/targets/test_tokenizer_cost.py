@@ -1,4 +1,5 @@
 """The tokenizer's per-step cost: the value-range check runs once, and the target comes before the encoder's activations."""
+
 from unittest import mock
 
 import pytest
@@ -41,8 +42,9 @@ def test_target_is_computed_before_the_encoder_keeps_activations():
     """The tokenizer's large feature maps come and go while no activation is held for the backward pass."""
     config = tiny_cae_config()
     config['head'].update(out_dims=8192, reconstruction_loss='cross_entropy')
-    config['target_generator'] = dict(type='cae_mm.DALLETokenizer', checkpoint=random_dalle_state_dict(HIDDEN),
-                                      hidden_dims=HIDDEN)
+    config['target_generator'] = dict(
+        type='cae_mm.DALLETokenizer', checkpoint=random_dalle_state_dict(HIDDEN), hidden_dims=HIDDEN
+    )
     model = MODELS.build(config)
     calls = []
     model.target_generator.register_forward_pre_hook(lambda *_: calls.append('tokenizer'))

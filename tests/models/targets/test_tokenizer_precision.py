@@ -5,6 +5,7 @@ The photographs are `../shared/data/tiny_imagenet_10` (64 px, upscaled to 112 px
 weights put two logits close together far more often than trained ones would, so with the full vocabulary every image
 takes the near-tie path; a 4-token vocabulary on 32 px views gives a batch where some images keep their bf16 ids.
 """
+
 from pathlib import Path
 from unittest import mock
 
@@ -18,10 +19,7 @@ from cae_mm.models.targets import frozen_tokenizer
 from tests.models.targets.dalle_files import random_dalle_state_dict
 
 SHARED_DATA = Path(__file__).resolve().parents[3].parent / 'shared' / 'data'
-PHOTO_SETS = {
-    'tiny_imagenet_10': ('train/*/*.JPEG', 8),
-    'coco128': ('images/train/*.jpg', 8),
-}
+PHOTO_SETS = {'tiny_imagenet_10': ('train/*/*.JPEG', 8), 'coco128': ('images/train/*.jpg', 8)}
 
 
 def mapped_photos(name: str, side: int) -> torch.Tensor:
@@ -34,10 +32,10 @@ def mapped_photos(name: str, side: int) -> torch.Tensor:
     paths = sorted((SHARED_DATA / name).glob(pattern))
     if len(paths) < count:
         pytest.skip(f'{SHARED_DATA / name} is not here')
-    paths = paths[::len(paths) // count][:count]
-    pixels = np.stack([
-        np.asarray(Image.open(path).convert('RGB').resize((side, side), Image.LANCZOS)) for path in paths
-    ])  # (N, side, side, 3)
+    paths = paths[:: len(paths) // count][:count]
+    pixels = np.stack(
+        [np.asarray(Image.open(path).convert('RGB').resize((side, side), Image.LANCZOS)) for path in paths]
+    )  # (N, side, side, 3)
     return 0.1 + 0.8 * torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 255
 
 
@@ -45,7 +43,8 @@ def tokenizer_pair(hidden: int, vocab_size: int) -> tuple[DALLETokenizer, DALLET
     state_dict = random_dalle_state_dict(hidden, vocab_size)
     return tuple(
         DALLETokenizer(state_dict, hidden_dims=hidden, vocab_size=vocab_size, precision=precision)
-        for precision in ('fp32', 'bf16_recompute'))
+        for precision in ('fp32', 'bf16_recompute')
+    )
 
 
 def bf16_only_ids(tokenizer: DALLETokenizer, images: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,5 @@
 """tools/analysis/figure4_alignment_ablation.py end to end at a toy budget: both runs, measurements, pictures, report"""
+
 import re
 
 import numpy as np
@@ -17,12 +18,34 @@ def ablation():
 def test_toy_run_writes_the_table_and_the_pictures(tmp_path, demo_data_root):
     """Two iterations per model on 32 px crops: a report whose table holds the returned numbers, three pictures."""
     report = tmp_path / 'docs' / 'figure4.md'
-    results = ablation().main([
-        '--data-root', str(demo_data_root), '--work-dir', str(tmp_path / 'work'), '--output-dir',
-        str(tmp_path / 'docs' / 'figure4'), '--report', str(report), '--iterations', '2', '--image-size', '32',
-        '--embed-dims', '32', '--depth', '1', '--head-depth', '1', '--batch-size', '4', '--num-workers', '0',
-        '--masks-per-crop', '1'
-    ])
+    results = ablation().main(
+        [
+            '--data-root',
+            str(demo_data_root),
+            '--work-dir',
+            str(tmp_path / 'work'),
+            '--output-dir',
+            str(tmp_path / 'docs' / 'figure4'),
+            '--report',
+            str(report),
+            '--iterations',
+            '2',
+            '--image-size',
+            '32',
+            '--embed-dims',
+            '32',
+            '--depth',
+            '1',
+            '--head-depth',
+            '1',
+            '--batch-size',
+            '4',
+            '--num-workers',
+            '0',
+            '--masks-per-crop',
+            '1',
+        ]
+    )
     assert set(results) == {'with alignment', 'without alignment'}
     text = report.read_text()
     row = re.search(r'\| PSNR, full-encoder path \(Figure 4\), dB \| ([\d.]+) \| ([\d.]+) \|', text)

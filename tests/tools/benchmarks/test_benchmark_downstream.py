@@ -1,5 +1,6 @@
 """tools/benchmarks/benchmark_downstream.py: its synthetic batches are what mmdet/mmseg pipelines pack; its options
 reach the model."""
+
 import numpy as np
 import pytest
 from mmengine.registry import DefaultScope

@@ -1,4 +1,5 @@
 """tools/benchmarks/benchmark_probes.py: its options reach the twin configs; its report states what it measured."""
+
 from pathlib import Path
 
 import pytest
@@ -35,8 +36,13 @@ def test_report_tables_every_run_and_judges_the_claims():
         ('attentive', 'pretrained'): [80.0, 90.0],
         ('attentive', 'random'): [70.0, 72.0],
     }
-    report = benchmark.write_report(benchmark.parse_args(['--seeds', '0', '1']), results, 60.0, [30.0] * 8,
-                                    'python tools/benchmarks/benchmark_probes.py --seeds 0 1')
+    report = benchmark.write_report(
+        benchmark.parse_args(['--seeds', '0', '1']),
+        results,
+        60.0,
+        [30.0] * 8,
+        'python tools/benchmarks/benchmark_probes.py --seeds 0 1',
+    )
     assert '| attentive | pretrained | 85.0 ± 7.1 | 80.0, 90.0 |' in report
     assert 'Pretrained > random, linear probe: does not hold: 61.0 vs 62.0 on average, higher in 0 of 2 seeds' in report
     assert 'Attentive > linear on the pretrained encoder: holds: 85.0 vs 61.0' in report

@@ -1,5 +1,6 @@
 """tools/benchmarks/small_scale.py: the MAE-to-cae_mm encoder mapping is exact, the search recipes are valid configs,
 results are written atomically, the report renders what exists and lists what is missing."""
+
 import importlib.util
 import json
 import sys
@@ -20,6 +21,7 @@ def test_mae_encoder_maps_exactly_onto_a_cae_mm_encoder_without_layer_scale():
     from mmpretrain.models.selfsup.mae import MAEViT
 
     from cae_mm.models.backbones import CAEVisionTransformer
+
     torch.manual_seed(0)
     arch = dict(embed_dims=64, num_layers=2, num_heads=4, feedforward_channels=256)
     mae = MAEViT(arch=arch, img_size=32, patch_size=8)
@@ -37,8 +39,9 @@ def test_mae_encoder_maps_exactly_onto_a_cae_mm_encoder_without_layer_scale():
         assert torch.allclose(encoder.forward_encoder(images), expected, atol=1e-5)
 
 
-@pytest.mark.parametrize('recipe', sorted(name for name, recipe in small_scale.SEARCH_RECIPES.items()
-                                           if recipe['lines'] is not None))
+@pytest.mark.parametrize(
+    'recipe', sorted(name for name, recipe in small_scale.SEARCH_RECIPES.items() if recipe['lines'] is not None)
+)
 def test_every_search_recipe_is_a_valid_short_run_of_the_benchmark_config(recipe, tmp_path):
     cfg = Config.fromfile(small_scale.search_config(recipe, tmp_path))
     assert cfg.train_cfg.max_iters == small_scale.SEARCH_ITERS
@@ -47,6 +50,7 @@ def test_every_search_recipe_is_a_valid_short_run_of_the_benchmark_config(recipe
     assert 'cae_mm.FeatureRankHook' in hooks
     assert ('cae_mm.AlignmentWeightWarmupHook' in hooks) == ('lambda-warmup' in recipe)
     from mmpretrain.registry import MODELS
+
     MODELS.build(cfg.model)  # every key a recipe sets is an argument of the model
 
 
@@ -74,11 +78,13 @@ def test_results_are_written_atomically(tmp_path):
 
 def test_report_renders_results_and_lists_missing_steps(tmp_path):
     from small_scale_report import write_report
+
     results = tmp_path / 'results'
     for seed, accuracy in ((0, 40.0), (1, 42.0)):
-        small_scale.write_json(results / 'knn' / f'cae_seed{seed}.json',
-                               dict(method='cae', seed=seed, knn_cls=accuracy, knn_mean=accuracy, rank_patch=20.0,
-                                    rank_cls=5.0))
+        small_scale.write_json(
+            results / 'knn' / f'cae_seed{seed}.json',
+            dict(method='cae', seed=seed, knn_cls=accuracy, knn_mean=accuracy, rank_patch=20.0, rank_cls=5.0),
+        )
     output = tmp_path / 'page.md'
     write_report(results, output, tmp_path / 'pictures', preamble='# Title', epilogue='## Findings')
     page = output.read_text()
@@ -91,9 +97,18 @@ def test_report_renders_results_and_lists_missing_steps(tmp_path):
 
 def test_a_search_run_is_adopted_only_by_the_method_whose_config_it_is(tmp_path):
     import argparse
+
     args = argparse.Namespace(results=tmp_path / 'results', work_root=tmp_path / 'work')
-    search = dict(command='tools/train.py search_lr3.75e-4.py', checkpoint='iter_800.pth', checkpoint_sha256='0' * 64,
-                  loss_curve=[], rank_curve=[], train_seconds=1.0, machine={}, wall_s_this_call=2.0)
+    search = dict(
+        command='tools/train.py search_lr3.75e-4.py',
+        checkpoint='iter_800.pth',
+        checkpoint_sha256='0' * 64,
+        loss_curve=[],
+        rank_curve=[],
+        train_seconds=1.0,
+        machine={},
+        wall_s_this_call=2.0,
+    )
     small_scale.write_json(args.results / 'search' / 'lr3.75e-4.json', search)
     with pytest.raises(ValueError, match=r"not the 'cae_lambda0' config: they differ in \['model'\]"):
         small_scale.step_adopt('cae_lambda0', 'lr3.75e-4', args)
@@ -113,8 +128,10 @@ def test_publish_records_the_release_of_the_recorded_checkpoint_only(tmp_path):
     checkpoint.parent.mkdir(parents=True)
     torch.save(dict(meta=dict(iter=800), state_dict=model.state_dict(), optimizer={}), checkpoint)
     results = tmp_path / 'results'
-    small_scale.write_json(results / 'pretrain' / 'cae_seed0.json',
-                           dict(checkpoint=str(checkpoint), checkpoint_sha256=small_scale.sha256(checkpoint)))
+    small_scale.write_json(
+        results / 'pretrain' / 'cae_seed0.json',
+        dict(checkpoint=str(checkpoint), checkpoint_sha256=small_scale.sha256(checkpoint)),
+    )
     args = small_scale.argparse.Namespace(results=results, work_root=tmp_path / 'work')
     small_scale.step_publish('cae', 0, args)
     record = json.loads((results / 'publish' / 'cae_seed0.json').read_text())
@@ -124,8 +141,10 @@ def test_publish_records_the_release_of_the_recorded_checkpoint_only(tmp_path):
     assert released.keys() == model.state_dict().keys()
 
     torch.save(dict(state_dict={}), checkpoint)  # overwritten after the pretraining recorded it
-    small_scale.write_json(results / 'pretrain' / 'cae_seed1.json',
-                           dict(checkpoint=str(checkpoint), checkpoint_sha256=record['source_sha256']))
+    small_scale.write_json(
+        results / 'pretrain' / 'cae_seed1.json',
+        dict(checkpoint=str(checkpoint), checkpoint_sha256=record['source_sha256']),
+    )
     with pytest.raises(RuntimeError, match='not the checkpoint the pretraining recorded'):
         small_scale.step_publish('cae', 1, args)
     small_scale.step_publish('mae', 0, args)

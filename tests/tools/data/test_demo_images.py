@@ -1,4 +1,5 @@
 """Tests for the bundled demo dataset (tools/data/demo_images.py) and its mmpretrain loading pipeline."""
+
 import hashlib
 import re
 from pathlib import Path
@@ -13,8 +14,12 @@ from mmpretrain.datasets import CustomDataset
 from PIL import Image
 
 from tools.data import demo_images
-from tools.data.demo_images import (SKIMAGE_PHOTOGRAPHS, SKLEARN_PHOTOGRAPHS, find_source_photographs,
-                                    prepare_demo_dataset)
+from tools.data.demo_images import (
+    SKIMAGE_PHOTOGRAPHS,
+    SKLEARN_PHOTOGRAPHS,
+    find_source_photographs,
+    prepare_demo_dataset,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEMO_CONFIG = REPO_ROOT / 'configs' / '_base_' / 'datasets' / 'demo_images_cae.py'
@@ -90,6 +95,7 @@ def test_prepare_accepts_a_string_root(tmp_path, monkeypatch):
 
 def test_failed_copy_leaves_no_stray_image(tmp_path, monkeypatch):
     """A PNG write that fails midway leaves no extra ``.png`` file in ``images/``."""
+
     def failing_save(self, fp, *args, **kwargs):
         Path(fp).write_bytes(b'\x89PNG partial')
         raise OSError('disk full')
@@ -117,10 +123,12 @@ def test_custom_dataset_scans_the_image_folder(demo_data_root):
 def test_custom_dataset_reads_the_annotation_file(demo_data_root):
     """mmpretrain's ``CustomDataset`` reads ``meta/train.txt`` with ``data_prefix='images'``."""
     dataset = CustomDataset(
-        data_root=str(demo_data_root), ann_file='meta/train.txt', data_prefix='images', with_label=False, pipeline=[])
+        data_root=str(demo_data_root), ann_file='meta/train.txt', data_prefix='images', with_label=False, pipeline=[]
+    )
     check_dataset(dataset, demo_data_root)
     assert [Path(dataset.get_data_info(i)['img_path']).name for i in range(len(dataset))] == listed_names(
-        demo_data_root)
+        demo_data_root
+    )
 
 
 def build_demo_dataset(data_root):

@@ -1,4 +1,5 @@
 """Tests for tools/data/labelled_demo_datasets.py: real labelled images as class folders for CustomDataset."""
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -41,6 +42,7 @@ def test_written_images_are_the_upscaled_digits(digits):
 def test_custom_dataset_reads_the_labels_from_the_folders(digits):
     """mmpretrain's CustomDataset finds the 10 classes and the right label for each file."""
     from mmpretrain.datasets import CustomDataset
+
     _, labels, _ = load_source_images('digits')
     dataset = CustomDataset(data_root=str(digits), data_prefix='val', pipeline=[])
     assert dataset.metainfo['classes'] == tuple(str(digit) for digit in range(10))

@@ -1,12 +1,20 @@
 """Rendered scenes: annotations match the painted pixels exactly, in COCO (polygons and RLE) and ADE20K formats."""
+
 import json
 
 import numpy as np
 from PIL import Image
 from pycocotools.coco import COCO
 
-from tools.data.rendered_scenes import (BACKGROUND_LABEL, CLASS_COLOURS, COLOUR_JITTER, SHAPE_CLASSES,
-                                        render_scene, write_ade20k_scenes, write_coco_instances)
+from tools.data.rendered_scenes import (
+    BACKGROUND_LABEL,
+    CLASS_COLOURS,
+    COLOUR_JITTER,
+    SHAPE_CLASSES,
+    render_scene,
+    write_ade20k_scenes,
+    write_coco_instances,
+)
 
 
 def test_objects_are_painted_exactly_where_their_masks_are():
@@ -42,8 +50,12 @@ def test_polygons_and_rle_decode_to_the_rendered_masks(tmp_path):
             np.testing.assert_array_equal(decoded, rendered.mask)
             assert annotation['area'] == rendered.mask.sum()
             rows, cols = np.nonzero(rendered.mask)
-            assert annotation['bbox'] == [cols.min(), rows.min(), cols.max() + 1 - cols.min(),
-                                          rows.max() + 1 - rows.min()]
+            assert annotation['bbox'] == [
+                cols.min(),
+                rows.min(),
+                cols.max() + 1 - cols.min(),
+                rows.max() + 1 - rows.min(),
+            ]
             assert SHAPE_CLASSES[annotation['category_id'] - 1] == rendered.class_name
             assert isinstance(annotation['segmentation'], dict) == (rendered.class_name == 'disc')
     assert (tmp_path / 'train' / 'train_0006.jpg').is_file()

@@ -1,4 +1,5 @@
 """Fixtures for the visualisation tools: a checkpoint of the tiny config made here, full and backbone-only."""
+
 import importlib.util
 from pathlib import Path
 from types import ModuleType

@@ -1,4 +1,5 @@
 """tools/visualization/show_masks.py on the tiny config and the bundled photographs."""
+
 import numpy as np
 import pytest
 
@@ -10,15 +11,25 @@ from tests.tools.visualization.conftest import read_png, tool
 
 def panel(picture: np.ndarray, row: int, column: int, size: int) -> np.ndarray:
     top, left = TITLE_HEIGHT + GAP + row * (size + GAP), GAP + column * (size + GAP)
-    return picture[top:top + size, left:left + size]
+    return picture[top : top + size, left : left + size]
 
 
 def test_every_mask_covers_exactly_the_configured_count(tmp_path, demo_data_root):
     """Two images, three masks each: a 2x4 grid of 64 px panels; each mask tints exactly 32 of the 64 patches."""
-    output = tool('show_masks').main([
-        str(TEST_CONFIG), str(demo_data_root / 'images'), '--max-images', '2', '--num-masks', '3', '--scale', '1',
-        '--output', str(tmp_path / 'masks.png')
-    ])
+    output = tool('show_masks').main(
+        [
+            str(TEST_CONFIG),
+            str(demo_data_root / 'images'),
+            '--max-images',
+            '2',
+            '--num-masks',
+            '3',
+            '--scale',
+            '1',
+            '--output',
+            str(tmp_path / 'masks.png'),
+        ]
+    )
     picture = read_png(output)
     assert picture.shape == (*grid_shape(2, 4, 64, 64), 3)
     for row in range(2):
