@@ -70,7 +70,7 @@ EVALUATION_STEPS = ('knn', 'linear', 'attentive')
 # The ViTDet-style run is for CAE only, as in the issue.
 DOWNSTREAM_STEPS = {
     'finetune': (
-        'configs/small_scale/cae_vit-tiny-p8_1xb64-fine-tune-30e_tiny-imagenet-10.py',
+        'configs/small_scale/cae_vit-tiny-p8_1xb64-fine-tune-10e_tiny-imagenet-10.py',
         True,
         ('accuracy/top1',),
     ),
