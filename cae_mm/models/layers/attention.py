@@ -23,25 +23,6 @@ def _merge_heads(x: torch.Tensor) -> torch.Tensor:
     return x.transpose(1, 2).reshape(batch, tokens, heads * head_dims)
 
 
-def _multi_head_attention(
-    query: torch.Tensor,
-    key: torch.Tensor,
-    value: torch.Tensor,
-    num_heads: int,
-    dropout: float,
-    attention_mask: Optional[torch.Tensor] = None,
-) -> torch.Tensor:
-    """Fused softmax attention of ``(B, Nq, C)`` queries over ``(B, Nk, C)`` keys/values: ``(B, Nq, C)``."""
-    attended = F.scaled_dot_product_attention(
-        _split_heads(query, num_heads),
-        _split_heads(key, num_heads),
-        _split_heads(value, num_heads),
-        attn_mask=attention_mask,
-        dropout_p=dropout,
-    )  # (B, heads, Nq, C / heads)
-    return _merge_heads(attended)
-
-
 def _padded_grid(grid_size: tuple[int, int], window_size: int) -> tuple[int, int]:
     """The grid rounded up to whole windows."""
     rows, cols = grid_size
@@ -80,7 +61,47 @@ def windows_to_grid(windows: torch.Tensor, grid_size: tuple[int, int], window_si
     return grid.reshape(-1, rows * cols, channels)
 
 
-class SelfAttention(nn.Module):
+class _MultiHeadAttention(nn.Module):
+    """What self- and cross-attention share (their arguments are documented there): the input projections, given
+    by name and registered first, then q/v biases, fused softmax attention and the output projection."""
+
+    def __init__(
+        self,
+        embed_dims: int,
+        num_heads: int,
+        qv_bias: bool,
+        attention_dropout: float,
+        projection_dropout: float,
+        **input_projections: nn.Linear,
+    ) -> None:
+        super().__init__()
+        if embed_dims % num_heads != 0:
+            raise ValueError(f'embed_dims {embed_dims} is not divisible by num_heads {num_heads}')
+        self.num_heads = num_heads
+        self.attention_dropout = attention_dropout
+        for name, layer in input_projections.items():
+            self.add_module(name, layer)
+        self.q_bias = nn.Parameter(torch.zeros(embed_dims)) if qv_bias else None
+        self.v_bias = nn.Parameter(torch.zeros(embed_dims)) if qv_bias else None
+        self.proj = nn.Linear(embed_dims, embed_dims)
+        self.proj_drop = nn.Dropout(projection_dropout)
+
+    def _attend(
+        self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
+        """Fused softmax attention of ``(B, Nq, C)`` queries over ``(B, Nk, C)`` keys/values: ``(B, Nq, C)``.
+        ``mask`` (bool, True = attend, or an additive bias) is broadcast to ``(B, heads, Nq, Nk)``."""
+        attended = F.scaled_dot_product_attention(
+            _split_heads(query, self.num_heads),
+            _split_heads(key, self.num_heads),
+            _split_heads(value, self.num_heads),
+            attn_mask=mask,
+            dropout_p=self.attention_dropout if self.training else 0.0,
+        )  # (B, heads, Nq, C / heads)
+        return _merge_heads(attended)
+
+
+class SelfAttention(_MultiHeadAttention):
     """Multi-head self-attention; the key projection has no bias (BEiT's ``qv_bias``).
 
     With ``window_size > 0`` the input must be ``[cls; patches of an h x w grid]``: each patch attends only to the
@@ -106,19 +127,17 @@ class SelfAttention(nn.Module):
         projection_dropout: float = 0.0,
         window_size: int = 0,
     ) -> None:
-        super().__init__()
-        if embed_dims % num_heads != 0:
-            raise ValueError(f'embed_dims {embed_dims} is not divisible by num_heads {num_heads}')
+        super().__init__(
+            embed_dims,
+            num_heads,
+            qv_bias,
+            attention_dropout,
+            projection_dropout,
+            qkv=nn.Linear(embed_dims, embed_dims * 3, bias=False),
+        )
         if window_size < 0:
             raise ValueError(f'window_size must be >= 0 (0: global attention), got {window_size}')
-        self.num_heads = num_heads
         self.window_size = window_size
-        self.attention_dropout = attention_dropout
-        self.qkv = nn.Linear(embed_dims, embed_dims * 3, bias=False)
-        self.q_bias = nn.Parameter(torch.zeros(embed_dims)) if qv_bias else None
-        self.v_bias = nn.Parameter(torch.zeros(embed_dims)) if qv_bias else None
-        self.proj = nn.Linear(embed_dims, embed_dims)
-        self.proj_drop = nn.Dropout(projection_dropout)
 
     def qkv_bias(self) -> Optional[torch.Tensor]:
         """The packed ``[q_bias, 0, v_bias]`` bias of ``self.qkv``, shape ``(3C,)``, or None."""
@@ -167,28 +186,11 @@ class SelfAttention(nn.Module):
             if attention_bias is not None:
                 raise ValueError('an attention bias (relative position bias) needs global attention, not windows')
             attended = self._windowed_attention(query, key, value, grid_size)
-        else:
-            attended = self._attend(query, key, value, attention_bias=attention_bias)
-        return self.proj_drop(self.proj(attended))
-
-    def _attend(
-        self,
-        query: torch.Tensor,
-        key: torch.Tensor,
-        value: torch.Tensor,
-        key_allowed: Optional[torch.Tensor] = None,
-        attention_bias: Optional[torch.Tensor] = None,
-    ) -> torch.Tensor:
-        """Softmax attention of ``(B, Nq, C)`` queries over ``(B, Nk, C)`` keys/values; ``key_allowed`` ``(B, Nk)``
-        or an additive ``attention_bias`` ``(heads, Nq, Nk)``."""
-        if key_allowed is not None:
-            attention_mask = key_allowed[:, None, None, :]  # (B, 1, 1, Nk)
         elif attention_bias is not None:
-            attention_mask = attention_bias.to(query.dtype)  # (heads, Nq, Nk), broadcast over the batch
+            attended = self._attend(query, key, value, attention_bias.to(query.dtype))  # bias broadcast over B
         else:
-            attention_mask = None
-        dropout = self.attention_dropout if self.training else 0.0
-        return _multi_head_attention(query, key, value, self.num_heads, dropout, attention_mask)
+            attended = self._attend(query, key, value)
+        return self.proj_drop(self.proj(attended))
 
     def _windowed_attention(
         self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, grid_size: Optional[tuple[int, int]]
@@ -207,24 +209,21 @@ class SelfAttention(nn.Module):
         size = self.window_size
         window_query = grid_to_windows(query[:, 1:], grid_size, size)  # (B*nW, s*s, C)
         windows_per_image = window_query.shape[0] // batch
-        # Every window also sees the cls token, as every patch did in pretraining.
-        window_key = torch.cat(
-            [key[:, :1].repeat_interleave(windows_per_image, dim=0), grid_to_windows(key[:, 1:], grid_size, size)],
-            dim=1,
-        )  # (B*nW, 1 + s*s, C)
-        window_value = torch.cat(
-            [value[:, :1].repeat_interleave(windows_per_image, dim=0), grid_to_windows(value[:, 1:], grid_size, size)],
-            dim=1,
-        )  # (B*nW, 1 + s*s, C)
+
+        def with_cls(tokens: torch.Tensor) -> torch.Tensor:
+            # Every window also sees the cls token, as every patch did in pretraining.
+            cls = tokens[:, :1].repeat_interleave(windows_per_image, dim=0)  # (B*nW, 1, C)
+            return torch.cat([cls, grid_to_windows(tokens[:, 1:], grid_size, size)], dim=1)  # (B*nW, 1 + s*s, C)
+
         key_allowed = None
         if _padded_grid(grid_size, size) != (rows, cols):
             real_patch = grid_to_windows(query.new_ones(1, rows * cols, 1), grid_size, size)[..., 0] > 0  # (nW, s*s)
-            key_allowed = F.pad(real_patch, (1, 0), value=True).repeat(batch, 1)  # (B*nW, 1 + s*s)
-        window_attended = self._attend(window_query, window_key, window_value, key_allowed)  # (B*nW, s*s, C)
+            key_allowed = F.pad(real_patch, (1, 0), value=True).repeat(batch, 1)[:, None, None, :]  # (B*nW,1,1,1+s*s)
+        window_attended = self._attend(window_query, with_cls(key), with_cls(value), key_allowed)  # (B*nW, s*s, C)
         return torch.cat([cls_attended, windows_to_grid(window_attended, grid_size, size)], dim=1)  # (B, 1+h*w, C)
 
 
-class CrossAttention(nn.Module):
+class CrossAttention(_MultiHeadAttention):
     """Multi-head cross-attention with separate query/key/value projections (CAE's regressor).
 
     Args:
@@ -243,18 +242,16 @@ class CrossAttention(nn.Module):
         attention_dropout: float = 0.0,
         projection_dropout: float = 0.0,
     ) -> None:
-        super().__init__()
-        if embed_dims % num_heads != 0:
-            raise ValueError(f'embed_dims {embed_dims} is not divisible by num_heads {num_heads}')
-        self.num_heads = num_heads
-        self.attention_dropout = attention_dropout
-        self.q = nn.Linear(embed_dims, embed_dims, bias=False)
-        self.k = nn.Linear(embed_dims, embed_dims, bias=False)
-        self.v = nn.Linear(embed_dims, embed_dims, bias=False)
-        self.q_bias = nn.Parameter(torch.zeros(embed_dims)) if qv_bias else None
-        self.v_bias = nn.Parameter(torch.zeros(embed_dims)) if qv_bias else None
-        self.proj = nn.Linear(embed_dims, embed_dims)
-        self.proj_drop = nn.Dropout(projection_dropout)
+        super().__init__(
+            embed_dims,
+            num_heads,
+            qv_bias,
+            attention_dropout,
+            projection_dropout,
+            q=nn.Linear(embed_dims, embed_dims, bias=False),
+            k=nn.Linear(embed_dims, embed_dims, bias=False),
+            v=nn.Linear(embed_dims, embed_dims, bias=False),
+        )
 
     def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
         """Attend each query to all keys.
@@ -270,5 +267,4 @@ class CrossAttention(nn.Module):
         query = F.linear(query, self.q.weight, self.q_bias)  # (B, Nq, C)
         key = F.linear(key, self.k.weight)  # (B, Nk, C)
         value = F.linear(value, self.v.weight, self.v_bias)  # (B, Nk, C)
-        dropout = self.attention_dropout if self.training else 0.0
-        return self.proj_drop(self.proj(_multi_head_attention(query, key, value, self.num_heads, dropout)))
+        return self.proj_drop(self.proj(self._attend(query, key, value)))

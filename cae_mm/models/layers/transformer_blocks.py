@@ -30,10 +30,6 @@ def _layer_scale(embed_dims: int, init_value: float) -> Optional[nn.Parameter]:
     return nn.Parameter(init_value * torch.ones(embed_dims)) if init_value > 0 else None
 
 
-def _scaled(gamma: Optional[nn.Parameter], x: torch.Tensor) -> torch.Tensor:
-    return x if gamma is None else gamma * x
-
-
 def build_block_stack(
     block_type: type[nn.Module], depth: int, drop_path_rate: float, per_block_args: Sequence[dict] = (), **block_args
 ) -> nn.ModuleList:
@@ -56,7 +52,25 @@ def build_block_stack(
     )
 
 
-class TransformerBlock(nn.Module):
+class _ResidualBlock(nn.Module):
+    """What both blocks share after their attention branch: the feed-forward branch, stochastic depth and a layer scale
+    ``γ`` per branch."""
+
+    def _add_feed_forward(
+        self, embed_dims: int, mlp_ratio: float, drop_path: float, layer_scale: float, dropout: float, norm_eps: float
+    ) -> None:
+        self.norm2 = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.mlp = FeedForward(embed_dims, mlp_ratio, dropout)
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        self.gamma_1 = _layer_scale(embed_dims, layer_scale)
+        self.gamma_2 = _layer_scale(embed_dims, layer_scale)
+
+    def _branch(self, gamma: Optional[nn.Parameter], x: torch.Tensor) -> torch.Tensor:
+        """A residual branch's output ``(B, N, C)`` after its layer scale and stochastic depth."""
+        return self.drop_path(x if gamma is None else gamma * x)
+
+
+class TransformerBlock(_ResidualBlock):
     """Pre-norm ViT block: ``x += DP(γ1·Attn(LN(x)))``; ``x += DP(γ2·MLP(LN(x)))``.
 
     Args:
@@ -89,11 +103,7 @@ class TransformerBlock(nn.Module):
         super().__init__()
         self.norm1 = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.attn = SelfAttention(embed_dims, num_heads, qv_bias, attention_dropout, dropout, window_size)
-        self.norm2 = nn.LayerNorm(embed_dims, eps=norm_eps)
-        self.mlp = FeedForward(embed_dims, mlp_ratio, dropout)
-        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
-        self.gamma_1 = _layer_scale(embed_dims, layer_scale_init_value)
-        self.gamma_2 = _layer_scale(embed_dims, layer_scale_init_value)
+        self._add_feed_forward(embed_dims, mlp_ratio, drop_path, layer_scale_init_value, dropout, norm_eps)
 
     def forward(
         self,
@@ -103,27 +113,18 @@ class TransformerBlock(nn.Module):
     ) -> torch.Tensor:
         """(B, N, C) -> (B, N, C); ``grid_size`` ``(h, w)`` is needed only with window attention;
         ``attention_bias`` ``(heads, N, N)`` is added to the attention logits (relative position bias)."""
-        x = x + self.drop_path(_scaled(self.gamma_1, self.attn(self.norm1(x), grid_size, attention_bias)))
-        return x + self.drop_path(_scaled(self.gamma_2, self.mlp(self.norm2(x))))
+        x = x + self._branch(self.gamma_1, self.attn(self.norm1(x), grid_size, attention_bias))
+        return x + self._branch(self.gamma_2, self.mlp(self.norm2(x)))
 
 
-class RegressorBlock(nn.Module):
+class RegressorBlock(_ResidualBlock):
     """CAE's latent-regressor block: the masked queries cross-attend to ``[visible latents; queries]``.
 
     ``x = q + DP(γ1·CrossAttn(LN_q(q + pos_q), LN_k(kv + pos_kv), LN_v(kv)))``, then ``x = LN(x)`` and
     ``x += DP(γ2·MLP(x))``. Values carry no position. Only the queries are updated; the visible latents pass
     through untouched (the caller concatenates the current queries to them before each block).
 
-    Args:
-        embed_dims: channels ``C``.
-        num_heads: attention heads.
-        mlp_ratio: hidden width of the feed-forward layer over ``C``.
-        qv_bias: query/value biases in attention.
-        drop_path: stochastic-depth probability of this block.
-        layer_scale_init_value: initial layer scale ``γ``; 0 disables layer scale.
-        dropout: dropout after attention projection and in the feed-forward layer.
-        attention_dropout: dropout on attention weights.
-        norm_eps: LayerNorm epsilon.
+    Args: those of :class:`TransformerBlock`, without ``window_size``.
     """
 
     def __init__(
@@ -143,11 +144,7 @@ class RegressorBlock(nn.Module):
         self.norm1_k = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.norm1_v = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.cross_attn = CrossAttention(embed_dims, num_heads, qv_bias, attention_dropout, dropout)
-        self.norm2 = nn.LayerNorm(embed_dims, eps=norm_eps)
-        self.mlp = FeedForward(embed_dims, mlp_ratio, dropout)
-        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
-        self.gamma_1 = _layer_scale(embed_dims, layer_scale_init_value)
-        self.gamma_2 = _layer_scale(embed_dims, layer_scale_init_value)
+        self._add_feed_forward(embed_dims, mlp_ratio, drop_path, layer_scale_init_value, dropout, norm_eps)
 
     def forward(
         self, queries: torch.Tensor, context: torch.Tensor, query_pos: torch.Tensor, context_pos: torch.Tensor
@@ -166,5 +163,5 @@ class RegressorBlock(nn.Module):
         attended = self.cross_attn(
             self.norm1_q(queries + query_pos), self.norm1_k(context + context_pos), self.norm1_v(context)
         )
-        x = self.norm2(queries + self.drop_path(_scaled(self.gamma_1, attended)))
-        return x + self.drop_path(_scaled(self.gamma_2, self.mlp(x)))
+        x = self.norm2(queries + self._branch(self.gamma_1, attended))
+        return x + self._branch(self.gamma_2, self.mlp(x))
