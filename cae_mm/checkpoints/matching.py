@@ -42,6 +42,7 @@ def compare_keys(
     expected: Mapping[str, torch.Tensor],
     may_be_missing: Collection[str] = (),
     may_be_unexpected: Collection[str] = (),
+    source_name: str = 'checkpoint',
 ) -> KeyComparison:
     """Compare a checkpoint's tensors with a model's state dict.
 
@@ -50,16 +51,18 @@ def compare_keys(
         expected: the model's ``state_dict()``.
         may_be_missing: model keys the checkpoint need not hold.
         may_be_unexpected: checkpoint keys that are skipped on purpose.
+        source_name: what the wrong shapes call the checkpoint's side (``'KEY: checkpoint (...), model (...)'``).
 
     Returns:
-        The differences (falsy when the checkpoint fits).
+        The differences (falsy when the checkpoint fits); wrong shapes in the model's order, so the first is the
+        earliest layer that differs.
     """
     missing = sorted(set(expected) - set(weights) - set(may_be_missing))
     unexpected = sorted(set(weights) - set(expected) - set(may_be_unexpected))
     wrong_shapes = [
-        f'{key}: checkpoint {tuple(weights[key].shape)}, model {tuple(expected[key].shape)}'
-        for key in sorted(set(weights) & set(expected))
-        if weights[key].shape != expected[key].shape
+        f'{key}: {source_name} {tuple(weights[key].shape)}, model {tuple(expected[key].shape)}'
+        for key in expected
+        if key in weights and weights[key].shape != expected[key].shape
     ]
     return KeyComparison(missing, unexpected, wrong_shapes)
 

@@ -1,13 +1,13 @@
 """OpenAI's DALL-E discrete VAE encoder as CAE's reconstruction target (the paper's main setting)."""
 
 from collections import OrderedDict
-from typing import Literal, Optional, Union
+from typing import Optional, Union
 
 import torch
 from torch import nn
 
 from cae_mm.registry import MODELS
-from .frozen_tokenizer import FrozenConv2d, FrozenTokenizer
+from .frozen_tokenizer import FrozenConv2d, FrozenTokenizer, Precision
 from .tokenizer_loading import read_tokenizer_file
 
 DALLE_HOW_TO_OBTAIN = (
@@ -117,6 +117,11 @@ class DALLETokenizer(FrozenTokenizer):
     """
 
     group_widths = (1, 2, 4, 8)
+    input_range = (0.1, 0.9)
+    preprocessing_hint = (
+        'DALL-E expects map_pixels inputs: use TwoNormDataPreprocessor with second_mean=[-31.875] * 3, '
+        'second_std=[318.75] * 3 and a two-view crop (cae_mm.TwoViewRandomResizedCrop with second_size=112)'
+    )
 
     def __init__(
         self,
@@ -124,21 +129,10 @@ class DALLETokenizer(FrozenTokenizer):
         hidden_dims: int = 256,
         blocks_per_group: int = 2,
         vocab_size: int = 8192,
-        precision: Literal['auto', 'fp32', 'bf16_recompute'] = 'auto',
+        precision: Precision = 'auto',
         init_cfg: Optional[dict] = None,
     ) -> None:
-        super().__init__(
-            vocab_size=vocab_size,
-            downsample_factor=2 ** (len(self.group_widths) - 1),
-            input_range=(0.1, 0.9),
-            preprocessing_hint=(
-                'DALL-E expects map_pixels inputs: use TwoNormDataPreprocessor with '
-                'second_mean=[-31.875] * 3, second_std=[318.75] * 3 and a two-view crop '
-                '(cae_mm.TwoViewRandomResizedCrop with second_size=112)'
-            ),
-            precision=precision,
-            init_cfg=init_cfg,
-        )
+        super().__init__(vocab_size, 2 ** (len(self.group_widths) - 1), precision, init_cfg)
         num_blocks = len(self.group_widths) * blocks_per_group
         layers: list[tuple[str, nn.Module]] = [('input', _dalle_conv(3, hidden_dims, 7))]
         in_channels = hidden_dims

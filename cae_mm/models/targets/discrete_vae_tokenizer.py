@@ -1,12 +1,12 @@
 """The official CAE code's own discrete VAE (``--discrete_vae_type customized``) as the reconstruction target."""
 
-from typing import Literal, Optional, Union
+from typing import Optional, Union
 
 import torch
 from torch import nn
 
 from cae_mm.registry import MODELS
-from .frozen_tokenizer import FrozenConv2d, FrozenTokenizer
+from .frozen_tokenizer import FrozenConv2d, FrozenTokenizer, Precision
 from .tokenizer_loading import read_tokenizer_file
 
 DISCRETE_VAE_HOW_TO_OBTAIN = (
@@ -75,26 +75,22 @@ class DiscreteVAETokenizer(FrozenTokenizer):
         init_cfg: unused (weights come from ``checkpoint``).
     """
 
+    input_range = (-1.0, 1.0)
+    preprocessing_hint = (
+        'the d-VAE expects images normalised with mean 0.5, std 0.5: use '
+        'TwoNormDataPreprocessor with second_mean=[127.5] * 3, second_std=[127.5] * 3'
+    )
+
     def __init__(
         self,
         checkpoint: Optional[Union[str, dict]],
         num_layers: int = 3,
         hidden_dims: int = 256,
         vocab_size: int = 8192,
-        precision: Literal['auto', 'fp32', 'bf16_recompute'] = 'auto',
+        precision: Precision = 'auto',
         init_cfg: Optional[dict] = None,
     ) -> None:
-        super().__init__(
-            vocab_size=vocab_size,
-            downsample_factor=2**num_layers,
-            input_range=(-1.0, 1.0),
-            preprocessing_hint=(
-                'the d-VAE expects images normalised with mean 0.5, std 0.5: use '
-                'TwoNormDataPreprocessor with second_mean=[127.5] * 3, second_std=[127.5] * 3'
-            ),
-            precision=precision,
-            init_cfg=init_cfg,
-        )
+        super().__init__(vocab_size, 2**num_layers, precision, init_cfg)
         layers: list[nn.Module] = []
         in_channels = 3
         for _ in range(num_layers):

@@ -15,8 +15,10 @@ from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from torch import nn
 
+from cae_mm.checkpoints import TokenizerWeightsError, compare_keys
 from ..layers import PatchMask, as_patch_mask
-from .tokenizer_loading import TokenizerWeightsError
+
+Precision = Literal['auto', 'fp32', 'bf16_recompute']
 
 
 def cpu_has_amx() -> bool:
@@ -81,11 +83,12 @@ class FrozenTokenizer(BaseModule):
     The value range is checked on the first batch only: the data preprocessor is a fixed affine map of 0..255 pixels,
     and a check per batch would cost a device synchronisation per step.
 
+    A subclass also sets ``input_range``, the ``(low, high)`` pixel range it expects after the data preprocessor, and
+    ``preprocessing_hint``, how to configure the data preprocessor (quoted when the input is out of range).
+
     Args:
         vocab_size: number of token ids.
         downsample_factor: image pixels per token along each side (8: a 112 px view gives the 14x14 grid).
-        input_range: ``(low, high)`` pixel range the tokenizer expects after the data preprocessor.
-        preprocessing_hint: how to configure the data preprocessor, quoted when the input is out of range.
         precision: ``'auto'`` (bf16 with fp32 recomputation on a CPU with AMX, else fp32), ``'fp32'``, or
             ``'bf16_recompute'`` (always, e.g. to test it; slower than fp32 without AMX). The ids are the same.
         init_cfg: mmengine initialisation config (unused: weights come from the file).
@@ -93,23 +96,17 @@ class FrozenTokenizer(BaseModule):
 
     error_safety = 4.0
     """The bf16 error bound is this many times the largest error measured on the batch's reference image."""
+    input_range: tuple[float, float]
+    preprocessing_hint: str
 
     def __init__(
-        self,
-        vocab_size: int,
-        downsample_factor: int,
-        input_range: tuple[float, float],
-        preprocessing_hint: str,
-        precision: Literal['auto', 'fp32', 'bf16_recompute'] = 'auto',
-        init_cfg: Optional[dict] = None,
+        self, vocab_size: int, downsample_factor: int, precision: Precision = 'auto', init_cfg: Optional[dict] = None
     ) -> None:
         super().__init__(init_cfg=init_cfg)
         if precision not in ('auto', 'fp32', 'bf16_recompute'):
             raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16_recompute', got {precision!r}")
         self.vocab_size = vocab_size
         self.downsample_factor = downsample_factor
-        self.input_range = input_range
-        self.preprocessing_hint = preprocessing_hint
         self.precision = precision
         self.loaded_from: Optional[str] = None
         self.range_checked = False
@@ -160,17 +157,11 @@ class FrozenTokenizer(BaseModule):
                 f'for vocab_size={self.vocab_size}: use the matching weights file, or change vocab_size and the '
                 "decoder head's out_dims together"
             )
-        missing = sorted(set(expected) - set(state_dict))
-        unexpected = sorted(set(state_dict) - set(expected))
+        missing, unexpected, wrong_shapes = compare_keys(state_dict, expected, source_name='file')
         if missing or unexpected:
             raise TokenizerWeightsError(
                 f'{source} does not match {type(self).__name__}: missing {missing}, unexpected {unexpected}'
             )
-        wrong_shapes = [
-            f'{key}: file {tuple(state_dict[key].shape)}, model {tuple(tensor.shape)}'
-            for key, tensor in expected.items()
-            if state_dict[key].shape != tensor.shape
-        ]
         if wrong_shapes:
             raise TokenizerWeightsError(
                 f'{source} has other layer sizes than {type(self).__name__} (check '
