@@ -47,9 +47,7 @@ class AttentiveProbeHead(ClassificationHead):
         init_std: float = 0.01,
         init_cfg: Optional[dict] = None,
     ) -> None:
-        super().__init__(
-            num_classes, in_channels, loss or dict(type='CrossEntropyLoss', loss_weight=1.0), topk, cal_acc, init_cfg
-        )
+        super().__init__(num_classes, in_channels, loss, topk, cal_acc, init_cfg)
         self.query_token = nn.Parameter(torch.zeros(1, 1, in_channels))
         self.norm_query = nn.LayerNorm(in_channels, eps=norm_eps)
         self.norm_key = nn.LayerNorm(in_channels, eps=norm_eps)

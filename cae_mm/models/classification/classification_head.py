@@ -20,7 +20,7 @@ class ClassificationHead(ClsHead):
     Args:
         num_classes: classes ``K``; must be positive.
         in_channels: feature channels ``C``.
-        loss: mmpretrain loss config.
+        loss: mmpretrain loss config; None takes the head's ``default_loss``.
         topk: top-k accuracies reported by ``loss`` when ``cal_acc``.
         cal_acc: report training accuracy.
         init_cfg: mmengine initialisation config.
@@ -31,18 +31,19 @@ class ClassificationHead(ClsHead):
 
     #: True for heads that normalise with a BatchNorm in training (it needs 2 or more samples per batch).
     trains_batch_norm: bool = False
+    default_loss: dict = dict(type='CrossEntropyLoss', loss_weight=1.0)
     fc: nn.Linear
 
     def __init__(
         self,
         num_classes: int,
         in_channels: int,
-        loss: dict,
+        loss: Optional[dict] = None,
         topk: Sequence[int] = (1,),
         cal_acc: bool = False,
         init_cfg: Optional[dict] = None,
     ) -> None:
-        super().__init__(loss=loss, topk=topk, cal_acc=cal_acc, init_cfg=init_cfg)
+        super().__init__(loss=loss or dict(self.default_loss), topk=topk, cal_acc=cal_acc, init_cfg=init_cfg)
         if num_classes <= 0:
             raise ValueError(f'num_classes must be positive, got {num_classes}')
         self.num_classes = num_classes

@@ -27,6 +27,8 @@ class FineTuningHead(ClassificationHead):
         init_cfg: mmengine initialisation config.
     """
 
+    default_loss = dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original')
+
     def __init__(
         self,
         num_classes: int,
@@ -38,14 +40,7 @@ class FineTuningHead(ClassificationHead):
         init_scale: float = 0.001,
         init_cfg: Optional[dict] = None,
     ) -> None:
-        super().__init__(
-            num_classes,
-            in_channels,
-            loss or dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
-            topk,
-            cal_acc,
-            init_cfg,
-        )
+        super().__init__(num_classes, in_channels, loss, topk, cal_acc, init_cfg)
         self.norm = nn.LayerNorm(in_channels, eps=norm_eps)
         self.fc = nn.Linear(in_channels, num_classes)
         nn.init.trunc_normal_(self.fc.weight, std=0.02)

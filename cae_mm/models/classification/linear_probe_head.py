@@ -38,9 +38,7 @@ class LinearProbeHead(ClassificationHead):
         init_std: float = 0.01,
         init_cfg: Optional[dict] = None,
     ) -> None:
-        super().__init__(
-            num_classes, in_channels, loss or dict(type='CrossEntropyLoss', loss_weight=1.0), topk, cal_acc, init_cfg
-        )
+        super().__init__(num_classes, in_channels, loss, topk, cal_acc, init_cfg)
         self.norm = nn.BatchNorm1d(in_channels, affine=False, eps=1e-6)
         self.fc = nn.Linear(in_channels, num_classes)
         nn.init.trunc_normal_(self.fc.weight, std=init_std)
