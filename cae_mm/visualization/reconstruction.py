@@ -84,25 +84,11 @@ def predict_masked_patches(
     return model.head(latents, mask).float()
 
 
-def true_patch_statistics(
-    target: NormalizedPixelTarget, images: torch.Tensor, mask: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and standard deviation of each masked patch, as the pixel target normalises it.
-
-    Returns:
-        ``(mean, std)``, each ``(B, Nm, 1)``.
-    """
-    _, masked_index = mask_to_indices(mask.flatten(1))
-    patches = gather_tokens(patchify(images.float(), target.patch_size), masked_index)  # (B, Nm, p*p*3)
-    mean = patches.mean(dim=-1, keepdim=True)
-    std = (patches.var(dim=-1, keepdim=True) + target.eps).sqrt()
-    return mean, std
-
-
 def paste_masked_patches(
     images: torch.Tensor, predictions: torch.Tensor, mask: torch.Tensor, target: NormalizedPixelTarget
 ) -> torch.Tensor:
-    """The input with its masked patches replaced by predictions (un-normalised with the true patch statistics).
+    """The input with its masked patches replaced by predictions (un-normalised with each true patch's mean and
+    std, as the pixel target normalised it).
 
     Args:
         images: model inputs ``(B, 3, H, W)``.
@@ -113,11 +99,11 @@ def paste_masked_patches(
     Returns:
         ``(B, 3, H, W)`` in model-input units.
     """
-    if target.normalize_per_patch:
-        mean, std = true_patch_statistics(target, images, mask)
-        predictions = predictions * std + mean  # (B, Nm, p*p*3)
     patches = patchify(images.float(), target.patch_size)  # (B, h*w, p*p*3)
     _, masked_index = mask_to_indices(mask.flatten(1))
+    if target.normalize_per_patch:
+        mean, std = target.patch_statistics(gather_tokens(patches, masked_index))  # (B, Nm, 1) each
+        predictions = predictions * std + mean  # (B, Nm, p*p*3)
     patches = patches.scatter(1, masked_index[:, :, None].expand(-1, -1, patches.shape[-1]), predictions)
     return unpatchify(patches, target.patch_size, tuple(mask.shape[-2:]))
 

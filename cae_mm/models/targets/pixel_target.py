@@ -62,7 +62,11 @@ class NormalizedPixelTarget(BaseModule):
             raise ValueError(f'mask covers {mask[0].numel()} patches, the images have {patches.shape[1]}')
         targets = gather_tokens(patches, masked_index)  # (B, Nm, p*p*3)
         if self.normalize_per_patch:
-            mean = targets.mean(dim=-1, keepdim=True)
-            variance = targets.var(dim=-1, keepdim=True)
-            targets = (targets - mean) / (variance + self.eps).sqrt()
+            mean, std = self.patch_statistics(targets)
+            targets = (targets - mean) / std
         return targets
+
+    def patch_statistics(self, patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and standard deviation (unbiased, ``eps`` added to the variance) of each of ``(B, N, p*p*3)``
+        patches, each ``(B, N, 1)``: what ``normalize_per_patch`` divides by."""
+        return patches.mean(dim=-1, keepdim=True), (patches.var(dim=-1, keepdim=True) + self.eps).sqrt()
