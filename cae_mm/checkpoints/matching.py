@@ -115,7 +115,7 @@ def require_overlap(weights: Mapping[str, torch.Tensor], model: torch.nn.Module,
     Raises:
         CheckpointMismatchError: no shared name, with a hint when a prefix explains it.
     """
-    checkpoint_keys = {key[len('module.') :] if key.startswith('module.') else key for key in weights}
+    checkpoint_keys = {key.removeprefix('module.') for key in weights}
     model_keys = set(model.state_dict())
     if model_keys and not checkpoint_keys & model_keys:
         raise CheckpointMismatchError(

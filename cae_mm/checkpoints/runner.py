@@ -52,10 +52,12 @@ def load_from_cae_mm_reader(filename: str, map_location: Any = 'cpu') -> Any:
 
 
 @contextlib.contextmanager
-def _handing_over(path: str, checkpoint: Any) -> Iterator[str]:
-    _already_read[path] = checkpoint
+def _handing_over(path: str) -> Iterator[tuple[Any, str]]:
+    """The checkpoint at ``path``, read once, and the name under which mmengine's loader gets the same object."""
+    if path not in _already_read:
+        _already_read[path] = read_checkpoint(path)
     try:
-        yield CHECKED_LOCAL_PREFIX + path
+        yield _already_read[path], CHECKED_LOCAL_PREFIX + path
     finally:
         _already_read.pop(path, None)
 
@@ -142,9 +144,8 @@ class CheckpointSafeRunnerMixin:
         path = _local_path(filename)
         if path is None:
             return super().resume(filename, resume_optimizer, resume_param_scheduler, map_location)
-        checkpoint = _already_read[path] if path in _already_read else read_checkpoint(path)
-        self._check_resumable(checkpoint, path, resume_optimizer)
-        with _handing_over(path, checkpoint) as scheme_name:
+        with _handing_over(path) as (checkpoint, scheme_name):
+            self._check_resumable(checkpoint, path, resume_optimizer)
             return super().resume(scheme_name, resume_optimizer, resume_param_scheduler, map_location)
 
     def _check_resumable(self, checkpoint: Any, path: str, check_optimizer: bool) -> None:
@@ -165,7 +166,7 @@ class CheckpointSafeRunnerMixin:
         if self._is_sharded():
             return  # FSDP gathers a full state dict only collectively; the strategy checks names when it loads
         model = self._plain_model()
-        weights = {key[len('module.') :] if key.startswith('module.') else key: value for key, value in weights.items()}
+        weights = {key.removeprefix('module.'): value for key, value in weights.items()}
         require_exact_match(
             weights,
             model.state_dict(),
@@ -195,11 +196,10 @@ class CheckpointSafeRunnerMixin:
         path = _local_path(filename)
         if path is None:
             return super().load_checkpoint(filename, map_location=map_location, strict=strict, revise_keys=revise_keys)
-        checkpoint = _already_read[path] if path in _already_read else read_checkpoint(path)
-        weights = weights_of(checkpoint, path)
-        if not self._is_sharded():
-            require_overlap(weights, self._plain_model(), path)
-        with _handing_over(path, checkpoint) as scheme_name:
+        with _handing_over(path) as (checkpoint, scheme_name):
+            weights = weights_of(checkpoint, path)
+            if not self._is_sharded():
+                require_overlap(weights, self._plain_model(), path)
             return super().load_checkpoint(
                 scheme_name, map_location=map_location, strict=strict, revise_keys=revise_keys
             )
