@@ -130,11 +130,11 @@ class StopOnNonFiniteHook(Hook):
         """Refuse to write a checkpoint whose weights hold NaN or inf."""
         bad_parameters = [name for name, tensor in checkpoint.get('state_dict', {}).items() if _non_finite(tensor)]
         if bad_parameters:
-            shown = ', '.join(bad_parameters[:5]) + (', ...' if len(bad_parameters) > 5 else '')
             raise FloatingPointError(
-                f'{len(bad_parameters)} weights are NaN or inf at iteration {runner.iter + 1} ({shown}): the '
-                f'gradients overflowed (lower the learning rate or clip gradients with optim_wrapper.clip_grad); '
-                f'this checkpoint was not written. {self._where_to_resume(runner)}'
+                f'{len(bad_parameters)} weights are NaN or inf at iteration {runner.iter + 1} '
+                f'({_first_names(bad_parameters)}): the gradients overflowed (lower the learning rate or clip '
+                f'gradients with optim_wrapper.clip_grad); this checkpoint was not written. '
+                f'{self._where_to_resume(runner)}'
             )
 
     def _check_after_the_step(self, runner: Any) -> None:
@@ -244,6 +244,9 @@ def _non_finite_weights(runner: Any) -> list[str]:
     return [name for (name, _), ok in zip(named, finite.tolist()) if not ok]
 
 
+def _first_names(names: list[str]) -> str:
+    return ', '.join(names[:5]) + (', ...' if len(names) > 5 else '')
+
+
 def _describe_weights(names: list[str]) -> str:
-    shown = ', '.join(names[:5]) + (', ...' if len(names) > 5 else '')
-    return f'{len(names)} weight tensors ({shown})'
+    return f'{len(names)} weight tensors ({_first_names(names)})'
