@@ -62,25 +62,27 @@ def windows_to_grid(windows: torch.Tensor, grid_size: tuple[int, int], window_si
 
 
 class _MultiHeadAttention(nn.Module):
-    """What self- and cross-attention share (their arguments are documented there): the input projections, given
-    by name and registered first, then q/v biases, fused softmax attention and the output projection."""
+    """What self- and cross-attention share (their arguments are documented there): the bias-free input projections
+    named in ``input_projections`` (name: output width over ``C``), registered first and in order, then q/v biases,
+    fused softmax attention and the output projection."""
+
+    input_projections: dict[str, int]
 
     def __init__(
         self,
         embed_dims: int,
         num_heads: int,
-        qv_bias: bool,
-        attention_dropout: float,
-        projection_dropout: float,
-        **input_projections: nn.Linear,
+        qv_bias: bool = True,
+        attention_dropout: float = 0.0,
+        projection_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         if embed_dims % num_heads != 0:
             raise ValueError(f'embed_dims {embed_dims} is not divisible by num_heads {num_heads}')
         self.num_heads = num_heads
         self.attention_dropout = attention_dropout
-        for name, layer in input_projections.items():
-            self.add_module(name, layer)
+        for name, width in self.input_projections.items():
+            self.add_module(name, nn.Linear(embed_dims, width * embed_dims, bias=False))
         self.q_bias = nn.Parameter(torch.zeros(embed_dims)) if qv_bias else None
         self.v_bias = nn.Parameter(torch.zeros(embed_dims)) if qv_bias else None
         self.proj = nn.Linear(embed_dims, embed_dims)
@@ -118,6 +120,8 @@ class SelfAttention(_MultiHeadAttention):
         window_size: window side in patches; 0 means global attention.
     """
 
+    input_projections = {'qkv': 3}
+
     def __init__(
         self,
         embed_dims: int,
@@ -127,14 +131,7 @@ class SelfAttention(_MultiHeadAttention):
         projection_dropout: float = 0.0,
         window_size: int = 0,
     ) -> None:
-        super().__init__(
-            embed_dims,
-            num_heads,
-            qv_bias,
-            attention_dropout,
-            projection_dropout,
-            qkv=nn.Linear(embed_dims, embed_dims * 3, bias=False),
-        )
+        super().__init__(embed_dims, num_heads, qv_bias, attention_dropout, projection_dropout)
         if window_size < 0:
             raise ValueError(f'window_size must be >= 0 (0: global attention), got {window_size}')
         self.window_size = window_size
@@ -234,24 +231,7 @@ class CrossAttention(_MultiHeadAttention):
         projection_dropout: dropout after the output projection.
     """
 
-    def __init__(
-        self,
-        embed_dims: int,
-        num_heads: int,
-        qv_bias: bool = True,
-        attention_dropout: float = 0.0,
-        projection_dropout: float = 0.0,
-    ) -> None:
-        super().__init__(
-            embed_dims,
-            num_heads,
-            qv_bias,
-            attention_dropout,
-            projection_dropout,
-            q=nn.Linear(embed_dims, embed_dims, bias=False),
-            k=nn.Linear(embed_dims, embed_dims, bias=False),
-            v=nn.Linear(embed_dims, embed_dims, bias=False),
-        )
+    input_projections = {'q': 1, 'k': 1, 'v': 1}
 
     def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
         """Attend each query to all keys.
