@@ -9,7 +9,6 @@ from typing import Literal, Optional, Sequence, Union
 import torch
 from mmengine.model import BaseModule
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 
 from cae_mm.registry import MODELS
 from cae_mm.utils.argument_checks import check_positive_integer, check_rate
@@ -23,6 +22,7 @@ from ..layers import (
     cae_init_,
     gather_tokens,
     mask_to_indices,
+    run_block,
     truncated_normal_,
 )
 from cae_mm.checkpoints.pretrained import load_pretrained_weights
@@ -116,16 +116,14 @@ class CAEVisionTransformer(BaseModule):
             patch_size, 'CAEVisionTransformer patch_size', 'pixels per patch side, dividing the image size'
         )
         check_positive_integer(in_channels, 'CAEVisionTransformer in_channels', 'image channels')
-        for name, rate in (
-            ('drop_path_rate', drop_path_rate),
-            ('dropout', dropout),
-            ('attention_dropout', attention_dropout),
-        ):
-            check_rate(rate, f'CAEVisionTransformer {name}')
+        check_rate(drop_path_rate, 'CAEVisionTransformer drop_path_rate')
+        check_rate(dropout, 'CAEVisionTransformer dropout')
+        check_rate(attention_dropout, 'CAEVisionTransformer attention_dropout')
         if out_type not in ('raw', 'featmap', 'cls_token', 'avg_featmap'):
             raise ValueError(f"out_type must be 'raw', 'featmap', 'cls_token' or 'avg_featmap', got {out_type!r}")
         self.out_type = out_type
-        self.out_indices = self._normalise_out_indices(out_indices)
+        out_indices = [out_indices] if isinstance(out_indices, int) else out_indices
+        self.out_indices = self._normalise_block_indices(out_indices, 'out_indices')
         self.final_norm = final_norm
         self.with_checkpoint = with_checkpoint
         if window_size < 0:
@@ -185,10 +183,6 @@ class CAEVisionTransformer(BaseModule):
             raise ValueError(f'a custom arch dict needs {sorted(missing)}')
         return arch
 
-    def _normalise_out_indices(self, out_indices: Union[int, Sequence[int]]) -> tuple[int, ...]:
-        indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
-        return self._normalise_block_indices(indices, 'out_indices')
-
     def _normalise_block_indices(self, indices: Sequence[int], name: str) -> tuple[int, ...]:
         normalised = []
         for index in indices:
@@ -237,17 +231,13 @@ class CAEVisionTransformer(BaseModule):
         return table.to(device=like.device, dtype=like.dtype)
 
     def _input_tokens(
-        self,
-        images: torch.Tensor,
-        mask: Optional[Union[torch.Tensor, PatchMask]],
-        grid: Optional[tuple[int, int]] = None,
+        self, images: torch.Tensor, mask: Optional[Union[torch.Tensor, PatchMask]], grid: tuple[int, int]
     ) -> torch.Tensor:
         """Embed patches, add positions, drop masked patches, prepend cls: ``(B, 1 + N_kept, C)``.
 
-        ``grid`` is the images' patch grid when the caller has it. A :class:`PatchMask` was checked against the
-        grid where it was made; a plain mask is checked here.
+        ``grid`` is the images' patch grid. A :class:`PatchMask` was checked against the grid where it was made; a
+        plain mask is checked here.
         """
-        grid = grid or self.grid_size(images)
         if mask is not None and self.window_size > 0:
             raise ValueError('window attention needs every patch of the grid; it cannot run on masked inputs')
         if mask is not None and self.relative_position_bias is not None:
@@ -283,10 +273,8 @@ class CAEVisionTransformer(BaseModule):
         return bias()
 
     def _run_block(self, index: int, tokens: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
-        block, bias = self.layers[index], self._attention_bias(index, grid)
-        if self.with_checkpoint and self.training and tokens.requires_grad:
-            return checkpoint(block, tokens, grid, bias, use_reentrant=False)
-        return block(tokens, grid, bias)
+        recompute = self.with_checkpoint and self.training and tokens.requires_grad
+        return run_block(self.layers[index], recompute, tokens, grid, self._attention_bias(index, grid))
 
     def forward_encoder(
         self, images: torch.Tensor, mask: Optional[Union[torch.Tensor, PatchMask]] = None

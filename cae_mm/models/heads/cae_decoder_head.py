@@ -6,7 +6,6 @@ import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 
 from cae_mm.registry import MODELS
 from cae_mm.utils.argument_checks import check_positive_integer, check_rate
@@ -19,6 +18,7 @@ from ..layers import (
     build_block_stack,
     cae_init_,
     gather_tokens,
+    run_block,
 )
 
 
@@ -108,7 +108,7 @@ class CAEDecoderHead(BaseModule):
         x = latent_pred + gather_tokens(table.to(latent_pred), masked_index)  # (B, Nm, C)
         recompute = self.with_checkpoint and self.training and torch.is_grad_enabled()
         for block in self.blocks:
-            x = checkpoint(block, x, use_reentrant=False) if recompute else block(x)
+            x = run_block(block, recompute, x)
         return self.predictor(self.norm(x))
 
     def loss(

@@ -5,6 +5,7 @@ from typing import Optional, Sequence
 import torch
 from mmcv.cnn.bricks import DropPath
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from .attention import CrossAttention, SelfAttention
 
@@ -50,6 +51,12 @@ def build_block_stack(
     return nn.ModuleList(
         block_type(drop_path=rate, **block_args, **extra) for rate, extra in zip(rates, per_block_args, strict=True)
     )
+
+
+def run_block(block: nn.Module, recompute: bool, *inputs: Optional[torch.Tensor]) -> torch.Tensor:
+    """``block(*inputs)``; with ``recompute``, its activations are recomputed in the backward pass instead of kept
+    (less memory, one more forward of the block, the same results)."""
+    return checkpoint(block, *inputs, use_reentrant=False) if recompute else block(*inputs)
 
 
 class _ResidualBlock(nn.Module):

@@ -5,7 +5,6 @@ from typing import Optional, Union
 import torch
 from mmengine.model import BaseModule
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 
 from cae_mm.registry import MODELS
 from cae_mm.utils.argument_checks import check_positive_integer, check_rate
@@ -18,6 +17,7 @@ from ..layers import (
     build_block_stack,
     cae_init_,
     gather_tokens,
+    run_block,
     truncated_normal_,
 )
 
@@ -120,10 +120,7 @@ class LatentContextRegressor(BaseModule):
         recompute = self.with_checkpoint and self.training and torch.is_grad_enabled()
         for block in self.blocks:
             context = torch.cat([visible, queries], dim=1)  # (B, Nv + Nm, C)
-            if recompute:
-                queries = checkpoint(block, queries, context, masked_pos, context_pos, use_reentrant=False)
-            else:
-                queries = block(queries, context, masked_pos, context_pos)
+            queries = run_block(block, recompute, queries, context, masked_pos, context_pos)
         return self.norm(queries)
 
     def no_weight_decay(self) -> set[str]:
