@@ -85,13 +85,10 @@ class CAE(BaseSelfSupervisor):
 
     @staticmethod
     def _split_views(inputs: Union[torch.Tensor, list[torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
-        if isinstance(inputs, torch.Tensor):
-            return inputs, inputs
-        if len(inputs) == 1:
-            return inputs[0], inputs[0]
-        if len(inputs) == 2:
-            return inputs[0], inputs[1]
-        raise ValueError(f'CAE takes one view or [model view, target view], got {len(inputs)} views')
+        views = [inputs] if isinstance(inputs, torch.Tensor) else inputs
+        if len(views) not in (1, 2):
+            raise ValueError(f'CAE takes one view or [model view, target view], got {len(views)} views')
+        return views[0], views[-1]
 
     def extract_feat(self, inputs: Union[torch.Tensor, list[torch.Tensor]]) -> tuple[torch.Tensor, ...]:
         """Backbone features of the model view, no mask (``forward(mode='tensor')``)."""
