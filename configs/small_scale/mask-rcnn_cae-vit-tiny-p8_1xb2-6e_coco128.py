@@ -42,17 +42,6 @@ test_pipeline = [
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
-train_dataloader = dict(
-    batch_size=2,
-    num_workers=2,
-    dataset=dict(
-        data_root=data_root,
-        ann_file='annotations/instances_train.json',
-        data_prefix=dict(img='images/train/'),
-        filter_cfg=dict(filter_empty_gt=True, min_size=8),
-        pipeline=train_pipeline,
-    ),
-)
 val_dataloader = dict(
     batch_size=2,
     num_workers=2,
@@ -61,6 +50,16 @@ val_dataloader = dict(
         ann_file='annotations/instances_val.json',
         data_prefix=dict(img='images/val/'),
         pipeline=test_pipeline,
+    ),
+)
+train_dataloader = dict(
+    val_dataloader,
+    dataset=dict(
+        val_dataloader['dataset'],
+        ann_file='annotations/instances_train.json',
+        data_prefix=dict(img='images/train/'),
+        filter_cfg=dict(filter_empty_gt=True, min_size=8),
+        pipeline=train_pipeline,
     ),
 )
 test_dataloader = val_dataloader

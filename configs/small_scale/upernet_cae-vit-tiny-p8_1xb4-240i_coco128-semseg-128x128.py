@@ -53,16 +53,6 @@ dataset = dict(
     reduce_zero_label=False,
     metainfo=dict(classes=classes),
 )
-train_dataloader = dict(
-    batch_size=4,
-    num_workers=2,
-    dataset=dict(
-        _delete_=True,
-        **dataset,
-        pipeline=train_pipeline,
-        data_prefix=dict(img_path='images/training', seg_map_path='annotations/training'),
-    ),
-)
 val_dataloader = dict(
     batch_size=1,
     num_workers=2,
@@ -71,6 +61,15 @@ val_dataloader = dict(
         **dataset,
         pipeline=test_pipeline,
         data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation'),
+    ),
+)
+train_dataloader = dict(
+    val_dataloader,
+    batch_size=4,
+    dataset=dict(
+        val_dataloader['dataset'],
+        pipeline=train_pipeline,
+        data_prefix=dict(img_path='images/training', seg_map_path='annotations/training'),
     ),
 )
 test_dataloader = val_dataloader

@@ -24,12 +24,10 @@ train_dataloader = dict(
     dataset=dict(type=dataset_type, data_root=data_root, data_prefix='train', pipeline=train_pipeline),
 )
 val_dataloader = dict(
-    batch_size=64,
-    num_workers=0,
-    persistent_workers=False,
+    train_dataloader,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root, data_prefix='val', pipeline=test_pipeline),
+    dataset=dict(train_dataloader['dataset'], data_prefix='val', pipeline=test_pipeline),
 )
 val_evaluator = dict(type='Accuracy', topk=(1,))
 test_dataloader = val_dataloader

@@ -25,13 +25,10 @@ train_dataloader = dict(
     dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
 )
 val_dataloader = dict(
-    batch_size=512,
-    num_workers=10,
-    persistent_workers=True,
-    pin_memory=True,
+    train_dataloader,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root, split='val', pipeline=test_pipeline),
+    dataset=dict(train_dataloader['dataset'], split='val', pipeline=test_pipeline),
 )
 val_evaluator = dict(type='Accuracy', topk=(1, 5))
 test_dataloader = val_dataloader
