@@ -12,20 +12,12 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 model = dict(backbone=dict(drop_path_rate=0.0), neck=dict(drop_path_rate=0.0), head=dict(drop_path_rate=0.0))
-train_pipeline = [
-    dict(type='cae_mm.LoadImageWithPixelLimit'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(
-        type='RandomResizedCropAndInterpolationWithTwoPic',
-        size=224,
-        second_size=112,
-        interpolation='bicubic',
-        second_interpolation='lanczos',
-        scale=(0.08, 1.0),
-    ),
+train_pipeline = [  # the same crop through mmpretrain's transform, then its mask generator
+    *_base_.train_pipeline[:2],
+    dict(_base_.train_pipeline[2], type='RandomResizedCropAndInterpolationWithTwoPic'),
     dict(
         type='BEiTMaskGenerator', input_size=(14, 14), num_masking_patches=75, max_num_patches=None, min_num_patches=16
     ),
-    dict(type='PackInputs'),
+    _base_.train_pipeline[4],
 ]
 train_dataloader = dict(batch_size=256, num_workers=8, dataset=dict(pipeline=train_pipeline))

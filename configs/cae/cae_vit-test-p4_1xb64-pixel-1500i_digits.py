@@ -10,12 +10,11 @@ model = dict(
     head=dict(out_dims=patch_size * patch_size * 3),
     target_generator=dict(patch_size=patch_size),
 )
-train_pipeline = [
-    dict(type='cae_mm.LoadImageWithPixelLimit'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='cae_mm.TwoViewRandomResizedCrop', size=32, scale=(0.5, 1.0), interpolation='bicubic'),
-    dict(type='cae_mm.BlockwiseMaskGenerator', num_masked_patches=32, patch_size=patch_size, min_patches_per_block=4),
-    dict(type='PackInputs'),
+train_pipeline = [  # the twin's pipeline at 32 px, with 4 px patches
+    *_base_.train_pipeline[:2],
+    dict(_base_.train_pipeline[2], size=32, scale=(0.5, 1.0)),
+    dict(_base_.train_pipeline[3], patch_size=patch_size),
+    _base_.train_pipeline[4],
 ]
 train_dataloader = dict(batch_size=64, dataset=dict(data_root='data/digits/train', pipeline=train_pipeline))
 max_iters = 1500
