@@ -55,7 +55,7 @@ import time
 import weakref
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Literal, Optional, Union
 
 import numpy as np
 import torch
@@ -147,17 +147,30 @@ def num_masked(args: argparse.Namespace) -> int:
 
 
 def mmpretrain_config(
-    width: int, depth: int, heads: int, head_depth: int, tokenizer_hidden: int, image_size: int, masked: int
+    width: int,
+    depth: int,
+    heads: int,
+    head_depth: int,
+    tokenizer_hidden: int,
+    num_masked: int,
+    tokenizer_file: Optional[Union[str, Path]] = None,
+    patch_size: int = PATCH_SIZE,
+    image_size: int = IMAGE_SIZE,
+    layer_scale: float = 0.1,
 ) -> dict:
-    """mmpretrain's CAE (its ``cae_beit-base-p16_8xb256-amp-coslr-300e_in1k.py``) at the given size."""
+    """mmpretrain's CAE (its ``cae_beit-base-p16_8xb256-amp-coslr-300e_in1k.py``) at the given size.
+
+    The DALL-E weights come from ``tokenizer_file`` through mmpretrain's own ``init_cfg`` (random if None).
+    """
+    tokenizer_init = dict(type='Pretrained', checkpoint=str(tokenizer_file)) if tokenizer_file else None
     return dict(
         type='CAE',
         backbone=dict(
             type='CAEPretrainViT',
             arch=dict(embed_dims=width, num_layers=depth, num_heads=heads, feedforward_channels=4 * width),
             img_size=image_size,
-            patch_size=PATCH_SIZE,
-            layer_scale_init_value=0.1,
+            patch_size=patch_size,
+            layer_scale_init_value=layer_scale,
             bias='qv_bias',
         ),
         neck=dict(
@@ -168,11 +181,11 @@ def mmpretrain_config(
             regressor_depth=head_depth,
             decoder_depth=head_depth,
             mlp_ratio=4,
-            layer_scale_init_value=0.1,
-            mask_tokens_num=masked,
+            layer_scale_init_value=layer_scale,
+            mask_tokens_num=num_masked,
         ),
         head=dict(type='CAEHead', loss=dict(type='CAELoss', lambd=2)),
-        target_generator=dict(type='DALL-E', n_hid=tokenizer_hidden, vocab_size=VOCAB_SIZE),
+        target_generator=dict(type='DALL-E', n_hid=tokenizer_hidden, vocab_size=VOCAB_SIZE, init_cfg=tokenizer_init),
         base_momentum=0.0,
     )
 
@@ -182,41 +195,42 @@ def cae_mm_config(
     depth: int,
     heads: int,
     head_depth: int,
-    target: str,
     tokenizer_hidden: int,
-    dalle_weights: Optional[dict],
-    checkpointing: bool,
+    target: Literal['dalle', 'pixel'] = 'dalle',
+    dalle_weights: Optional[Union[str, dict]] = None,
+    patch_size: int = PATCH_SIZE,
+    layer_scale: float = 0.1,
+    checkpointing: bool = False,
 ) -> dict:
-    """cae_mm's CAE of the same size: drop path 0, DALL-E (from ``dalle_weights``) or normalised-pixel target."""
+    """cae_mm's CAE of the same size: drop path 0, DALL-E (weights from ``dalle_weights``, a file or a state dict;
+    random if None) or normalised-pixel target."""
     if target == 'dalle':
         target_generator = dict(type='cae_mm.DALLETokenizer', checkpoint=dalle_weights, hidden_dims=tokenizer_hidden)
         out_dims, reconstruction_loss = VOCAB_SIZE, 'cross_entropy'
     else:
-        target_generator = dict(type='cae_mm.NormalizedPixelTarget', patch_size=PATCH_SIZE)
-        out_dims, reconstruction_loss = PATCH_SIZE * PATCH_SIZE * 3, 'mse'
+        target_generator = dict(type='cae_mm.NormalizedPixelTarget', patch_size=patch_size)
+        out_dims, reconstruction_loss = patch_size * patch_size * 3, 'mse'
+    regressor_and_decoder = dict(
+        embed_dims=width,
+        depth=head_depth,
+        num_heads=heads,
+        layer_scale_init_value=layer_scale,
+        with_checkpoint=checkpointing,
+    )
     return dict(
         type='cae_mm.CAE',
         backbone=dict(
             type='cae_mm.CAEVisionTransformer',
-            arch=dict(embed_dims=width, num_layers=depth, num_heads=heads, layer_scale_init_value=0.1),
-            patch_size=PATCH_SIZE,
+            arch=dict(embed_dims=width, num_layers=depth, num_heads=heads, layer_scale_init_value=layer_scale),
+            patch_size=patch_size,
             with_checkpoint=checkpointing,
         ),
-        neck=dict(
-            type='cae_mm.LatentContextRegressor',
-            embed_dims=width,
-            depth=head_depth,
-            num_heads=heads,
-            with_checkpoint=checkpointing,
-        ),
+        neck=dict(type='cae_mm.LatentContextRegressor', **regressor_and_decoder),
         head=dict(
             type='cae_mm.CAEDecoderHead',
-            embed_dims=width,
             out_dims=out_dims,
-            depth=head_depth,
-            num_heads=heads,
             reconstruction_loss=reconstruction_loss,
-            with_checkpoint=checkpointing,
+            **regressor_and_decoder,
         ),
         target_generator=target_generator,
     )
@@ -236,7 +250,10 @@ def build_models(size: str, target: str, args: argparse.Namespace) -> dict[str, 
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         reference = MMPRETRAIN_MODELS.build(
             mmpretrain_config(
-                **settings, tokenizer_hidden=args.tokenizer_hidden, image_size=args.image_size, masked=num_masked(args)
+                **settings,
+                tokenizer_hidden=args.tokenizer_hidden,
+                image_size=args.image_size,
+                num_masked=num_masked(args),
             )
         )
         reference.init_weights()  # also copies the backbone into the teacher
