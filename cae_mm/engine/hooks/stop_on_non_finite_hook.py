@@ -9,6 +9,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 
 from cae_mm.registry import HOOKS
+from cae_mm.utils.argument_checks import check_positive_integer
 
 
 def _non_finite(value: Any) -> bool:
@@ -52,16 +53,10 @@ class StopOnNonFiniteHook(Hook):
     def __init__(self, max_skipped_steps: int = 25, weight_check_interval: int = 50) -> None:
         if max_skipped_steps < 1:
             raise ValueError(f'max_skipped_steps must be at least 1, got {max_skipped_steps}')
-        if (
-            isinstance(weight_check_interval, bool)
-            or not isinstance(weight_check_interval, int)
-            or weight_check_interval < 1
-        ):
-            raise ValueError(
-                f'StopOnNonFiniteHook weight_check_interval must be a positive integer, got {weight_check_interval!r}'
-            )
         self.max_skipped_steps = max_skipped_steps
-        self.weight_check_interval = weight_check_interval
+        self.weight_check_interval = check_positive_integer(
+            weight_check_interval, 'StopOnNonFiniteHook weight_check_interval'
+        )
         self.skipped_in_a_row = 0
         self._scale_before_step: Optional[float] = None
 
