@@ -132,13 +132,12 @@ class RandomStateHook(Hook):
         hook = next((hook for hook in runner.hooks if isinstance(hook, CheckpointHook)), None)
         if hook is None or hook.by_epoch != by_epoch:
             return False
-        if by_epoch:
-            return hook.every_n_epochs(runner, hook.interval, hook.save_begin) or (
-                hook.save_last and hook.is_last_train_epoch(runner)
-            )
-        return hook.every_n_train_iters(runner, hook.interval, hook.save_begin) or (
-            hook.save_last and hook.is_last_train_iter(runner)
+        every, is_last = (
+            (hook.every_n_epochs, hook.is_last_train_epoch)
+            if by_epoch
+            else (hook.every_n_train_iters, hook.is_last_train_iter)
         )
+        return every(runner, hook.interval, hook.save_begin) or (hook.save_last and is_last(runner))
 
     def _gather_if_checkpoint_due(self, runner: Any, by_epoch: bool) -> None:
         if get_world_size() > 1 and self._checkpoint_due(runner, by_epoch):
