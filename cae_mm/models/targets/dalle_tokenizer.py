@@ -73,20 +73,12 @@ class DALLEResidualBlock(nn.Module):
         hidden = out_channels // 4
         self.residual_gain = 1 / num_blocks**2
         self.id_path = _dalle_conv(in_channels, out_channels, 1) if in_channels != out_channels else nn.Identity()
-        self.res_path = nn.Sequential(
-            OrderedDict(
-                [
-                    ('relu_1', nn.ReLU()),
-                    ('conv_1', _dalle_conv(in_channels, hidden, 3)),
-                    ('relu_2', nn.ReLU(inplace=True)),
-                    ('conv_2', _dalle_conv(hidden, hidden, 3)),
-                    ('relu_3', nn.ReLU(inplace=True)),
-                    ('conv_3', _dalle_conv(hidden, hidden, 3)),
-                    ('relu_4', nn.ReLU(inplace=True)),
-                    ('conv_4', _dalle_conv(hidden, out_channels, 1)),
-                ]
-            )
-        )
+        convolutions = ((in_channels, hidden, 3), (hidden, hidden, 3), (hidden, hidden, 3), (hidden, out_channels, 1))
+        res_path = OrderedDict()
+        for index, (conv_in, conv_out, kernel_size) in enumerate(convolutions, start=1):
+            res_path[f'relu_{index}'] = nn.ReLU(inplace=index > 1)  # not on the block's input, which id_path reads
+            res_path[f'conv_{index}'] = _dalle_conv(conv_in, conv_out, kernel_size)
+        self.res_path = nn.Sequential(res_path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C_in, H, W) -> (B, C_out, H, W)``."""
