@@ -18,11 +18,6 @@ from .errors import CheckpointWriteError
 TEMPORARY_SUFFIX = '.tmp'
 
 
-def temporary_name_prefix(filepath: Union[str, Path]) -> str:
-    """The prefix of the temporary files an atomic write of ``filepath`` goes through (``.NAME.`` + random + ``.tmp``)."""
-    return f'.{Path(filepath).name}.'
-
-
 def process_umask() -> int:
     """The process umask, read without changing it where Linux reports it (``os.umask`` can only be read by setting)."""
     try:
@@ -54,9 +49,8 @@ def atomic_path(filepath: Union[str, Path]) -> Iterator[Path]:
     if filepath.is_dir():
         raise CheckpointWriteError(f'cannot write {filepath}: it is a folder; give a file name inside it')
     filepath.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        prefix=temporary_name_prefix(filepath), suffix=TEMPORARY_SUFFIX, dir=filepath.parent
-    )
+    # .NAME.<random>.tmp: hidden, and recognised by remove_partial_checkpoint_writes after a kill.
+    handle, temporary = tempfile.mkstemp(prefix=f'.{filepath.name}.', suffix=TEMPORARY_SUFFIX, dir=filepath.parent)
     try:
         os.fchmod(handle, 0o666 & ~process_umask())
         os.close(handle)

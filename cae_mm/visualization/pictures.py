@@ -79,11 +79,6 @@ def upscale(image: np.ndarray, factor: int) -> np.ndarray:
     return image.repeat(factor, axis=0).repeat(factor, axis=1)
 
 
-def patch_mask_to_pixels(mask: Union[np.ndarray, torch.Tensor], patch_size: int) -> np.ndarray:
-    """``(h, w)`` patch mask -> ``(h*p, w*p)`` pixel mask (bool)."""
-    return upscale(np.asarray(mask, dtype=bool), patch_size)
-
-
 def shade_patches(
     image: np.ndarray,
     mask: Union[np.ndarray, torch.Tensor],
@@ -103,7 +98,7 @@ def shade_patches(
     Returns:
         ``(H, W, 3)`` uint8.
     """
-    covered = patch_mask_to_pixels(mask, patch_size)  # (H, W)
+    covered = upscale(np.asarray(mask, dtype=bool), patch_size)  # (H, W)
     shaded = image.astype(np.float32)
     shaded[covered] = (1 - opacity) * shaded[covered] + opacity * np.asarray(colour, dtype=np.float32)
     return shaded.round().astype(np.uint8)
