@@ -35,18 +35,14 @@ def cae_init_(
     if mode not in ('xavier', 'rescaled_truncated_normal'):
         raise ValueError(f"init mode must be 'xavier' or 'rescaled_truncated_normal', got {mode!r}")
     for child in module.modules():
-        if isinstance(child, nn.Linear):
-            if mode == 'xavier':
+        if isinstance(child, nn.LayerNorm):
+            nn.init.ones_(child.weight)
+            nn.init.zeros_(child.bias)
+        elif isinstance(child, (nn.Linear, nn.Conv2d)):
+            if isinstance(child, nn.Linear) and mode == 'xavier':
                 nn.init.xavier_uniform_(child.weight)
             else:
                 truncated_normal_(child.weight, std)
-            if child.bias is not None:
-                nn.init.zeros_(child.bias)
-        elif isinstance(child, nn.LayerNorm):
-            nn.init.ones_(child.weight)
-            nn.init.zeros_(child.bias)
-        elif isinstance(child, nn.Conv2d):
-            truncated_normal_(child.weight, std)
             if child.bias is not None:
                 nn.init.zeros_(child.bias)
     if mode == 'rescaled_truncated_normal':
