@@ -17,12 +17,6 @@ def _split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
     return x.reshape(batch, tokens, num_heads, channels // num_heads).transpose(1, 2)
 
 
-def _merge_heads(x: torch.Tensor) -> torch.Tensor:
-    """(B, heads, N, C / heads) -> (B, N, C)."""
-    batch, heads, tokens, head_dims = x.shape
-    return x.transpose(1, 2).reshape(batch, tokens, heads * head_dims)
-
-
 def _padded_grid(grid_size: tuple[int, int], window_size: int) -> tuple[int, int]:
     """The grid rounded up to whole windows."""
     rows, cols = grid_size
@@ -100,7 +94,7 @@ class _MultiHeadAttention(nn.Module):
             attn_mask=mask,
             dropout_p=self.attention_dropout if self.training else 0.0,
         )  # (B, heads, Nq, C / heads)
-        return _merge_heads(attended)
+        return attended.transpose(1, 2).flatten(2)  # (B, Nq, C)
 
 
 class SelfAttention(_MultiHeadAttention):
