@@ -1,5 +1,7 @@
-"""Shared fixtures: the bundled photographs laid out once per session, tiny CAE model configs and classifiers."""
+"""Shared fixtures and helpers: the bundled photographs and the labelled digits laid out once per session, tiny CAE
+model configs and classifiers, a free port for distributed runs."""
 
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +11,7 @@ from mmengine.registry import init_default_scope
 
 import cae_mm  # noqa: F401  (registers cae_mm's modules)
 from tools.data.demo_images import prepare_demo_dataset
+from tools.data.labelled_demo_datasets import prepare_labelled_dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_ROOT = REPO_ROOT / 'configs'
@@ -19,6 +22,12 @@ TEST_CONFIG = CONFIG_ROOT / 'cae' / 'cae_vit-test-p8_1xb4-pixel-8i_test.py'
 def demo_data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo dataset (22 real photographs) in a session-wide temporary folder."""
     return prepare_demo_dataset(tmp_path_factory.mktemp('cae_demo'))
+
+
+@pytest.fixture(scope='session')
+def digits(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """scikit-learn's labelled digits as ``train/`` and ``val/`` class folders, in a session-wide temporary folder."""
+    return prepare_labelled_dataset('digits', tmp_path_factory.getbasetemp() / 'labelled')
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +41,13 @@ def _mmpretrain_scope() -> None:
     # A Runner leaves its config's scope current: without this, a test that builds a model through the registries
     # would depend on whether an mmdet or mmseg test ran before it.
     init_default_scope('mmpretrain')
+
+
+def free_port() -> int:
+    """A TCP port no process listens on now, for a distributed run's MASTER_PORT."""
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
 
 
 def tiny_cae_config(neck_dims: int = 64, drop_path_rate: float = 0.0, patch_size: int = 8) -> dict:

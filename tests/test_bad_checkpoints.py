@@ -6,7 +6,6 @@ the converters, publish_model.py, tools/test.py, the visualisation tools, tokeni
 explains each error.
 """
 
-import importlib.util
 import socket
 import subprocess
 import sys
@@ -30,16 +29,9 @@ from cae_mm.checkpoints import (
 from cae_mm.checkpoints.work_dir_lock import LOCK_FILE
 from cae_mm.registry import MODELS
 from tests.checkpoints.test_reading import torchscript_archive_that_writes
-from tests.conftest import REPO_ROOT, TEST_CONFIG, tiny_cae_config
+from tests.conftest import TEST_CONFIG, tiny_cae_config
 from tests.input_table import Workspace, run_row
-
-
-def tool(relative_path: str) -> types.ModuleType:
-    """A script under tools/ as a module (its main(argv) is called in this process)."""
-    spec = importlib.util.spec_from_file_location(Path(relative_path).stem, REPO_ROOT / 'tools' / relative_path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.tools.tool_loading import load_tool
 
 
 def saved(workspace: Workspace, content, name: str = 'checkpoint.pth') -> Path:
@@ -61,7 +53,7 @@ def load_from(workspace: Workspace, path: Path) -> None:
 def train(workspace: Workspace, *flags: str, max_iters: int = 2, work_dir: str = 'work_dir') -> Path:
     """tools/train.py on the tiny CAE config, a checkpoint every 2 iterations; returns the work dir."""
     folder = workspace.folder / work_dir
-    tool('train.py').main(
+    load_tool('train.py').main(
         [
             str(TEST_CONFIG),
             '--work-dir',
@@ -200,7 +192,7 @@ def cae_mm_checkpoint(workspace: Workspace) -> Path:
 
 
 def convert(converter: str, *arguments: str) -> None:
-    tool(f'model_converters/{converter}.py').main(list(arguments))
+    load_tool(f'model_converters/{converter}.py').main(list(arguments))
 
 
 def converter_output_is_its_input(workspace: Workspace) -> None:
@@ -252,18 +244,18 @@ def converter_grid_size(*grid: str) -> Callable[[Workspace], None]:
 def publish_into_an_existing_folder(workspace: Workspace) -> None:
     (workspace.folder / 'release').mkdir()
     try:
-        tool('publish_model.py').main([str(cae_mm_checkpoint(workspace)), str(workspace.folder / 'release')])
+        load_tool('publish_model.py').main([str(cae_mm_checkpoint(workspace)), str(workspace.folder / 'release')])
     finally:
         assert sorted(path.name for path in workspace.folder.iterdir()) == ['cae.pth', 'release']
 
 
 def publish_an_empty_checkpoint(workspace: Workspace) -> None:
-    tool('publish_model.py').main([str(saved(workspace, {})), str(workspace.folder / 'release.pth')])
+    load_tool('publish_model.py').main([str(saved(workspace, {})), str(workspace.folder / 'release.pth')])
 
 
 def visualise_with(content) -> Callable[[Workspace], None]:
     def run(workspace: Workspace) -> None:
-        tool('visualization/show_attention.py').main(
+        load_tool('visualization/show_attention.py').main(
             [
                 str(TEST_CONFIG),
                 str(saved(workspace, content)),

@@ -12,7 +12,6 @@ from mmengine.runner import Runner
 from cae_mm.checkpoints import read_checkpoint
 from cae_mm.registry import MODELS
 from tests.conftest import CONFIG_ROOT, tiny_cae_config
-from tests.labelled_data import shared_digits_root
 
 LINEAR = CONFIG_ROOT / 'linear_probe'
 ATTENTIVE = CONFIG_ROOT / 'attentive_probe'
@@ -137,11 +136,6 @@ def test_default_checkpoint_is_the_output_of_a_pretraining_config(folder, size):
     assert pretraining.model.backbone.arch == size
     assert pretraining.model.target_generator.type == 'cae_mm.DALLETokenizer'
     assert checkpoint.name == f'epoch_{pretraining.train_cfg.max_epochs}.pth'
-
-
-@pytest.fixture(scope='module')
-def digits(tmp_path_factory):
-    return shared_digits_root(tmp_path_factory)
 
 
 @pytest.fixture(scope='module')

@@ -7,8 +7,6 @@ Schedules are cut to one epoch (or two iterations); ``--resume`` then continues 
 checks everything (weights, optimizer, schedulers, message hub) without training further.
 """
 
-import importlib.util
-import types
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from cae_mm.checkpoints import read_checkpoint, weights_of
-from tests.conftest import CONFIG_ROOT, REPO_ROOT, TEST_CONFIG
+from tests.conftest import CONFIG_ROOT, TEST_CONFIG
 from tests.downstream.runs import (
     CASCADE_TEST,
     MASK_RCNN_TEST,
@@ -26,7 +24,7 @@ from tests.downstream.runs import (
     detection_config,
     segmentation_config,
 )
-from tests.labelled_data import shared_digits_root
+from tests.tools.tool_loading import load_tool
 
 PROBES = {
     'linear_probe': CONFIG_ROOT / 'linear_probe' / 'cae_vit-test-p4_1xb64-linear-probe-lars-2e_digits_test.py',
@@ -34,13 +32,6 @@ PROBES = {
     'fine_tune': CONFIG_ROOT / 'fine_tune' / 'cae_vit-test-p4_1xb64-fine-tune-2e_digits_test.py',
 }
 DETECTION = {'mask_rcnn': MASK_RCNN_TEST, 'cascade_mask_rcnn': CASCADE_TEST, 'vitdet': VITDET_TEST}
-
-
-def tool(name: str) -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location(Path(name).stem, REPO_ROOT / 'tools' / name)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def pretraining_config(demo_images: Path) -> Config:
@@ -79,7 +70,7 @@ def round_trip(cfg: Config, folder: Path, has_test_loop: bool = True) -> None:
     cfg.log_level = 'INFO'  # the resume check reads the log
     cfg.dump(str(config_file))
     work_dir = folder / 'work_dir'
-    train = tool('train.py')
+    train = load_tool('train.py')
     DefaultScope._instance_dict.clear()
     train.main([str(config_file), '--work-dir', str(work_dir)])
     checkpoint = Path((work_dir / 'last_checkpoint').read_text())
@@ -88,7 +79,7 @@ def round_trip(cfg: Config, folder: Path, has_test_loop: bool = True) -> None:
 
     if has_test_loop:
         DefaultScope._instance_dict.clear()
-        metrics = tool('test.py').main([str(config_file), str(checkpoint), '--work-dir', str(folder / 'test')])
+        metrics = load_tool('test.py').main([str(config_file), str(checkpoint), '--work-dir', str(folder / 'test')])
         assert metrics, 'tools/test.py reported no metric'
 
     DefaultScope._instance_dict.clear()
@@ -98,7 +89,7 @@ def round_trip(cfg: Config, folder: Path, has_test_loop: bool = True) -> None:
     assert f'resuming from {checkpoint}' in resumed
     assert f'resumed epoch: {saved["meta"]["epoch"]}, iter: {saved["meta"]["iter"]}' in resumed
 
-    release = tool('publish_model.py').main([str(checkpoint), str(folder / 'release' / 'model.pth')])
+    release = load_tool('publish_model.py').main([str(checkpoint), str(folder / 'release' / 'model.pth')])
     published = torch.load(release, map_location='cpu', weights_only=True)  # plain tensors and values only
     assert set(published) == {'meta', 'state_dict'}
     expected = weights_of(saved, checkpoint)
@@ -113,8 +104,8 @@ def test_pretraining_round_trip(tmp_path, demo_data_root):
 
 @pytest.mark.slow
 @pytest.mark.parametrize('family', PROBES)
-def test_classification_round_trip(family, tmp_path, tmp_path_factory):
-    round_trip(probe_config(PROBES[family], shared_digits_root(tmp_path_factory)), tmp_path)
+def test_classification_round_trip(family, tmp_path, digits):
+    round_trip(probe_config(PROBES[family], digits), tmp_path)
 
 
 @pytest.mark.slow

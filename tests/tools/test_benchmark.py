@@ -1,6 +1,5 @@
 """tools/benchmark.py: its memory tracker and FLOP count are right, and a small run compares the two CAEs."""
 
-import importlib.util
 import json
 
 import pytest
@@ -8,14 +7,12 @@ import torch
 import torch.nn.functional as F
 
 from tests.conftest import REPO_ROOT
+from tests.tools.tool_loading import load_tool
 
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('benchmark_tool', REPO_ROOT / 'tools' / 'benchmark.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('benchmark.py')
 
 
 def test_tracker_counts_live_tensors_and_their_peak(tool):

@@ -15,7 +15,6 @@ differ between any two summation orders (measured: 1e-4 after 3 steps, every oth
 """
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -24,19 +23,13 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from tests.conftest import REPO_ROOT, TEST_CONFIG
+from tests.conftest import REPO_ROOT, TEST_CONFIG, free_port
 
 ITERATIONS = 3
 GLOBAL_BATCH = 4
 TOLERANCE = 1e-6
 # Gradient identically zero (see the module docstring): its AdamW steps follow rounding noise.
 NOISE_DRIVEN = ('.norm1_k.bias',)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return probe.getsockname()[1]
 
 
 def write_config(folder: Path) -> Path:

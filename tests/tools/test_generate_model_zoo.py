@@ -1,6 +1,5 @@
 """The model zoo: metafiles that list every config family and config, and README tables generated from them."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -8,15 +7,13 @@ import yaml
 from mmengine.config import Config
 
 from tests.conftest import CONFIG_ROOT, REPO_ROOT
+from tests.tools.tool_loading import load_tool
 
 MODEL_INDEX = REPO_ROOT / 'model-index.yml'
 
 
 def generator():
-    spec = importlib.util.spec_from_file_location('generate_model_zoo', REPO_ROOT / 'tools' / 'generate_model_zoo.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('generate_model_zoo.py')
 
 
 def listed_models() -> list[dict]:

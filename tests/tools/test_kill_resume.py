@@ -25,7 +25,7 @@ from mmengine.registry import RUNNERS
 
 from cae_mm.checkpoints import CheckpointReadError, read_checkpoint
 from tests.conftest import REPO_ROOT, TEST_CONFIG
-from tests.tools.test_train import load_train_module
+from tests.tools.tool_loading import load_tool
 
 MAX_ITERS = 8
 
@@ -149,7 +149,7 @@ def test_sigkill_anywhere_then_resume_gives_identical_weights(tmp_path, demo_dat
 
 def resume_runner(work_dir: Path, data_root: Path, *flags: str):
     """The runner tools/train.py builds (cae_mm.Runner), before training."""
-    train_tool = load_train_module()
+    train_tool = load_tool('train.py')
     cfg = train_tool.build_config(
         train_tool.parse_args(
             [

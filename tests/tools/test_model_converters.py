@@ -1,7 +1,6 @@
 """The converter scripts in tools/model_converters, run through their main() on generated checkpoint files."""
 
 import argparse
-import importlib.util
 import os
 
 import numpy as np
@@ -13,9 +12,10 @@ from cae_mm.models.targets import DALLETokenizer
 from cae_mm.registry import MODELS
 from tests.checkpoints.official_cae import official_state_dict
 from tests.checkpoints.test_reading import torchscript_archive_that_writes
-from tests.conftest import CONFIG_ROOT, REPO_ROOT, TEST_CONFIG
+from tests.conftest import CONFIG_ROOT, TEST_CONFIG
 from tests.models.algorithms.mmpretrain_cae import build_mmpretrain_cae, cae_mm_config
 from tests.models.targets.dalle_files import write_openai_style_pickle
+from tests.tools.tool_loading import load_tool
 
 DALLE_TEST_CONFIG = CONFIG_ROOT / 'cae' / 'cae_vit-test-p8_1xb4-dalle-8i_test.py'
 # mmpretrain's CAE at the size of the DALL-E tiny twin: 64 px, 8 px patches, 64 wide, 2 + 1 + 1 blocks, 8-wide DALL-E.
@@ -23,10 +23,7 @@ TWIN_SIZE = dict(width=64, depth=2, heads=4, head_depth=1, tokenizer_hidden=8, p
 
 
 def tool(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / 'tools' / 'model_converters' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(f'model_converters/{name}.py')
 
 
 def saved_weights(path) -> dict[str, torch.Tensor]:

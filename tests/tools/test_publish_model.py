@@ -1,7 +1,6 @@
 """tools/publish_model.py: release files without training state, named by their hash, loadable by cae_mm's loaders."""
 
 import hashlib
-import importlib.util
 import re
 
 import numpy as np
@@ -15,14 +14,12 @@ from cae_mm.models.backbones.vision_transformer import CAEVisionTransformer
 from cae_mm.registry import MODELS
 from cae_mm.visualization.model_loading import build_model, load_config
 from tests.checkpoints.test_reading import torchscript_archive_that_writes
-from tests.conftest import REPO_ROOT, TEST_CONFIG
+from tests.conftest import TEST_CONFIG
+from tests.tools.tool_loading import load_tool
 
 
 def publish_model():
-    spec = importlib.util.spec_from_file_location('publish_model', REPO_ROOT / 'tools' / 'publish_model.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('publish_model.py')
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """tools/slurm_train.sh: srun's options, and two Slurm tasks training on a CPU (a stand-in srun starts them locally)."""
 
 import os
-import socket
 import stat
 import subprocess
 from pathlib import Path
@@ -9,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import REPO_ROOT, TEST_CONFIG
+from tests.conftest import REPO_ROOT, TEST_CONFIG, free_port
 
 # Starts --ntasks copies of the command with the variables Slurm gives each task, and logs its own arguments.
 FAKE_SRUN = r"""#!/usr/bin/env bash
@@ -34,12 +33,6 @@ FAKE_SCONTROL = '#!/usr/bin/env bash\necho 127.0.0.1\n'
 def executable(path: Path, text: str) -> None:
     path.write_text(text)
     path.chmod(path.stat().st_mode | stat.S_IEXEC)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.slow

@@ -1,6 +1,5 @@
 """tools/test.py: evaluates a checkpoint with the config's test loop, loading it strictly."""
 
-import importlib.util
 import re
 import subprocess
 import sys
@@ -13,22 +12,10 @@ from mmengine.registry import DefaultScope, init_default_scope
 
 from cae_mm.checkpoints import CheckpointMismatchError, CheckpointReadError
 from tests.conftest import CONFIG_ROOT, REPO_ROOT, tiny_cae_config
-from tests.labelled_data import shared_digits_root
+from tests.tools.tool_loading import load_tool
 
 CONFIG = CONFIG_ROOT / 'linear_probe' / 'cae_vit-test-p4_1xb64-linear-probe-lars-2e_digits_test.py'
 VALIDATION_SUBSET = list(range(0, 450, 5))
-
-
-def load_test_tool():
-    spec = importlib.util.spec_from_file_location('test_tool', REPO_ROOT / 'tools' / 'test.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope='module')
-def digits(tmp_path_factory):
-    return shared_digits_root(tmp_path_factory)
 
 
 def options(digits, *extra: str) -> list[str]:
@@ -100,7 +87,7 @@ def test_cli_reports_the_accuracy_of_the_checkpoint(digits, tmp_path):
 
 def test_class_count_of_checkpoint_config_and_test_set_must_agree(digits, tmp_path):
     """A 10-class checkpoint into a 5-class head, or a 12-class head for the 10 digit classes, is a clear error."""
-    test_tool = load_test_tool()
+    test_tool = load_tool('test.py')
     _, path = save_classifier(tmp_path, num_classes=10)
     with pytest.raises(
         CheckpointMismatchError, match=r'class count mismatch: .* trained for 10 classes .*num_classes is 5'
@@ -117,7 +104,7 @@ def test_class_count_of_checkpoint_config_and_test_set_must_agree(digits, tmp_pa
 
 def test_checkpoint_of_another_model_lists_the_keys(digits, tmp_path):
     """A CAE pretraining checkpoint is not a classifier: the error names the missing head and the extra neck keys."""
-    test_tool = load_test_tool()
+    test_tool = load_tool('test.py')
     cae = build_classifier(Config(dict(model=tiny_cae_config(patch_size=4))))
     path = tmp_path / 'cae.pth'
     torch.save(dict(state_dict=cae.state_dict()), path)
@@ -130,12 +117,12 @@ def test_checkpoint_without_weights_is_named(digits, tmp_path, content):
     path = tmp_path / 'empty.pth'
     torch.save(content, path)
     with pytest.raises(CheckpointReadError, match='holds no weights'):
-        load_test_tool().main([str(CONFIG), str(path), '--work-dir', str(tmp_path / 'd'), *options(digits)])
+        load_tool('test.py').main([str(CONFIG), str(path), '--work-dir', str(tmp_path / 'd'), *options(digits)])
 
 
 def test_work_dir_and_options_reach_the_config():
     """--work-dir wins over the default; --cfg-options are merged; nothing is loaded or resumed implicitly."""
-    test_tool = load_test_tool()
+    test_tool = load_tool('test.py')
     cfg = test_tool.build_config(
         test_tool.parse_args([str(CONFIG), 'x.pth', '--work-dir', 'w', '--cfg-options', 'test_dataloader.batch_size=7'])
     )

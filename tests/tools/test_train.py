@@ -10,6 +10,7 @@ import torch
 
 from cae_mm.checkpoints import read_checkpoint
 from tests.conftest import REPO_ROOT, TEST_CONFIG
+from tests.tools.tool_loading import load_tool
 
 
 NO_DROP_PATH = ['model.backbone.drop_path_rate=0.0', 'model.neck.drop_path_rate=0.0', 'model.head.drop_path_rate=0.0']
@@ -65,19 +66,10 @@ def test_resume_continues_the_same_run(tmp_path, demo_data_root):
         torch.testing.assert_close(resumed['state_dict'][key], value, rtol=0, atol=0, msg=key)
 
 
-def load_train_module():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location('train_tool', REPO_ROOT / 'tools' / 'train.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize('flags,expected', [([], 'OptimWrapper'), (['--amp'], 'cae_mm.BFloat16AutocastOptimWrapper')])
 def test_amp_flag_picks_bf16_autocast_on_cpu(flags, expected):
     """Without a GPU, --amp means bf16 autocast (mmengine's AmpOptimWrapper refuses CPUs)."""
-    train_tool = load_train_module()
+    train_tool = load_tool('train.py')
     cfg = train_tool.build_config(train_tool.parse_args([str(TEST_CONFIG), *flags]))
     if not torch.cuda.is_available():
         assert cfg.optim_wrapper.type == expected
@@ -85,7 +77,7 @@ def test_amp_flag_picks_bf16_autocast_on_cpu(flags, expected):
 
 def test_resume_and_work_dir_flags():
     """--resume alone resumes from the newest checkpoint; with a path, from that file; --work-dir wins."""
-    train_tool = load_train_module()
+    train_tool = load_tool('train.py')
     auto = train_tool.build_config(train_tool.parse_args([str(TEST_CONFIG), '--resume', '--work-dir', 'w']))
     assert auto.resume is True and auto.load_from is None and auto.work_dir == 'w'
     explicit = train_tool.build_config(train_tool.parse_args([str(TEST_CONFIG), '--resume', 'x.pth']))

@@ -5,12 +5,6 @@ import pytest
 from PIL import Image
 
 from tools.data.labelled_demo_datasets import load_source_images, prepare_labelled_dataset, stratified_split
-from tests.labelled_data import shared_digits_root
-
-
-@pytest.fixture(scope='module')
-def digits(tmp_path_factory):
-    return shared_digits_root(tmp_path_factory)
 
 
 def test_digits_split_is_stratified_and_complete(digits):

@@ -1,6 +1,5 @@
 """Fixtures for the visualisation tools: a checkpoint of the tiny config made here, full and backbone-only."""
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
@@ -12,15 +11,13 @@ from PIL import Image
 from cae_mm.registry import MODELS
 from cae_mm.checkpoints.conversion import cae_mm_to_backbone
 from cae_mm.visualization.model_loading import load_config
-from tests.conftest import REPO_ROOT, TEST_CONFIG
+from tests.conftest import TEST_CONFIG
+from tests.tools.tool_loading import load_tool
 
 
 def tool(name: str) -> ModuleType:
     """Import ``tools/visualization/{name}.py`` as a module."""
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / 'tools' / 'visualization' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(f'visualization/{name}.py')
 
 
 def read_png(path: Path) -> np.ndarray:
