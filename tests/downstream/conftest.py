@@ -7,6 +7,7 @@ import torch
 from mmengine.registry import DefaultScope
 
 from tools.data.rendered_scenes import write_ade20k_scenes, write_coco_instances
+from tests.downstream.runs import write_splits
 
 
 @pytest.fixture(autouse=True)
@@ -29,15 +30,11 @@ def photographs(demo_data_root: Path) -> list[Path]:
 def rendered_coco(tmp_path_factory: pytest.TempPathFactory, photographs: list[Path]) -> Path:
     """COCO-format scenes on real photographs: 6 training and 4 validation images."""
     root = tmp_path_factory.mktemp('rendered_coco')
-    write_coco_instances(root, 'train', 6, seed=0, photographs=photographs)
-    write_coco_instances(root, 'val', 4, seed=1, photographs=photographs)
-    return root
+    return write_splits(write_coco_instances, root, {'train': 6, 'val': 4}, photographs)
 
 
 @pytest.fixture(scope='session')
 def rendered_ade(tmp_path_factory: pytest.TempPathFactory, photographs: list[Path]) -> Path:
     """ADE20K-format scenes on real photographs: 4 training and 2 validation images."""
     root = tmp_path_factory.mktemp('rendered_ade')
-    write_ade20k_scenes(root, 'training', 4, seed=0, photographs=photographs)
-    write_ade20k_scenes(root, 'validation', 2, seed=1, photographs=photographs)
-    return root
+    return write_splits(write_ade20k_scenes, root, {'training': 4, 'validation': 2}, photographs)

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable, Sequence
 
 from mmengine.config import Config
 from mmengine.runner import Runner
@@ -17,25 +18,31 @@ VITDET_TEST = CONFIG_ROOT / 'vitdet' / 'mask-rcnn_cae-vit-test-p16-window4-sfp_1
 UPERNET_TEST = CONFIG_ROOT / 'upernet' / 'upernet_cae-vit-test-p16_1xb2-4i_rendered-ade20k-128x128_test.py'
 
 
-def detection_config(path: Path, data_root: Path, work_dir: Path) -> Config:
-    """A tiny detection config reading ``data_root`` and writing to ``work_dir``, quiet logs."""
+def write_splits(
+    write: Callable[..., Path], root: Path, counts: dict[str, int], photographs: Sequence[Path] = ()
+) -> Path:
+    """Rendered scenes written by ``write`` (``write_coco_instances`` or ``write_ade20k_scenes``): ``counts`` images
+    per split, the i-th split seeded i; returns ``root``."""
+    for seed, (split, count) in enumerate(counts.items()):
+        write(root, split, count, seed=seed, photographs=photographs)
+    return root
+
+
+def segmentation_config(path: Path, data_root: Path, work_dir: Path) -> Config:
+    """A tiny downstream config reading ``data_root`` and writing to ``work_dir``, quiet logs."""
     cfg = Config.fromfile(path)
     cfg.work_dir = str(work_dir)
     for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
         loader.dataset.data_root = str(data_root)
-    cfg.val_evaluator.ann_file = str(data_root / 'annotations' / 'instances_val.json')
-    cfg.test_evaluator = cfg.val_evaluator
     cfg.log_level = 'WARNING'
     return cfg
 
 
-def segmentation_config(path: Path, data_root: Path, work_dir: Path) -> Config:
-    """A tiny segmentation config reading ``data_root`` and writing to ``work_dir``, quiet logs."""
-    cfg = Config.fromfile(path)
-    cfg.work_dir = str(work_dir)
-    for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
-        loader.dataset.data_root = str(data_root)
-    cfg.log_level = 'WARNING'
+def detection_config(path: Path, data_root: Path, work_dir: Path) -> Config:
+    """A tiny detection config reading ``data_root`` (its annotations too) and writing to ``work_dir``, quiet logs."""
+    cfg = segmentation_config(path, data_root, work_dir)
+    cfg.val_evaluator.ann_file = str(data_root / 'annotations' / 'instances_val.json')
+    cfg.test_evaluator = cfg.val_evaluator
     return cfg
 
 

@@ -8,12 +8,14 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from tools.data.rendered_scenes import write_ade20k_scenes, write_coco_instances
-from tests.downstream.runs import MASK_RCNN_TEST, UPERNET_TEST, detection_config, segmentation_config
+from tests.downstream.runs import MASK_RCNN_TEST, UPERNET_TEST, detection_config, segmentation_config, write_splits
 
 
 def untrained_then_trained(cfg: Config, metric_names: tuple[str, ...]) -> tuple[dict, dict]:
-    """Validate the freshly built model, train it with the config's schedule, return both metric sets."""
+    """Validate the freshly built model, train it (a 5-iteration warmup, then the full learning rate), return both
+    metric sets."""
     cfg.randomness = dict(seed=0)
+    cfg.param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5)]
     cfg.default_hooks.checkpoint.interval = 10**6  # no checkpoint files: only the metrics matter here
     runner = Runner.from_cfg(cfg)
     untrained = runner.val()
@@ -25,13 +27,10 @@ def untrained_then_trained(cfg: Config, metric_names: tuple[str, ...]) -> tuple[
 @pytest.mark.slow
 def test_mask_rcnn_learns_to_detect_and_segment_the_shapes(tmp_path: Path):
     """96 iterations (12 epochs of 16 images): box and mask AP50 rise above the untrained model's."""
-    data_root = tmp_path / 'coco'
-    write_coco_instances(data_root, 'train', 16, seed=0)
-    write_coco_instances(data_root, 'val', 8, seed=1)
+    data_root = write_splits(write_coco_instances, tmp_path / 'coco', {'train': 16, 'val': 8})
     cfg = detection_config(MASK_RCNN_TEST, data_root, tmp_path / 'work')
     epochs = 12
     cfg.train_cfg.update(max_epochs=epochs, val_interval=epochs)
-    cfg.param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5)]
     # Fewer sampled anchors and RoIs than COCO's 256/512: the scenes hold 1-3 objects, and smaller samples keep
     # the positives from being swamped while the heads are untrained.
     cfg.model.train_cfg.rpn.sampler.num = 64
@@ -44,12 +43,9 @@ def test_mask_rcnn_learns_to_detect_and_segment_the_shapes(tmp_path: Path):
 @pytest.mark.slow
 def test_upernet_learns_to_segment_the_shapes(tmp_path: Path):
     """40 iterations: mIoU over background and the three shapes rises above the untrained model's."""
-    data_root = tmp_path / 'ade'
-    write_ade20k_scenes(data_root, 'training', 16, seed=0)
-    write_ade20k_scenes(data_root, 'validation', 8, seed=1)
+    data_root = write_splits(write_ade20k_scenes, tmp_path / 'ade', {'training': 16, 'validation': 8})
     cfg = segmentation_config(UPERNET_TEST, data_root, tmp_path / 'work')
     iterations = 40
     cfg.train_cfg.update(max_iters=iterations, val_interval=iterations)
-    cfg.param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5)]
     untrained, trained = untrained_then_trained(cfg, ('mIoU',))
     assert trained['mIoU'] > untrained['mIoU'], (untrained, trained)

@@ -3,7 +3,6 @@ killing it (its process group, or torchrun alone, with SIGKILL) ends its trainin
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,14 +12,8 @@ import pytest
 import torch
 
 from tools.data.rendered_scenes import write_ade20k_scenes, write_coco_instances
-from tests.conftest import REPO_ROOT, TEST_CONFIG
-from tests.downstream.runs import MASK_RCNN_TEST, UPERNET_TEST
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return probe.getsockname()[1]
+from tests.conftest import REPO_ROOT, TEST_CONFIG, free_port
+from tests.downstream.runs import MASK_RCNN_TEST, UPERNET_TEST, write_splits
 
 
 def dist_train(config, work_dir, *cfg_options: str) -> str:
@@ -45,31 +38,24 @@ def dist_train(config, work_dir, *cfg_options: str) -> str:
 @pytest.mark.parametrize('family', ['mask_rcnn', 'upernet'])
 def test_two_process_training_without_gpus(family, tmp_path):
     if family == 'mask_rcnn':
-        data_root = tmp_path / 'coco'
-        write_coco_instances(data_root, 'train', 4, seed=0)
-        write_coco_instances(data_root, 'val', 2, seed=1)
-        output = dist_train(
-            MASK_RCNN_TEST,
-            tmp_path / 'work',
-            f'train_dataloader.dataset.data_root={data_root}',
-            f'val_dataloader.dataset.data_root={data_root}',
+        data_root = write_splits(write_coco_instances, tmp_path / 'coco', {'train': 4, 'val': 2})
+        config, checkpoint = MASK_RCNN_TEST, tmp_path / 'work' / 'epoch_1.pth'
+        options = [
             f'val_evaluator.ann_file={data_root / "annotations" / "instances_val.json"}',
             'train_cfg.max_epochs=1',
             'train_cfg.val_interval=1',
             'default_hooks.checkpoint.interval=1',
-        )
-        checkpoint = tmp_path / 'work' / 'epoch_1.pth'
+        ]
     else:
-        data_root = tmp_path / 'ade'
-        write_ade20k_scenes(data_root, 'training', 4, seed=0)
-        write_ade20k_scenes(data_root, 'validation', 2, seed=1)
-        output = dist_train(
-            UPERNET_TEST,
-            tmp_path / 'work',
-            f'train_dataloader.dataset.data_root={data_root}',
-            f'val_dataloader.dataset.data_root={data_root}',
-        )
-        checkpoint = tmp_path / 'work' / 'iter_4.pth'
+        data_root = write_splits(write_ade20k_scenes, tmp_path / 'ade', {'training': 4, 'validation': 2})
+        config, checkpoint, options = UPERNET_TEST, tmp_path / 'work' / 'iter_4.pth', []
+    output = dist_train(
+        config,
+        tmp_path / 'work',
+        f'train_dataloader.dataset.data_root={data_root}',
+        f'val_dataloader.dataset.data_root={data_root}',
+        *options,
+    )
     assert 'Distributed training: True' in output
     assert output.count('Training finished.') == 1  # printed by rank 0 only
     assert checkpoint.is_file()
