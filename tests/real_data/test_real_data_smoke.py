@@ -35,6 +35,19 @@ def _quiet(cfg: Config, work_dir: Path) -> Config:
     return cfg
 
 
+def _train(cfg: Config, window: int, **length: int) -> Runner:
+    """Train for ``length`` (``max_epochs=N`` or ``max_iters=N``) at the optimizer's learning rate, one checkpoint at
+    the end, no validation during the run; the losses are finite and fall (means of the first and last ``window``)."""
+    ((loop_length, value),) = length.items()
+    cfg.train_cfg.update({loop_length: value, 'val_interval': value + 1})
+    cfg.param_scheduler = None
+    cfg.default_hooks.checkpoint.interval = value
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    _assert_finite_and_falling(_losses(runner), window)
+    return runner
+
+
 def test_cae_pretraining_on_tiny_imagenet_10(tiny_imagenet_10, tmp_path):
     """The small-scale CAE config, shrunk to a 64-wide encoder: 16 iterations of 16 photos; the losses fall and the
     feature-rank hook writes its records."""
@@ -76,15 +89,9 @@ def test_attentive_probe_on_tiny_imagenet_10(tiny_imagenet_10, tmp_path):
     cfg.val_dataloader.dataset.pipeline[1].update(scale=72)
     cfg.val_dataloader.dataset.pipeline[2].update(crop_size=64)
     cfg.test_dataloader = cfg.val_dataloader
-    max_epochs = 8
-    cfg.train_cfg.update(max_epochs=max_epochs, val_interval=max_epochs + 1)  # validated once, below
-    cfg.param_scheduler = None
     cfg.optim_wrapper.optimizer.lr = 0.05
-    cfg.default_hooks.checkpoint.interval = max_epochs
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    runner = _train(cfg, window=5, max_epochs=8)
     assert runner.optim_wrapper.optimizer.defaults['nesterov'] is True
-    _assert_finite_and_falling(_losses(runner), window=5)
     accuracy = runner.val()['accuracy/top1']
     assert 0 <= accuracy <= 100
 
@@ -112,13 +119,7 @@ def test_mask_rcnn_on_coco128_with_coco_metric(coco128, tmp_path):
         type='CocoMetric', ann_file=str(coco128 / 'annotations' / 'instances_val.json'), metric=['bbox', 'segm']
     )
     cfg.test_evaluator = cfg.val_evaluator
-    max_epochs = 4
-    cfg.train_cfg.update(max_epochs=max_epochs, val_interval=max_epochs + 1)  # validated once, below
-    cfg.param_scheduler = None
-    cfg.default_hooks.checkpoint.interval = max_epochs
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    _assert_finite_and_falling(_losses(runner), window=4)
+    runner = _train(cfg, window=4, max_epochs=4)
     metrics = runner.val()
     for key in ('bbox_mAP', 'bbox_mAP_50', 'segm_mAP', 'segm_mAP_50'):
         value = metrics[f'coco/{key}']
@@ -152,13 +153,7 @@ def test_upernet_on_coco128_semseg_with_iou_metric(coco128_semseg, tmp_path):
     cfg.test_dataloader = cfg.val_dataloader
     cfg.val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
     cfg.test_evaluator = cfg.val_evaluator
-    max_iters = 8
-    cfg.train_cfg.update(max_iters=max_iters, val_interval=max_iters + 1)  # validated once, below
-    cfg.param_scheduler = None
-    cfg.default_hooks.checkpoint.interval = max_iters
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    _assert_finite_and_falling(_losses(runner), window=3)
+    runner = _train(cfg, window=3, max_iters=8)
     metrics = runner.val()
     for key in ('mIoU', 'aAcc'):
         value = metrics[key]
