@@ -1,9 +1,15 @@
-"""The rows of the bad-input tables (test_bad_input.py, test_bad_checkpoints.py): where a row works, and how it runs."""
+"""The rows of the bad-input tables (test_bad_input.py, test_bad_checkpoints.py): where a row works, how it runs,
+and the tiny CAE that the checkpoint rows load into."""
 
 from pathlib import Path
-from typing import Callable, NamedTuple, Optional
+from typing import Callable, NamedTuple, Optional, Union
 
 import pytest
+import torch
+
+from cae_mm.checkpoints import Runner
+from cae_mm.registry import MODELS
+from tests.conftest import tiny_cae_config
 
 
 class Workspace(NamedTuple):
@@ -23,3 +29,13 @@ def run_row(
         return
     with pytest.raises(error, match=message):
         action(workspace)
+
+
+def tiny_cae() -> torch.nn.Module:
+    return MODELS.build(tiny_cae_config())
+
+
+def load_from(workspace: Workspace, checkpoint: Union[str, Path]) -> None:
+    """``load_from`` of cae_mm's Runner (what every cae_mm config uses) into the tiny CAE."""
+    runner = Runner(model=tiny_cae(), work_dir=str(workspace.folder / 'work_dir'), default_scope='mmpretrain')
+    runner.load_checkpoint(str(checkpoint))

@@ -22,15 +22,14 @@ from cae_mm.checkpoints import (
     CheckpointMismatchError,
     CheckpointReadError,
     CheckpointWriteError,
-    Runner,
     TokenizerWeightsError,
     read_checkpoint,
 )
 from cae_mm.checkpoints.work_dir_lock import LOCK_FILE
 from cae_mm.registry import MODELS
 from tests.checkpoints.test_reading import torchscript_archive_that_writes
-from tests.conftest import TEST_CONFIG, tiny_cae_config
-from tests.input_table import Workspace, run_row
+from tests.conftest import TEST_CONFIG
+from tests.input_table import Workspace, load_from, run_row, tiny_cae
 from tests.tools.tool_loading import load_tool
 
 
@@ -38,16 +37,6 @@ def saved(workspace: Workspace, content, name: str = 'checkpoint.pth') -> Path:
     path = workspace.folder / name
     torch.save(content, path)
     return path
-
-
-def tiny_cae() -> torch.nn.Module:
-    return MODELS.build(tiny_cae_config())
-
-
-def load_from(workspace: Workspace, path: Path) -> None:
-    Runner(model=tiny_cae(), work_dir=str(workspace.folder / 'work_dir'), default_scope='mmpretrain').load_checkpoint(
-        str(path)
-    )
 
 
 def train(workspace: Workspace, *flags: str, max_iters: int = 2, work_dir: str = 'work_dir') -> Path:

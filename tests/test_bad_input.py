@@ -27,11 +27,11 @@ from mmpretrain.registry import DATASETS
 from mmpretrain.structures import DataSample
 from PIL import Image
 
-from cae_mm.checkpoints import CheckpointMismatchError, CheckpointReadError, Runner
+from cae_mm.checkpoints import CheckpointMismatchError, CheckpointReadError
 from cae_mm.models.targets import TokenizerWeightsError
 from cae_mm.registry import HOOKS, MODELS, TRANSFORMS
 from tests.conftest import TEST_CONFIG, tiny_cae_config
-from tests.input_table import Workspace, run_row
+from tests.input_table import Workspace, load_from, run_row, tiny_cae
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -347,16 +347,6 @@ def corrupt_tokenizer_weights(workspace: Workspace) -> None:
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Rows: checkpoints.
-
-
-def tiny_cae() -> torch.nn.Module:
-    return MODELS.build(tiny_cae_config())
-
-
-def load_from(workspace: Workspace, checkpoint: str) -> None:
-    """``load_from`` of cae_mm's Runner (what every cae_mm config uses) into the tiny CAE."""
-    runner = Runner(model=tiny_cae(), work_dir=str(workspace.folder / 'work_dir'), default_scope='mmpretrain')
-    runner.load_checkpoint(checkpoint)
 
 
 def saved_checkpoint(workspace: Workspace, state_dict: dict, name: str = 'iter_4.pth') -> Path:
