@@ -231,13 +231,17 @@ class CAEVisionTransformer(BaseModule):
         return table.to(device=like.device, dtype=like.dtype)
 
     def _input_tokens(
-        self, images: torch.Tensor, mask: Optional[Union[torch.Tensor, PatchMask]], grid: tuple[int, int]
+        self,
+        images: torch.Tensor,
+        mask: Optional[Union[torch.Tensor, PatchMask]],
+        grid: Optional[tuple[int, int]] = None,
     ) -> torch.Tensor:
         """Embed patches, add positions, drop masked patches, prepend cls: ``(B, 1 + N_kept, C)``.
 
-        ``grid`` is the images' patch grid. A :class:`PatchMask` was checked against the grid where it was made; a
-        plain mask is checked here.
+        ``grid`` is the images' patch grid when the caller has it. A :class:`PatchMask` was checked against the
+        grid where it was made; a plain mask is checked here.
         """
+        grid = grid or self.grid_size(images)
         if mask is not None and self.window_size > 0:
             raise ValueError('window attention needs every patch of the grid; it cannot run on masked inputs')
         if mask is not None and self.relative_position_bias is not None:
