@@ -74,17 +74,15 @@ class LoadImageWithPixelLimit(LoadImageFromFile):
         pixels = declared_pixel_count(data)
         pillow_limit = 2 * Image.MAX_IMAGE_PIXELS
         if pixels == -1 and self.max_pixels < pillow_limit:
-            raise ValueError(
-                f'{filename} declares more than {pillow_limit} pixels (limit: max_pixels='
-                f'{self.max_pixels}); refused before decoding. Shrink the image, or raise max_pixels of '
-                'cae_mm.LoadImageWithPixelLimit in the pipeline if it is meant to be this large'
-            )
-        if pixels is not None and pixels > self.max_pixels:
-            raise ValueError(
-                f'{filename} declares {pixels} pixels, more than max_pixels={self.max_pixels}; refused '
-                'before decoding. Shrink the image, or raise max_pixels of '
-                'cae_mm.LoadImageWithPixelLimit in the pipeline if it is meant to be this large'
-            )
+            declared = f'more than {pillow_limit} pixels (limit: max_pixels={self.max_pixels})'
+        elif pixels is not None and pixels > self.max_pixels:
+            declared = f'{pixels} pixels, more than max_pixels={self.max_pixels}'
+        else:
+            return
+        raise ValueError(
+            f'{filename} declares {declared}; refused before decoding. Shrink the image, or raise max_pixels of '
+            'cae_mm.LoadImageWithPixelLimit in the pipeline if it is meant to be this large'
+        )
 
     def transform(self, results: dict) -> Optional[dict]:
         """Read ``results['img_path']``, check its pixel count, decode it (mmcv's decoding)."""
