@@ -3,7 +3,7 @@
 Unlike the official release, the BatchNorm evaluates with its running statistics (no dependence on the batch size).
 """
 
-from typing import Optional, Sequence
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -25,12 +25,10 @@ class AttentiveProbeHead(ClassificationHead):
         num_classes: classes ``K``.
         in_channels: token channels ``C`` (the encoder width).
         num_heads: attention heads; must divide ``C``.
-        loss: mmpretrain loss config (default: cross-entropy).
-        topk: top-k accuracies reported by ``loss`` when ``cal_acc``.
-        cal_acc: report training accuracy.
         norm_eps: epsilon of the query/key/value LayerNorms.
         init_std: standard deviation of the truncated-normal classifier weight (the bias starts at 0).
-        init_cfg: mmengine initialisation config.
+        **kwargs: ``loss`` (default: cross-entropy), ``topk``, ``cal_acc`` and ``init_cfg`` of
+            :class:`ClassificationHead`.
     """
 
     trains_batch_norm = True
@@ -40,14 +38,11 @@ class AttentiveProbeHead(ClassificationHead):
         num_classes: int,
         in_channels: int,
         num_heads: int,
-        loss: Optional[dict] = None,
-        topk: Sequence[int] = (1,),
-        cal_acc: bool = False,
         norm_eps: float = 1e-6,
         init_std: float = 0.01,
-        init_cfg: Optional[dict] = None,
+        **kwargs,
     ) -> None:
-        super().__init__(num_classes, in_channels, loss, topk, cal_acc, init_cfg)
+        super().__init__(num_classes, in_channels, **kwargs)
         self.query_token = nn.Parameter(torch.zeros(1, 1, in_channels))
         self.norm_query = nn.LayerNorm(in_channels, eps=norm_eps)
         self.norm_key = nn.LayerNorm(in_channels, eps=norm_eps)

@@ -1,6 +1,6 @@
 """The fine-tuning classifier of BEiT/CAE: LayerNorm on the mean-pooled patch tokens, then a Linear layer."""
 
-from typing import Optional, Sequence
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -19,28 +19,18 @@ class FineTuningHead(ClassificationHead):
     Args:
         num_classes: classes ``K``.
         in_channels: feature channels ``C``.
-        loss: mmpretrain loss config (default: label smoothing 0.1, the official recipe).
-        topk: top-k accuracies reported by ``loss`` when ``cal_acc``.
-        cal_acc: report training accuracy (meaningless with Mixup/CutMix).
         norm_eps: LayerNorm epsilon.
         init_scale: factor on the initial Linear weight and bias.
-        init_cfg: mmengine initialisation config.
+        **kwargs: ``loss`` (default: label smoothing 0.1, the official recipe), ``topk``, ``cal_acc`` (meaningless
+            with Mixup/CutMix) and ``init_cfg`` of :class:`ClassificationHead`.
     """
 
     default_loss = dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original')
 
     def __init__(
-        self,
-        num_classes: int,
-        in_channels: int,
-        loss: Optional[dict] = None,
-        topk: Sequence[int] = (1,),
-        cal_acc: bool = False,
-        norm_eps: float = 1e-6,
-        init_scale: float = 0.001,
-        init_cfg: Optional[dict] = None,
+        self, num_classes: int, in_channels: int, norm_eps: float = 1e-6, init_scale: float = 0.001, **kwargs
     ) -> None:
-        super().__init__(num_classes, in_channels, loss, topk, cal_acc, init_cfg)
+        super().__init__(num_classes, in_channels, **kwargs)
         self.norm = nn.LayerNorm(in_channels, eps=norm_eps)
         self.fc = nn.Linear(in_channels, num_classes)
         nn.init.trunc_normal_(self.fc.weight, std=0.02)

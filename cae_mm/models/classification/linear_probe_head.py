@@ -1,6 +1,6 @@
 """The linear probe: a frozen encoder's normalised cls token, BatchNorm without affine, one Linear layer."""
 
-from typing import Optional, Sequence
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -19,26 +19,15 @@ class LinearProbeHead(ClassificationHead):
     Args:
         num_classes: classes ``K``.
         in_channels: feature channels ``C`` (the encoder width).
-        loss: mmpretrain loss config (default: cross-entropy).
-        topk: top-k accuracies reported by ``loss`` when ``cal_acc``.
-        cal_acc: report training accuracy.
         init_std: standard deviation of the truncated-normal Linear weight (the bias starts at 0).
-        init_cfg: mmengine initialisation config.
+        **kwargs: ``loss`` (default: cross-entropy), ``topk``, ``cal_acc`` and ``init_cfg`` of
+            :class:`ClassificationHead`.
     """
 
     trains_batch_norm = True
 
-    def __init__(
-        self,
-        num_classes: int,
-        in_channels: int,
-        loss: Optional[dict] = None,
-        topk: Sequence[int] = (1,),
-        cal_acc: bool = False,
-        init_std: float = 0.01,
-        init_cfg: Optional[dict] = None,
-    ) -> None:
-        super().__init__(num_classes, in_channels, loss, topk, cal_acc, init_cfg)
+    def __init__(self, num_classes: int, in_channels: int, init_std: float = 0.01, **kwargs) -> None:
+        super().__init__(num_classes, in_channels, **kwargs)
         self.norm = nn.BatchNorm1d(in_channels, affine=False, eps=1e-6)
         self.fc = nn.Linear(in_channels, num_classes)
         nn.init.trunc_normal_(self.fc.weight, std=init_std)
