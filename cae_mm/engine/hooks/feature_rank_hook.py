@@ -91,9 +91,6 @@ class FeatureRankHook(Hook):
         path = Path(runner.work_dir) / self.file_name
         with path.open('a') as stream:
             stream.write(json.dumps({'iter': step, **ranks}) + '\n')
-        runner.logger.info(
-            'feature rank at iter {}: {}'.format(
-                step, ', '.join(f'{name} {value:.2f}' for name, value in ranks.items())
-            )
-        )
+        summary = ', '.join(f'{name} {value:.2f}' for name, value in ranks.items())
+        runner.logger.info(f'feature rank at iter {step}: {summary}')
         return ranks
