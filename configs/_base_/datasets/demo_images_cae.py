@@ -5,9 +5,8 @@ _base_ = ['./imagenet_cae.py']
 train_dataloader = dict(
     batch_size=16,
     num_workers=2,
-    persistent_workers=True,
     pin_memory=False,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
+    sampler=dict(type='InfiniteSampler'),
     dataset=dict(
         _delete_=True,
         type='CustomDataset',
