@@ -260,12 +260,17 @@ def crop_not_a_multiple_of_the_patch_size(workspace: Workspace) -> None:
     load(save(workspace, 'photo.png', rgb()), pipeline)
 
 
+def model_loss(samples: list[dict]) -> None:
+    """The loss of the test config's model on a batch of these pipeline outputs."""
+    model = MODELS.build(Config.fromfile(TEST_CONFIG).model)
+    batch = model.data_preprocessor(default_collate(samples), training=True)
+    model.loss(batch['inputs'], batch['data_samples'])
+
+
 def mask_generator_and_model_disagree_on_the_patch_size(workspace: Workspace) -> None:
     path = save(workspace, 'photo.png', rgb())
-    model = MODELS.build(Config.fromfile(TEST_CONFIG).model)
     sample = load(path, test_pipeline(patch_size=16, num_masked_patches=8, min_patches_per_block=2))
-    batch = model.data_preprocessor(default_collate([sample, sample]), training=True)
-    model.loss(batch['inputs'], batch['data_samples'])
+    model_loss([sample, sample])
 
 
 def encoder_input_not_a_multiple_of_the_patch_size(workspace: Workspace) -> None:
@@ -312,19 +317,13 @@ def crop(**options) -> Callable[[Workspace], None]:
 
 def masks_of_unequal_counts_in_a_batch(workspace: Workspace) -> None:
     path = save(workspace, 'photo.png', rgb())
-    model = MODELS.build(Config.fromfile(TEST_CONFIG).model)
-    samples = [load(path, test_pipeline(num_masked_patches=count)) for count in (32, 24)]
-    batch = model.data_preprocessor(default_collate(samples), training=True)
-    model.loss(batch['inputs'], batch['data_samples'])
+    model_loss([load(path, test_pipeline(num_masked_patches=count)) for count in (32, 24)])
 
 
 def pipeline_without_a_mask_generator(workspace: Workspace) -> None:
     pipeline = test_pipeline()
     del pipeline[3]
-    model = MODELS.build(Config.fromfile(TEST_CONFIG).model)
-    sample = load(save(workspace, 'photo.png', rgb()), pipeline)
-    batch = model.data_preprocessor(default_collate([sample]), training=True)
-    model.loss(batch['inputs'], batch['data_samples'])
+    model_loss([load(save(workspace, 'photo.png', rgb()), pipeline)])
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -68,28 +68,10 @@ def train(config: Path, work_dir: Path, processes: int, *options: str) -> str:
     )
     batch = f'train_dataloader.batch_size={GLOBAL_BATCH // processes}'
     if processes == 1:
-        command = [
-            sys.executable,
-            'tools/train.py',
-            str(config),
-            '--work-dir',
-            str(work_dir),
-            *options,
-            '--cfg-options',
-            batch,
-        ]
+        launcher = [sys.executable, 'tools/train.py', str(config)]
     else:
-        command = [
-            'bash',
-            'tools/dist_train.sh',
-            str(config),
-            str(processes),
-            '--work-dir',
-            str(work_dir),
-            *options,
-            '--cfg-options',
-            batch,
-        ]
+        launcher = ['bash', 'tools/dist_train.sh', str(config), str(processes)]
+    command = [*launcher, '--work-dir', str(work_dir), *options, '--cfg-options', batch]
     completed = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, env=environment)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     return completed.stdout + completed.stderr
