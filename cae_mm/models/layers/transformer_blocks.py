@@ -1,17 +1,20 @@
 """The two transformer blocks CAE is made of: a pre-norm self-attention block and the regressor's cross-attention block."""
 
+from functools import partial
 from typing import Optional, Sequence
 
 import torch
 from mmcv.cnn.bricks import DropPath
 from torch import nn
-from torch.utils.checkpoint import checkpoint
+from torch.utils.checkpoint import checkpoint, noop_context_fn
 
 from .attention import CrossAttention, SelfAttention
+from .saved_activation_recompute import checkpoint_contexts, recompute_when_saved
 
 
 class FeedForward(nn.Module):
-    """Linear -> GELU -> Linear, hidden width ``mlp_ratio * C``."""
+    """Linear -> GELU -> Linear, hidden width ``mlp_ratio * C``; the GELU output is recomputed in the backward pass
+    rather than kept (see :mod:`.saved_activation_recompute`)."""
 
     def __init__(self, embed_dims: int, mlp_ratio: float = 4.0, dropout: float = 0.0) -> None:
         super().__init__()
@@ -19,11 +22,15 @@ class FeedForward(nn.Module):
         self.fc1 = nn.Linear(embed_dims, hidden_dims)
         self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden_dims, embed_dims)
-        self.drop = nn.Dropout(dropout)
+        # A zero-rate dropout is left out: on a GPU it would copy the activations in training mode.
+        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, N, C) -> (B, N, C)."""
-        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+        hidden = self.fc1(x)  # (B, N, mlp_ratio * C)
+        activated = self.act(hidden)
+        with recompute_when_saved((activated, partial(self.act, hidden))):
+            return self.drop(self.fc2(self.drop(activated)))
 
 
 def _layer_scale(embed_dims: int, init_value: float) -> Optional[nn.Parameter]:
@@ -56,7 +63,11 @@ def build_block_stack(
 def run_block(block: nn.Module, recompute: bool, *inputs: Optional[torch.Tensor]) -> torch.Tensor:
     """``block(*inputs)``; with ``recompute``, its activations are recomputed in the backward pass instead of kept
     (less memory, one more forward of the block, the same results)."""
-    return checkpoint(block, *inputs, use_reentrant=False) if recompute else block(*inputs)
+    if not recompute:
+        return block(*inputs)
+    # Compiled checkpoints accept only dispatch modes as contexts; compiled blocks do not recompute on their own anyway.
+    contexts = noop_context_fn if torch.compiler.is_compiling() else checkpoint_contexts
+    return checkpoint(block, *inputs, use_reentrant=False, context_fn=contexts)
 
 
 class _ResidualBlock(nn.Module):
@@ -120,8 +131,12 @@ class TransformerBlock(_ResidualBlock):
     ) -> torch.Tensor:
         """(B, N, C) -> (B, N, C); ``grid_size`` ``(h, w)`` is needed only with window attention;
         ``attention_bias`` ``(heads, N, N)`` is added to the attention logits (relative position bias)."""
-        x = x + self._branch(self.gamma_1, self.attn(self.norm1(x), grid_size, attention_bias))
-        return x + self._branch(self.gamma_2, self.mlp(self.norm2(x)))
+        normed = self.norm1(x)
+        with recompute_when_saved((normed, partial(self.norm1, x))):
+            x = x + self._branch(self.gamma_1, self.attn(normed, grid_size, attention_bias))
+        normed = self.norm2(x)
+        with recompute_when_saved((normed, partial(self.norm2, x))):
+            return x + self._branch(self.gamma_2, self.mlp(normed))
 
 
 class RegressorBlock(_ResidualBlock):
@@ -167,8 +182,15 @@ class RegressorBlock(_ResidualBlock):
         Returns:
             Updated queries ``(B, Nm, C)``.
         """
-        attended = self.cross_attn(
-            self.norm1_q(queries + query_pos), self.norm1_k(context + context_pos), self.norm1_v(context)
-        )
-        x = self.norm2(queries + self._branch(self.gamma_1, attended))
-        return x + self._branch(self.gamma_2, self.mlp(x))
+        positioned_queries, positioned_context = queries + query_pos, context + context_pos
+        normed = (self.norm1_q(positioned_queries), self.norm1_k(positioned_context), self.norm1_v(context))
+        with recompute_when_saved(
+            (normed[0], partial(self.norm1_q, positioned_queries)),
+            (normed[1], partial(self.norm1_k, positioned_context)),
+            (normed[2], partial(self.norm1_v, context)),
+        ):
+            attended = self.cross_attn(*normed)
+        updated = queries + self._branch(self.gamma_1, attended)
+        x = self.norm2(updated)
+        with recompute_when_saved((x, partial(self.norm2, updated))):
+            return x + self._branch(self.gamma_2, self.mlp(x))
