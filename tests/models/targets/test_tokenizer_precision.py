@@ -85,6 +85,21 @@ def test_fp32_logits_of_an_image_do_not_depend_on_its_batch():
             assert torch.equal(tokenizer.logits(images[subset]), whole[subset])
 
 
+@pytest.mark.parametrize('count', [8, 7])
+def test_fp32_ids_computed_a_few_images_at_a_time_are_those_of_one_pass(count):
+    """On a CPU the fp32 ids come in chunks of two images (three for the odd last one), to keep the feature maps
+    small: they are those of the whole batch's logits."""
+    images = mapped_photos('coco128', side=112)[:count]
+    tokenizer, _ = tokenizer_pair(hidden=32, vocab_size=8192)
+    with torch.no_grad():
+        one_pass = tokenizer.logits(images).argmax(dim=1).flatten(1)  # (B, h*w)
+    chunks, logits = [], tokenizer.logits
+    with mock.patch.object(tokenizer, 'logits', side_effect=lambda part: chunks.append(len(part)) or logits(part)):
+        ids = tokenizer.token_ids(images)
+    assert chunks == {8: [2, 2, 2, 2], 7: [2, 2, 3]}[count]
+    assert torch.equal(ids, one_pass)
+
+
 def test_auto_uses_bf16_only_with_amx_and_says_so():
     images = mapped_photos('tiny_imagenet_10', side=32)
     for has_amx in (False, True):
