@@ -35,7 +35,7 @@ costs once the batch is on the device: forward with the losses, backward, AdamW 
 mmpretrain's CAE has only the DALL-E target, so the pixel-target rows have cae_mm numbers only.
 
 Examples:
-    python tools/benchmark.py                                   # every size, both targets, batch 8
+    python tools/benchmark.py                                   # test to base, both targets, batch 8
     python tools/benchmark.py --sizes base --targets dalle      # the ViT-B / DALL-E comparison of docs/benchmark.md
     python tools/benchmark.py --sizes base --profile            # plus a torch.profiler table of one cae_mm step
     python tools/benchmark.py --sizes base --targets dalle --checkpointing   # also cae_mm with checkpointing
@@ -82,18 +82,23 @@ SCALING_CASES = ((224, 0.5), (320, 0.5), (448, 0.5), (224, 0.4), (224, 0.6))
 """(model view side, masked fraction) of ``--scaling``; the DALL-E view is always half the side."""
 PATCH_SIZE = 16
 # Encoder width/depth/heads as cae_mm's arch zoo has them; regressor and decoder: 4 blocks each, as in the paper.
+# Layer scale 0.1 (the base recipe's) unless given.
 SIZES = {
     'test': dict(width=64, depth=2, heads=4, head_depth=1),
     'tiny': dict(width=192, depth=12, heads=12, head_depth=4),
     'small': dict(width=384, depth=12, heads=12, head_depth=4),
     'base': dict(width=768, depth=12, heads=12, head_depth=4),
+    'large': dict(width=1024, depth=24, heads=16, head_depth=4, layer_scale=1e-5),  # the official large recipe's scale
 }
+DEFAULT_SIZES = ['test', 'tiny', 'small', 'base']
 GIB = 2**30
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--sizes', nargs='+', choices=list(SIZES), default=list(SIZES), help='encoder sizes')
+    parser.add_argument(
+        '--sizes', nargs='+', choices=list(SIZES), default=DEFAULT_SIZES, help='encoder sizes (large: about 14 GiB)'
+    )
     parser.add_argument('--targets', nargs='+', choices=['dalle', 'pixel'], default=['dalle', 'pixel'])
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--warmup', type=int, default=1, help='untimed steps of each model first')
