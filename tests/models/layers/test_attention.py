@@ -1,6 +1,9 @@
+import unittest.mock
+
 import torch
 
 from cae_mm.models.layers import CrossAttention, SelfAttention
+from cae_mm.models.layers import attention as attention_module
 
 
 def reference_attention(query, key, value, heads):
@@ -39,3 +42,30 @@ def test_cross_attention_matches_explicit_softmax():
         )
     )
     torch.testing.assert_close(attention(query, context, context), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_bf16_training_on_a_cpu_uses_matrix_products_with_the_same_result():
+    """Training in bf16 on a CPU bypasses the fused kernel (its backward pass is slow there): outputs and input
+    gradients agree with fp32's fused kernel to bf16 precision, with windows (a boolean mask) and with an additive
+    relative position bias. Without gradients the fused kernel stays."""
+    torch.manual_seed(0)
+    cases = [
+        (SelfAttention(32, 4, window_size=2), torch.randn(2, 1 + 9, 32), dict(grid_size=(3, 3))),  # padded windows
+        (SelfAttention(32, 4), torch.randn(2, 10, 32), dict(attention_bias=torch.randn(4, 10, 10))),
+    ]
+    explicit = attention_module._explicit_attention
+    for attention, tokens, kwargs in cases:
+        x, x_fp32 = tokens.clone().requires_grad_(), tokens.clone().requires_grad_()
+        with unittest.mock.patch.object(attention_module, '_explicit_attention', wraps=explicit) as spy:
+            with torch.autocast('cpu', dtype=torch.bfloat16):
+                output = attention(x, **kwargs).float()
+                assert spy.call_count >= 1
+                with torch.no_grad():
+                    calls = spy.call_count
+                    attention(tokens, **kwargs)
+                    assert spy.call_count == calls
+        gradient = torch.autograd.grad(output.square().sum(), x)[0]
+        expected = attention(x_fp32, **kwargs)
+        expected_gradient = torch.autograd.grad(expected.square().sum(), x_fp32)[0]
+        torch.testing.assert_close(output, expected, rtol=3e-2, atol=3e-2)
+        torch.testing.assert_close(gradient, expected_gradient, rtol=5e-2, atol=5e-2)
