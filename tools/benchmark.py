@@ -106,6 +106,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--precision', choices=['fp32', 'bf16'], help='default: fp32 on CPU, bf16 autocast on GPU')
     parser.add_argument('--tokenizer-hidden', type=int, default=256, help="DALL-E width (OpenAI's encoder: 256)")
+    parser.add_argument(
+        '--tokenizer-precision',
+        choices=['auto', 'fp32', 'bf16_recompute', 'bf16'],
+        default='auto',
+        help="cae_mm's DALL-E precision (default auto: ids equal to fp32's; bf16: bf16 ids, as mmpretrain's in bf16)",
+    )
     parser.add_argument('--threads', type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument(
         '--checkpointing',
@@ -206,11 +212,17 @@ def cae_mm_config(
     patch_size: int = PATCH_SIZE,
     layer_scale: float = 0.1,
     checkpointing: bool = False,
+    tokenizer_precision: str = 'auto',
 ) -> dict:
     """cae_mm's CAE of the same size: drop path 0, DALL-E (weights from ``dalle_weights``, a file or a state dict;
-    random if None) or normalised-pixel target."""
+    random if None; ``tokenizer_precision`` as ``DALLETokenizer``'s ``precision``) or normalised-pixel target."""
     if target == 'dalle':
-        target_generator = dict(type='cae_mm.DALLETokenizer', checkpoint=dalle_weights, hidden_dims=tokenizer_hidden)
+        target_generator = dict(
+            type='cae_mm.DALLETokenizer',
+            checkpoint=dalle_weights,
+            hidden_dims=tokenizer_hidden,
+            precision=tokenizer_precision,
+        )
         out_dims, reconstruction_loss = VOCAB_SIZE, 'cross_entropy'
     else:
         target_generator = dict(type='cae_mm.NormalizedPixelTarget', patch_size=patch_size)
@@ -274,6 +286,7 @@ def build_models(size: str, target: str, args: argparse.Namespace) -> dict[str, 
                 tokenizer_hidden=args.tokenizer_hidden,
                 dalle_weights=dalle_weights if target == 'dalle' else None,
                 checkpointing=checkpointing,
+                tokenizer_precision=args.tokenizer_precision,
             )
         )
         if models:
@@ -1069,6 +1082,7 @@ def main(argv: Optional[list[str]] = None) -> dict:
             steps=args.steps,
             precision=args.precision,
             tokenizer_hidden=args.tokenizer_hidden,
+            tokenizer_precision=args.tokenizer_precision,
             num_masked=num_masked(args),
             image_size=args.image_size,
             tokenizer_view_size=args.image_size // 2,

@@ -103,7 +103,7 @@ class DALLETokenizer(FrozenTokenizer):
         hidden_dims: width of the first group (256 in OpenAI's encoder).
         blocks_per_group: residual blocks per group (2).
         vocab_size: number of token ids (8192).
-        precision: ``'auto'``, ``'fp32'`` or ``'bf16_recompute'``; the ids are the same (see
+        precision: ``'auto'``, ``'fp32'`` or ``'bf16_recompute'`` (the same ids), or ``'bf16'`` (bf16 ids; see
             :class:`FrozenTokenizer`).
         init_cfg: unused (weights come from ``checkpoint``).
     """

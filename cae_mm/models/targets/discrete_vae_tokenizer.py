@@ -70,7 +70,7 @@ class DiscreteVAETokenizer(FrozenTokenizer):
         num_layers: stride-2 layers (3).
         hidden_dims: width of every layer (256).
         vocab_size: number of token ids (8192).
-        precision: ``'auto'``, ``'fp32'`` or ``'bf16_recompute'``; the ids are the same (see
+        precision: ``'auto'``, ``'fp32'`` or ``'bf16_recompute'`` (the same ids), or ``'bf16'`` (bf16 ids; see
             :class:`FrozenTokenizer`).
         init_cfg: unused (weights come from ``checkpoint``).
     """

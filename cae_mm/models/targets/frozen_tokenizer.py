@@ -18,7 +18,7 @@ from torch import nn
 from cae_mm.checkpoints import TokenizerWeightsError, compare_keys
 from ..layers import PatchMask, as_patch_mask
 
-Precision = Literal['auto', 'fp32', 'bf16_recompute']
+Precision = Literal['auto', 'fp32', 'bf16_recompute', 'bf16']
 
 
 def cpu_has_amx() -> bool:
@@ -73,12 +73,14 @@ class FrozenTokenizer(BaseModule):
     ``logits(images) -> (B, vocab_size, h, w)``, and call :meth:`load_checkpoint`. This class keeps the module in eval
     mode, computes under ``no_grad`` in fp32 with autocast off (ids must not depend on ``--amp``), and checks inputs.
 
-    The ids are always those of the fp32 computation. On a CPU with AMX (``precision='auto'``) the logits are first
+    Unless ``precision='bf16'``, the ids are always those of the fp32 computation. On a CPU with AMX (``precision='auto'``) the logits are first
     computed under bf16 autocast, which is faster but flips some argmaxes: an error bound is measured on the batch
     (``error_safety`` times the largest logit difference on the two images with the narrowest top-2 margins, which
     are recomputed in fp32), and every image with a top-2 margin below twice the bound is recomputed in fp32. A
     batch of one is never run (oneDNN picks other kernels), so the recomputed ids equal a full fp32 pass. After the
     first batch bf16 is kept only if it was measured faster than fp32 would be; the choice is logged.
+    ``precision='bf16'`` takes the argmax of the bf16 logits as they are (what mmpretrain's tokenizer gives under
+    mixed precision): fastest, but some ids differ from fp32's where two logits nearly tie.
 
     The value range is checked on the first batch only: the data preprocessor is a fixed affine map of 0..255 pixels,
     and a check per batch would cost a device synchronisation per step.
@@ -89,8 +91,9 @@ class FrozenTokenizer(BaseModule):
     Args:
         vocab_size: number of token ids.
         downsample_factor: image pixels per token along each side (8: a 112 px view gives the 14x14 grid).
-        precision: ``'auto'`` (bf16 with fp32 recomputation on a CPU with AMX, else fp32), ``'fp32'``, or
-            ``'bf16_recompute'`` (always, e.g. to test it; slower than fp32 without AMX). The ids are the same.
+        precision: ``'auto'`` (bf16 with fp32 recomputation on a CPU with AMX, else fp32), ``'fp32'``,
+            ``'bf16_recompute'`` (always, e.g. to test it; slower than fp32 without AMX): the ids are the same; or
+            ``'bf16'``: bf16 ids, which differ from fp32's at near ties.
         init_cfg: mmengine initialisation config (unused: weights come from the file).
     """
 
@@ -108,8 +111,8 @@ class FrozenTokenizer(BaseModule):
         self, vocab_size: int, downsample_factor: int, precision: Precision = 'auto', init_cfg: Optional[dict] = None
     ) -> None:
         super().__init__(init_cfg=init_cfg)
-        if precision not in ('auto', 'fp32', 'bf16_recompute'):
-            raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16_recompute', got {precision!r}")
+        if precision not in ('auto', 'fp32', 'bf16_recompute', 'bf16'):
+            raise ValueError(f"precision must be 'auto', 'fp32', 'bf16_recompute' or 'bf16', got {precision!r}")
         self.vocab_size = vocab_size
         self.downsample_factor = downsample_factor
         self.precision = precision
@@ -214,12 +217,13 @@ class FrozenTokenizer(BaseModule):
         if self.precision == 'auto':
             self.use_bf16 = device.type == 'cpu' and cpu_has_amx()
         else:
-            self.use_bf16 = self.precision == 'bf16_recompute'
-        how = (
-            'bf16 convolutions, images with a near-tie patch recomputed in fp32 (ids equal to fp32)'
-            if self.use_bf16
-            else 'fp32'
-        )
+            self.use_bf16 = self.precision in ('bf16_recompute', 'bf16')
+        if self.precision == 'bf16':
+            how = 'bf16 logits (ids differ from fp32 ids where two logits nearly tie)'
+        elif self.use_bf16:
+            how = 'bf16 convolutions, images with a near-tie patch recomputed in fp32 (ids equal to fp32)'
+        else:
+            how = 'fp32'
         reason = {'auto': f'{device.type}, AMX {"yes" if cpu_has_amx() else "no"}'}.get(self.precision, 'configured')
         MMLogger.get_current_instance().info(f'{type(self).__name__}: {how} ({reason})')
 
@@ -282,7 +286,8 @@ class FrozenTokenizer(BaseModule):
 
     @torch.no_grad()
     def token_ids(self, images: torch.Tensor) -> torch.Tensor:
-        """Token id of every patch, always those of the fp32 logits (whichever precision computes them).
+        """Token id of every patch: those of the fp32 logits (whichever precision computes them), or with
+        ``precision='bf16'`` those of the bf16 logits.
 
         Args:
             images: tokenizer view ``(B, 3, H, W)`` in ``input_range``.
@@ -293,6 +298,9 @@ class FrozenTokenizer(BaseModule):
         self.check_images(images)
         if self.use_bf16 is None:
             self._choose_precision(images.device)
+        if self.precision == 'bf16':
+            with torch.autocast(device_type=images.device.type, dtype=torch.bfloat16):
+                return self.logits(images.float()).argmax(dim=1).flatten(1)  # (B, h*w)
         if not self.use_bf16:
             return self._fp32_ids(images).flatten(1)  # (B, h*w)
         ids = self._bf16_ids_with_fp32_recompute(images)  # (B, h, w)

@@ -123,3 +123,18 @@ def test_auto_falls_back_to_fp32_when_recomputation_costs_more():
 def test_unknown_precision_is_an_error():
     with pytest.raises(ValueError, match='precision'):
         DALLETokenizer(None, hidden_dims=8, precision='fp16')
+
+
+def test_bf16_precision_gives_the_bf16_ids_and_says_they_differ():
+    """The opt-in ``precision='bf16'`` (mmpretrain's ids under mixed precision): the argmax of the bf16 logits, not
+    recomputed, which on photographs with the full vocabulary differ from the fp32 ids."""
+    images = mapped_photos('coco128', side=112)
+    state_dict = random_dalle_state_dict(64, 8192)
+    fp32 = DALLETokenizer(state_dict, hidden_dims=64, precision='fp32')
+    bf16 = DALLETokenizer(state_dict, hidden_dims=64, precision='bf16')
+    with mock.patch.object(frozen_tokenizer.MMLogger, 'get_current_instance') as logger:
+        ids = bf16.token_ids(images)
+    assert 'ids differ from fp32' in logger.return_value.info.call_args[0][0]
+    assert torch.equal(ids, bf16_only_ids(bf16, images))
+    assert not torch.equal(ids, fp32.token_ids(images))
+    assert bf16.recompute_stats['recomputed'] == 0
