@@ -738,8 +738,9 @@ def tokenizer_study(args: argparse.Namespace) -> dict:
         memory_format=torch.channels_last
     )
     recomputing = DALLETokenizer(weights, hidden_dims=args.tokenizer_hidden, precision='bf16_recompute')
+    bf16 = DALLETokenizer(weights, hidden_dims=args.tokenizer_hidden, precision='bf16')
     demo_views, shared_views = demo_photograph_views(), shared_photograph_views()
-    views = torch.cat([demo_views, shared_views])
+    views = torch.cat([demo_views, shared_views]).contiguous()  # NCHW, as the data preprocessor gives them
     batch = views[: args.batch_size]
 
     def bf16_logits(images: torch.Tensor) -> torch.Tensor:
@@ -748,11 +749,15 @@ def tokenizer_study(args: argparse.Namespace) -> dict:
 
     variants = {
         'mmpretrain DALLEEncoder, fp32': reference,
-        'cae_mm DALLETokenizer, fp32 (used)': tokenizer.logits,
+        'cae_mm DALLETokenizer, fp32, one pass': tokenizer.logits,
+        # ids (B, h*w): on a CPU the fp32 ids are computed two images at a time (FrozenTokenizer)
+        'cae_mm, fp32 ids two images at a time (used)': tokenizer.token_ids,
         'cae_mm, fp32 channels-last': lambda images: channels_last.logits(
             images.contiguous(memory_format=torch.channels_last)
         ),
         'cae_mm, bf16 autocast': bf16_logits,
+        # ids (B, h*w): bf16 logits from a channels-last batch
+        "cae_mm, bf16 autocast channels-last (precision='bf16')": bf16.token_ids,
         # ids (B, h*w), not logits: images with a near tie are recomputed in fp32 (FrozenTokenizer)
         'cae_mm, bf16 + fp32 recomputation': recomputing.token_ids,
     }

@@ -103,8 +103,8 @@ class _MultiHeadAttention(nn.Module):
         ``mask`` (bool, True = attend, or an additive bias) is broadcast to ``(B, heads, Nq, Nk)``.
 
         torch's fused kernel, except when training in bf16/fp16 on a CPU: there its backward pass is several times
-        slower than matrix products on AMX (measured at ViT-B: 17 ms against 2.5 ms per block), and the attention
-        weights it saves memory on are small at pretraining lengths."""
+        slower than matrix products (docs/benchmark.md), and the attention weights it saves memory on are small at
+        pretraining lengths."""
         query, key, value = (_split_heads(tensor, self.num_heads) for tensor in (query, key, value))
         dropout = self.attention_dropout if self.training else 0.0
         if query.device.type == 'cpu' and query.dtype in (torch.bfloat16, torch.float16) and torch.is_grad_enabled():

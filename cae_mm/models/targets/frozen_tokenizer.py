@@ -100,7 +100,7 @@ class FrozenTokenizer(BaseModule):
     error_safety = 4.0
     """The bf16 error bound is this many times the largest error measured on the batch's reference image."""
     cpu_chunk_images = 2
-    """On a CPU the fp32 ids are computed this many images at a time (the last chunk takes the odd one): the feature
+    """On a CPU the ids are computed this many images at a time (the last chunk takes the odd one): the feature
     maps then stay small enough for the allocator to reuse (a 112 px DALL-E map of 8 images is 100 MB, fresh pages
     every time). From two images up the logits of an image do not depend on the rest of its batch, so the ids are
     the same; one image is never run alone (oneDNN runs it with other kernels)."""
@@ -228,11 +228,13 @@ class FrozenTokenizer(BaseModule):
         MMLogger.get_current_instance().info(f'{type(self).__name__}: {how} ({reason})')
 
     def _fp32_logits(self, images: torch.Tensor) -> torch.Tensor:
+        """fp32 logits ``(B, vocab, h, w)``, always from a contiguous (NCHW) batch: oneDNN's channels-last kernels
+        sum in another order, so the ids would otherwise depend on the input's memory layout."""
         with torch.autocast(device_type=images.device.type, enabled=False):
-            return self.logits(images.float())  # (B, vocab, h, w)
+            return self.logits(images.float().contiguous())
 
     def _fp32_ids(self, images: torch.Tensor) -> torch.Tensor:
-        """Ids ``(B, h, w)`` of the fp32 logits; on a CPU in chunks of :attr:`cpu_chunk_images`."""
+        """Ids ``(B, h, w)`` of the fp32 logits; on a CPU :attr:`cpu_chunk_images` images at a time."""
         chunk = self.cpu_chunk_images
         if images.device.type != 'cpu' or images.shape[0] < 2 * chunk:
             return self._fp32_logits(images).argmax(dim=1)
@@ -240,11 +242,16 @@ class FrozenTokenizer(BaseModule):
         sizes[-1] += images.shape[0] % chunk
         return torch.cat([self._fp32_logits(part).argmax(dim=1) for part in images.split(sizes)])
 
+    def _bf16_logits(self, images: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, vocab, h, w)`` under bf16 autocast, from a channels-last batch: oneDNN's bf16 convolutions
+        are several times faster in that layout (docs/benchmark.md)."""
+        with torch.autocast(device_type=images.device.type, dtype=torch.bfloat16):
+            return self.logits(images.float().contiguous(memory_format=torch.channels_last))
+
     def _bf16_ids_with_fp32_recompute(self, images: torch.Tensor) -> torch.Tensor:
         """fp32 ids ``(B, h, w)`` from bf16 logits, recomputing in fp32 every image where bf16 could flip one."""
         start = time.perf_counter()
-        with torch.autocast(device_type=images.device.type, dtype=torch.bfloat16):
-            logits = self.logits(images.float()).float()  # (B, vocab, h, w)
+        logits = self._bf16_logits(images).float()  # (B, vocab, h, w)
         bf16_seconds = time.perf_counter() - start
         top2 = logits.topk(2, dim=1).values  # (B, 2, h, w)
         margin = (top2[:, 0] - top2[:, 1]).flatten(1).amin(dim=1)  # (B,) narrowest top-2 margin per image
@@ -299,8 +306,7 @@ class FrozenTokenizer(BaseModule):
         if self.use_bf16 is None:
             self._choose_precision(images.device)
         if self.precision == 'bf16':
-            with torch.autocast(device_type=images.device.type, dtype=torch.bfloat16):
-                return self.logits(images.float()).argmax(dim=1).flatten(1)  # (B, h*w)
+            return self._bf16_logits(images).argmax(dim=1).flatten(1)  # (B, h*w)
         if not self.use_bf16:
             return self._fp32_ids(images).flatten(1)  # (B, h*w)
         ids = self._bf16_ids_with_fp32_recompute(images)  # (B, h, w)

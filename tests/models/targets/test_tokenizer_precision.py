@@ -48,8 +48,9 @@ def tokenizer_pair(hidden: int, vocab_size: int) -> tuple[DALLETokenizer, DALLET
 
 
 def bf16_only_ids(tokenizer: DALLETokenizer, images: torch.Tensor) -> torch.Tensor:
+    """The argmax of the bf16 logits, computed as the tokenizer does: from a channels-last batch."""
     with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
-        return tokenizer.logits(images).argmax(dim=1).flatten(1)  # (B, h*w)
+        return tokenizer.logits(images.contiguous(memory_format=torch.channels_last)).argmax(dim=1).flatten(1)
 
 
 @pytest.mark.parametrize('photos', sorted(PHOTO_SETS))
@@ -138,3 +139,15 @@ def test_bf16_precision_gives_the_bf16_ids_and_says_they_differ():
     assert torch.equal(ids, bf16_only_ids(bf16, images))
     assert not torch.equal(ids, fp32.token_ids(images))
     assert bf16.recompute_stats['recomputed'] == 0
+
+
+def test_fp32_ids_do_not_depend_on_the_input_memory_layout():
+    """A channels-last batch (what some pipelines give) is computed as a contiguous one: oneDNN's channels-last
+    kernels sum in another order, and on random inputs that changes logits in the last bits."""
+    images = mapped_photos('coco128', side=112)
+    tokenizer, _ = tokenizer_pair(hidden=32, vocab_size=8192)
+    channels_last = images.contiguous(memory_format=torch.channels_last)
+    with mock.patch.object(tokenizer, 'logits', wraps=tokenizer.logits) as logits:
+        ids = tokenizer.token_ids(channels_last)
+    assert all(call.args[0].is_contiguous() for call in logits.call_args_list)
+    assert torch.equal(ids, tokenizer.token_ids(images))
