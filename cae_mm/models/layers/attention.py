@@ -55,17 +55,23 @@ def windows_to_grid(windows: torch.Tensor, grid_size: tuple[int, int], window_si
     return grid.reshape(-1, rows * cols, channels)
 
 
-def _explicit_attention(
-    query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: Optional[torch.Tensor], dropout: float
-) -> torch.Tensor:
-    """``softmax(q kᵀ / sqrt(d) + mask) v`` from matrix products, softmax in fp32; inputs ``(B, heads, N, d)``,
-    ``mask`` as in :func:`F.scaled_dot_product_attention`. Returns ``(B, heads, Nq, d)``."""
+def _softmax_weights(query: torch.Tensor, key: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """``softmax(q kᵀ / sqrt(d) + mask)`` in fp32 from ``(B, heads, N, d)`` queries and keys; ``mask`` as in
+    :func:`F.scaled_dot_product_attention` (bool, True = attend, or an additive bias). Returns ``(B, heads, Nq, Nk)``."""
     logits = (query * query.shape[-1] ** -0.5) @ key.transpose(-2, -1)  # (B, heads, Nq, Nk)
     if mask is not None and mask.dtype == torch.bool:
         logits = logits.masked_fill(~mask, float('-inf'))
     elif mask is not None:
-        logits = logits + mask
-    weights = F.dropout(logits.softmax(dim=-1, dtype=torch.float32).to(value.dtype), dropout)
+        logits = logits + mask.to(logits.dtype)
+    return logits.softmax(dim=-1, dtype=torch.float32)
+
+
+def _explicit_attention(
+    query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: Optional[torch.Tensor], dropout: float
+) -> torch.Tensor:
+    """:func:`F.scaled_dot_product_attention` from matrix products (inputs ``(B, heads, N, d)``), softmax in fp32.
+    Returns ``(B, heads, Nq, d)``."""
+    weights = F.dropout(_softmax_weights(query, key, mask).to(value.dtype), dropout)
     return weights @ value  # (B, heads, Nq, d)
 
 
@@ -167,10 +173,7 @@ class SelfAttention(_MultiHeadAttention):
             raise ValueError('attention_weights covers global attention only; this layer attends within windows')
         query, key, _ = F.linear(x, self.qkv.weight, self.qkv_bias()).chunk(3, dim=-1)  # 3 x (B, N, C)
         query, key = _split_heads(query, self.num_heads), _split_heads(key, self.num_heads)  # (B, heads, N, C/heads)
-        logits = query @ key.transpose(-2, -1) * query.shape[-1] ** -0.5  # (B, heads, N, N)
-        if attention_bias is not None:
-            logits = logits + attention_bias.to(logits.dtype)
-        return logits.softmax(dim=-1)
+        return _softmax_weights(query, key, attention_bias).to(query.dtype)  # (B, heads, N, N)
 
     def forward(
         self,

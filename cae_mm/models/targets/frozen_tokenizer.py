@@ -217,7 +217,7 @@ class FrozenTokenizer(BaseModule):
         if self.precision == 'auto':
             self.use_bf16 = device.type == 'cpu' and cpu_has_amx()
         else:
-            self.use_bf16 = self.precision in ('bf16_recompute', 'bf16')
+            self.use_bf16 = self.precision == 'bf16_recompute'
         if self.precision == 'bf16':
             how = 'bf16 logits (ids differ from fp32 ids where two logits nearly tie)'
         elif self.use_bf16:
