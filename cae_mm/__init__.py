@@ -1,7 +1,4 @@
-"""cae_mm: the Context Autoencoder (CAE) as an OpenMMLab plugin.
-
-Importing the package registers every module in cae_mm's registries (scope ``'cae_mm'``).
-"""
+"""cae_mm: the Context Autoencoder (CAE) as an OpenMMLab plugin; importing it fills the ``cae_mm`` registries."""
 
 from . import checkpoints, datasets, engine, models  # noqa: F401
 from .registry import DATASETS, HOOKS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, TRANSFORMS

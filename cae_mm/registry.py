@@ -1,9 +1,5 @@
-"""cae_mm's registries: direct children of mmengine's roots, scope ``'cae_mm'``.
-
-Configs name our classes ``cae_mm.Name`` (for example ``type='cae_mm.CAE'``) while the host library (mmpretrain, mmdet or
-mmseg) stays the ``default_scope``: mmengine resolves the ``cae_mm.`` prefix by searching the root's children, so our
-classes are reachable from any host scope. ``locations`` lets a registry import the modules that fill it on first use.
-"""
+"""cae_mm's registries: direct children of mmengine's roots, scope ``'cae_mm'``, so ``type='cae_mm.Name'`` resolves
+from any host ``default_scope`` (mmpretrain, mmdet, mmseg)."""
 
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS

@@ -1,9 +1,5 @@
-"""Everything about checkpoint files, in one place: reading (one restricted reader for every path), writing
-(atomic, with normal permissions), matching to a model, conversion between layouts (:mod:`.conversion`, imported on
-use), which checkpoint ``--resume`` continues from, the work dir lock, pretrained backbone loading, and the Runner,
-FlexibleRunner and CheckpointHook that configs switch on (``runner_type='cae_mm.Runner'``,
-``default_hooks.checkpoint.type='cae_mm.CheckpointHook'``). Importing it changes nothing in mmengine.
-"""
+"""Checkpoint files: restricted reading, atomic writing, matching to a model, resume choice, work dir lock, and the
+``cae_mm.Runner`` / ``cae_mm.FlexibleRunner`` / ``cae_mm.CheckpointHook`` configs opt into; mmengine is not patched."""
 
 from .checkpoint_hook import CheckpointHook
 from .errors import (

@@ -1,9 +1,5 @@
-"""mmengine's ``CheckpointHook`` with the ``last_checkpoint`` pointer written atomically.
-
-mmengine writes the pointer with a plain ``open(..., 'w')``: a kill between truncating and writing leaves it empty.
-Configs switch this hook on with ``default_hooks.checkpoint.type='cae_mm.CheckpointHook'``; its options are
-mmengine's.
-"""
+"""mmengine's ``CheckpointHook`` with the ``last_checkpoint`` pointer written atomically
+(``default_hooks.checkpoint.type='cae_mm.CheckpointHook'``; mmengine's options)."""
 
 import os.path as osp
 
@@ -17,11 +13,10 @@ from .writing import atomic_open
 
 @HOOKS.register_module()
 class CheckpointHook(MMEngineCheckpointHook):
-    """mmengine's ``CheckpointHook``; the pointer file is replaced atomically (:func:`atomic_open`)."""
+    """mmengine's ``CheckpointHook``; a kill cannot leave the pointer file empty."""
 
     def _save_checkpoint_with_step(self, runner, step: int, meta: dict) -> None:
-        # mmengine's method, with the pointer written through atomic_open: old checkpoints beyond max_keep_ckpts
-        # are removed, the new one saved, the pointer updated.
+        # mmengine's method; only the pointer write differs (atomic_open).
         if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
             if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
                 oldest = self.keep_ckpt_ids.popleft()

@@ -1,8 +1,4 @@
-"""One error hierarchy for everything that goes wrong with a checkpoint file.
-
-``CheckpointError`` is the base; each subclass says which step failed: reading the file, matching it to a model,
-writing one, or converting between layouts. Every message names the file and says what to do about it.
-"""
+"""Checkpoint errors: ``CheckpointError`` and one subclass per failing step (read, match, write, convert)."""
 
 
 class CheckpointError(RuntimeError):
@@ -10,8 +6,7 @@ class CheckpointError(RuntimeError):
 
 
 class CheckpointReadError(CheckpointError):
-    """A file that cannot be read as a checkpoint: missing, truncated, corrupt, without weights, or holding objects
-    (TorchScript code, unknown classes) that are refused because loading them could run code."""
+    """Missing, truncated, corrupt, without weights, or holding code or classes that are refused."""
 
 
 class CheckpointMismatchError(CheckpointError):
@@ -19,8 +14,7 @@ class CheckpointMismatchError(CheckpointError):
 
 
 class CheckpointWriteError(CheckpointError):
-    """A checkpoint (or tool output) that is not written: it would replace its input or an existing file, its path is
-    a folder, or the work dir is in use by a live run."""
+    """Refused write: the output is a folder, an input or an existing file, or the work dir is locked."""
 
 
 class CheckpointConversionError(CheckpointError):
@@ -28,4 +22,4 @@ class CheckpointConversionError(CheckpointError):
 
 
 class TokenizerWeightsError(CheckpointReadError):
-    """A tokenizer weights file that is missing, unreadable, of the wrong format, or for another architecture."""
+    """A tokenizer weights file that is missing, unreadable, of the wrong format or architecture."""

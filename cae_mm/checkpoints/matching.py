@@ -1,5 +1,4 @@
-"""Does a checkpoint fit a model? One comparison of tensor names and shapes, and one of optimizer parameter groups,
-used by every loading path; a mismatch is a :class:`CheckpointMismatchError` that lists what differs."""
+"""Checks that a checkpoint's tensors and optimizer groups fit a model, used by every loading path."""
 
 from typing import Any, Collection, Iterable, Mapping, NamedTuple
 
@@ -9,14 +8,19 @@ from .errors import CheckpointMismatchError
 
 
 def listing(keys: Iterable[str], limit: int = 20) -> str:
-    """``'a, b, c'``, cut after ``limit`` names with the total count."""
+    """``'a, b, c'``, sorted, cut after ``limit`` names with the total count.
+
+    Args:
+        keys: the names.
+        limit: most names shown.
+    """
     keys = sorted(keys)
     shown = ', '.join(keys[:limit])
     return f'{shown}, ... ({len(keys)} in all)' if len(keys) > limit else shown
 
 
 class KeyComparison(NamedTuple):
-    """How a checkpoint's tensors differ from a model's: names on one side only, and shared names of other shapes."""
+    """Missing, unexpected and wrongly shaped tensor names; falsy when the checkpoint fits."""
 
     missing: list[str]
     unexpected: list[str]
@@ -44,18 +48,14 @@ def compare_keys(
     may_be_unexpected: Collection[str] = (),
     source_name: str = 'checkpoint',
 ) -> KeyComparison:
-    """Compare a checkpoint's tensors with a model's state dict.
+    """How a checkpoint's tensors differ from a model's state dict; wrong shapes in the model's order.
 
     Args:
         weights: the checkpoint's ``{name: tensor}``.
         expected: the model's ``state_dict()``.
         may_be_missing: model keys the checkpoint need not hold.
-        may_be_unexpected: checkpoint keys that are skipped on purpose.
-        source_name: what the wrong shapes call the checkpoint's side (``'KEY: checkpoint (...), model (...)'``).
-
-    Returns:
-        The differences (falsy when the checkpoint fits); wrong shapes in the model's order, so the first is the
-        earliest layer that differs.
+        may_be_unexpected: checkpoint keys skipped on purpose.
+        source_name: name of the checkpoint side in the wrong-shape lines.
     """
     missing = sorted(set(expected) - set(weights) - set(may_be_missing))
     unexpected = sorted(set(weights) - set(expected) - set(may_be_unexpected))
@@ -76,8 +76,8 @@ def require_exact_match(
         weights: the checkpoint's tensors.
         expected: the model's ``state_dict()``.
         source: the checkpoint file, for the message.
-        target: what it is loaded into, e.g. ``'the model of configs/x.py'``.
-        hint: what to do about it, appended to the message.
+        target: what it is loaded into, for the message.
+        hint: advice appended to the message.
 
     Raises:
         CheckpointMismatchError: listing missing keys, unexpected keys and wrong shapes.
@@ -90,7 +90,7 @@ def require_exact_match(
 
 
 def _prefix_hint(checkpoint_keys: set[str], model_keys: set[str]) -> str:
-    """How to load a checkpoint whose keys would match after adding or removing a leading ``name.``."""
+    """Advice for keys that would match after adding or removing a leading ``name.``."""
     for prefix in sorted({key.split('.', 1)[0] for key in checkpoint_keys if '.' in key}):
         if {key[len(prefix) + 1 :] for key in checkpoint_keys if key.startswith(prefix + '.')} & model_keys:
             return (
@@ -107,10 +107,12 @@ def _prefix_hint(checkpoint_keys: set[str], model_keys: set[str]) -> str:
 
 
 def require_overlap(weights: Mapping[str, torch.Tensor], model: torch.nn.Module, source: Any) -> None:
-    """Raise if no tensor of the checkpoint matches a parameter of ``model``: a non-strict load would load nothing.
+    """Raise if no tensor of the checkpoint matches a parameter of ``model`` (a non-strict load would load nothing).
 
-    ``load_from`` loads non-strictly on purpose (fine-tuning swaps heads; mmengine lists the other differences); a
-    checkpoint that shares no name with the model would train from random weights behind a warning.
+    Args:
+        weights: the checkpoint's tensors (a ``module.`` prefix is ignored).
+        model: the model to load into.
+        source: the checkpoint file, for the message.
 
     Raises:
         CheckpointMismatchError: no shared name, with a hint when a prefix explains it.
@@ -126,11 +128,8 @@ def require_overlap(weights: Mapping[str, torch.Tensor], model: torch.nn.Module,
 
 
 def require_optimizer_match(saved: Any, optimizer: torch.optim.Optimizer, source: Any) -> None:
-    """Raise unless a saved optimizer state fits ``optimizer``: the same parameter groups, each with as many
-    parameters, and per-parameter state of the parameters' shapes (Adam's moments, SGD's momentum).
-
-    torch's ``Optimizer.load_state_dict`` checks only the group sizes; state of another shape loads and fails at the
-    first step.
+    """Raise unless a saved optimizer state has ``optimizer``'s group sizes and per-parameter state shapes (torch
+    checks only the sizes).
 
     Args:
         saved: the checkpoint's ``'optimizer'`` entry (``Optimizer.state_dict()``).

@@ -1,9 +1,4 @@
-"""Checked loading of pretrained encoder weights into a backbone (probes, fine-tuning, mmdet, mmseg).
-
-mmengine's ``Pretrained`` loads with ``strict=False``, so a probe could silently train a random encoder. Here every key
-must match, except those the caller names as new or deliberately unused; anything else is a
-:class:`CheckpointMismatchError` listing the keys.
-"""
+"""Strict loading of pretrained encoder weights into a backbone (probes, fine-tuning, mmdet, mmseg)."""
 
 from collections.abc import Collection, Mapping
 from typing import Optional
@@ -25,8 +20,7 @@ def select_prefixed(state_dict: Mapping[str, torch.Tensor], prefix: str) -> tupl
         prefix: the backbone's prefix in a full model checkpoint, e.g. ``'backbone.'``; ``''`` takes every key.
 
     Returns:
-        ``(tensors with the prefix removed, description of the checkpoint form)``. When no key starts with
-        ``prefix`` the checkpoint is taken to be backbone-only and returned unchanged.
+        ``(tensors without the prefix, description of the form)``; unchanged when no key starts with ``prefix``.
     """
     if prefix and any(key.startswith(prefix) for key in state_dict):
         selected = {key[len(prefix) :]: value for key, value in state_dict.items() if key.startswith(prefix)}
@@ -45,9 +39,8 @@ def load_pretrained_weights(
 
     Args:
         module: the module to fill (e.g. a ``CAEVisionTransformer``).
-        checkpoint: path of the checkpoint file (read by :func:`cae_mm.checkpoints.read_checkpoint`).
-        prefix: the module's prefix in a full model checkpoint (``'backbone.'`` in a CAE or classifier checkpoint);
-            a checkpoint without any key under it is read as the module's own state dict.
+        checkpoint: path of the checkpoint file.
+        prefix: the module's prefix in a full model checkpoint; without any key under it the file is the module's own.
         new_keys: module keys that may be absent from the checkpoint; they keep their current values.
         unused_keys: checkpoint keys (after removing ``prefix``) that are skipped on purpose.
 

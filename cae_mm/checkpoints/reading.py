@@ -1,9 +1,4 @@
-"""The one reader of checkpoint files: every loading path of cae_mm goes through :func:`read_checkpoint`.
-
-Reading never runs code from the file: a TorchScript archive (code ``torch.load`` would run) is refused, anything
-else is unpickled by the restricted unpickler of :mod:`.unpickling`. Every failure on a damaged file becomes one
-:class:`CheckpointReadError` that names the file and says what it looks like.
-"""
+"""The one reader of checkpoint files (:func:`read_checkpoint`); it never runs code from the file."""
 
 from pathlib import Path
 from typing import IO, Any, Collection, Mapping, Optional, Union
@@ -24,7 +19,7 @@ _OTHER_FORMATS = {
 
 
 def _looks_like(head: bytes) -> str:
-    """What a file that is not a PyTorch checkpoint seems to be, from its first bytes."""
+    """What a non-checkpoint file seems to be, from its first bytes."""
     for magic, description in _OTHER_FORMATS.items():
         if head.startswith(magic):
             return description
@@ -38,32 +33,26 @@ def _looks_like(head: bytes) -> str:
 
 
 def _is_torchscript(file: IO[bytes], path: Path) -> bool:
-    """Whether a zip checkpoint is a TorchScript archive, read with torch's own zip reader (the one torch.load uses)."""
+    """Whether a zip checkpoint is a TorchScript archive (read with torch.load's own zip reader)."""
     try:
         records = torch._C.PyTorchFileReader(file).get_all_records()
     except Exception as error:
         raise _damaged(path, error, 'a damaged zip archive') from error
     finally:
         file.seek(0)
-    # torch.load itself dispatches to torch.jit.load on 'constants.pkl'; 'code/' holds the TorchScript source.
+    # torch.load dispatches to torch.jit.load on 'constants.pkl'.
     return any(record == 'constants.pkl' or record.startswith(('code/', '.data/ts_code/')) for record in records)
 
 
 def read_checkpoint(path: Union[str, Path], extra_globals: Optional[Mapping[tuple[str, str], Any]] = None) -> Any:
-    """Read a file written by ``torch.save`` (a state dict, an mmengine Runner checkpoint, an official CAE checkpoint)
-    onto the CPU, without running code from it.
+    """Read a ``torch.save`` file with the restricted unpickler; tensors land on the CPU.
 
     Args:
         path: the file.
-        extra_globals: ``(module, name) -> object`` for further classes to resolve, e.g. stand-ins for the classes of
-            a pickled tokenizer module (:func:`cae_mm.checkpoints.unpickling.stand_in_for`).
-
-    Returns:
-        The unpickled object (tensors on the CPU).
+        extra_globals: further ``(module, name) -> object`` to resolve (e.g. :func:`.unpickling.stand_in_for`).
 
     Raises:
-        CheckpointReadError: missing file, a folder, a TorchScript archive, a reference to a class outside the allowed
-            ones, or a truncated, corrupt or foreign file; the message names the file.
+        CheckpointReadError: missing, a folder, TorchScript, a class outside the allowed ones, truncated or corrupt.
     """
     path = Path(path)
     if path.is_dir():
@@ -108,7 +97,11 @@ def _damaged(path: Path, error: BaseException, looks_like: str) -> CheckpointRea
 
 
 def describe(value: Any) -> str:
-    """A short description of what a checkpoint holds, for error messages."""
+    """What a checkpoint holds, in a few words, for error messages.
+
+    Args:
+        value: the loaded checkpoint or an entry of it.
+    """
     if isinstance(value, Mapping):
         if not value:
             return 'an empty dict'
@@ -122,19 +115,15 @@ def describe(value: Any) -> str:
 def weights_of(
     checkpoint: Any, source: Union[str, Path], container_keys: Collection[str] = ('state_dict', 'model')
 ) -> dict[str, torch.Tensor]:
-    """The weights inside a loaded checkpoint: under ``'state_dict'`` (mmengine) or ``'model'`` (official CAE), or
-    the checkpoint itself when it is a plain state dict.
+    """The non-empty ``{name: tensor}`` of a loaded checkpoint: under a container key, or the checkpoint itself.
 
     Args:
         checkpoint: what :func:`read_checkpoint` returned.
         source: the file, for error messages.
-        container_keys: keys under which a checkpoint may hold its state dict, tried in order.
-
-    Returns:
-        ``{name: tensor}``, not empty.
+        container_keys: keys that may hold the state dict, tried in order.
 
     Raises:
-        CheckpointReadError: no non-empty dict of named tensors (an empty dict, a list, a bare tensor, ...).
+        CheckpointReadError: no non-empty dict of named tensors.
     """
     weights, where = checkpoint, 'the checkpoint'
     if isinstance(checkpoint, Mapping):

@@ -1,11 +1,5 @@
-"""Which checkpoint ``--resume`` continues from: the complete one of the highest iteration (or epoch) number.
-
-Neither mmengine's ``last_checkpoint`` pointer nor modification times can be trusted after a kill or a copy; the
-progress is in the names ``iter_N.pth`` / ``epoch_N.pth``. The candidates are those of the work dir (plus the pointer
-target when it is there), else the pointer target and its folder (a ``CheckpointHook`` with its own ``out_dir``). The
-highest number whose zip structure and CRCs check out wins (a pointer target named otherwise counts as the newest),
-skipped files are reported, and checkpoints of which none is complete are an error, not a silent fresh start.
-"""
+"""Which checkpoint ``--resume`` continues from: the complete one with the highest number in ``iter_N.pth`` /
+``epoch_N.pth`` (the pointer and modification times are not trusted after a kill or a copy)."""
 
 import logging
 import re
@@ -23,16 +17,10 @@ NUMBERED_CHECKPOINT = re.compile(r'^(iter|epoch)_(\d+)\.pth$')
 
 
 def checkpoint_problem(path: Union[str, Path]) -> Optional[str]:
-    """Say what is wrong with a checkpoint file without unpickling it, or None if it is complete.
-
-    Reads the whole file once: a PyTorch checkpoint is a zip archive whose members carry CRC-32 checksums, so a
-    truncated file (no central directory) and flipped bytes (checksum mismatch) are both detected.
+    """What is wrong with a checkpoint file, from its zip structure and CRCs (not unpickled); None if complete.
 
     Args:
         path: the checkpoint file.
-
-    Returns:
-        A short description of the problem, or None.
     """
     path = Path(path)
     if not path.is_file():
@@ -65,10 +53,8 @@ def _numbered(folder: Path) -> set[Path]:
 
 
 def _candidates(work_dir: Path) -> list[Path]:
-    """The run's checkpoints, newest first (absolute paths): those in the work dir (with the pointer target when it is
-    there), or, when the work dir holds none, the pointer target and the numbered checkpoints beside it (a
-    ``CheckpointHook`` with its own ``out_dir``). A work dir copied from another run resumes its own checkpoints, not
-    the later ones its copied pointer leads to."""
+    """The run's checkpoints, newest first: the work dir's (so a copied work dir resumes its own), else the pointer
+    target's folder."""
     work_dir = work_dir.absolute()
     target = _pointer_target(work_dir)
     candidates = _numbered(work_dir)
@@ -79,24 +65,20 @@ def _candidates(work_dir: Path) -> list[Path]:
 
     def progress(path: Path) -> tuple[float, bool, str]:
         match = NUMBERED_CHECKPOINT.match(path.name)
-        # A pointer target named otherwise (a custom filename_tmpl) is the newest; the pointer breaks ties.
+        # A pointer target with a custom name counts as the newest; the pointer breaks ties.
         return (int(match.group(2)) if match else float('inf'), path == target, str(path))
 
     return sorted(candidates, key=progress, reverse=True)
 
 
 def find_resume_checkpoint(work_dir: Union[str, Path]) -> Optional[Path]:
-    """The complete checkpoint of the highest iteration or epoch number of the run in ``work_dir``.
+    """The complete checkpoint of the highest iteration or epoch number in ``work_dir``; None if it holds none.
 
     Args:
-        work_dir: the run's work dir (where the ``CheckpointHook`` writes ``last_checkpoint``).
-
-    Returns:
-        The checkpoint to resume from, or None if the work dir holds no checkpoint at all (a fresh start).
+        work_dir: the run's work dir.
 
     Raises:
-        CheckpointReadError: checkpoints (or a pointer) exist but none is complete; the message lists each file and
-            its problem.
+        CheckpointReadError: checkpoints (or a pointer) exist but none is complete.
     """
     work_dir = Path(work_dir)
     problems = []
@@ -119,17 +101,12 @@ def find_resume_checkpoint(work_dir: Union[str, Path]) -> Optional[Path]:
 
 
 def remove_partial_checkpoint_writes(folder: Union[str, Path]) -> list[Path]:
-    """Delete the temporary files that writes interrupted by a kill left in ``folder``.
+    """Delete and return the temporaries that interrupted checkpoint or pointer writes left in ``folder``.
 
-    Only files named like the temporaries of :func:`cae_mm.checkpoints.writing.atomic_path` for a checkpoint or the
-    pointer (``.iter_8.pth.k3j2h1.tmp``, ``.last_checkpoint.x9y8.tmp``) are touched. Call it only while holding the
-    work dir's lock (:mod:`cae_mm.checkpoints.work_dir_lock`): another run may be writing them.
+    Call it only while holding the work dir's lock: another run may be writing them.
 
     Args:
         folder: a work dir or checkpoint folder.
-
-    Returns:
-        The deleted files.
     """
     folder = Path(folder)
     if not folder.is_dir():

@@ -1,16 +1,5 @@
-"""mmengine's Runner and FlexibleRunner with cae_mm's checkpoint handling, switched on by a config's ``runner_type``
-(``'cae_mm.Runner'``; ``'cae_mm.FlexibleRunner'`` for strategies such as FSDP); other configs train as with mmengine.
-
-What the runners add:
-
-* local checkpoints are read by :func:`cae_mm.checkpoints.read_checkpoint` (no code from the file runs), through a
-  ``CheckpointLoader`` scheme of cae_mm's own (:data:`CHECKED_LOCAL_PREFIX`), so mmengine's resume logic is unchanged;
-* ``load_from`` must hold weights, at least one tensor of which matches the model;
-* ``resume`` first checks that the checkpoint is a training checkpoint of exactly this model and optimizer;
-  ``resume=True`` picks the complete checkpoint of the highest iteration or epoch (:mod:`cae_mm.checkpoints.resume`);
-* training holds the work dir's lock, and checkpoints are written to a temporary file and renamed;
-* ``cae_mm.Runner`` gives each run its own log folder (``<timestamp>_1`` for a second run in the same second).
-"""
+"""mmengine's Runner and FlexibleRunner with checked checkpoint loading and resuming, atomic saving and a work dir
+lock (``runner_type='cae_mm.Runner'`` or ``'cae_mm.FlexibleRunner'``)."""
 
 import contextlib
 from pathlib import Path
@@ -34,17 +23,22 @@ from .work_dir_lock import acquire_work_dir_lock, release_work_dir_lock
 from .writing import atomic_path
 
 CHECKED_LOCAL_PREFIX = 'cae_mm_checked://'
-"""``CheckpointLoader`` scheme of a local file read by :func:`read_checkpoint`; the runners add it to local paths."""
+"""``CheckpointLoader`` scheme the runners put on local paths, read by :func:`read_checkpoint`."""
 
 _already_read: dict[str, Any] = {}
-"""Checkpoints the runner has read and checked, handed to the loader scheme so that a file is read once."""
+"""Checked checkpoints handed to the loader scheme, so that a file is read once."""
 
 FSDP_PREFIX = '_fsdp_wrapped_module.'
 
 
 @CheckpointLoader.register_scheme(prefixes=CHECKED_LOCAL_PREFIX)
 def load_from_cae_mm_reader(filename: str, map_location: Any = 'cpu') -> Any:
-    """``CheckpointLoader`` scheme: a local file through :func:`read_checkpoint` (tensors on the CPU)."""
+    """``CheckpointLoader`` scheme: a local file through :func:`read_checkpoint` (tensors on the CPU).
+
+    Args:
+        filename: ``CHECKED_LOCAL_PREFIX`` + path.
+        map_location: ignored; tensors stay on the CPU.
+    """
     path = filename[len(CHECKED_LOCAL_PREFIX) :]
     checkpoint = _already_read[path] if path in _already_read else read_checkpoint(path)
     # mmengine's strategies pop entries of what they get: hand out a copy of the top level.
@@ -53,7 +47,7 @@ def load_from_cae_mm_reader(filename: str, map_location: Any = 'cpu') -> Any:
 
 @contextlib.contextmanager
 def _handing_over(path: str) -> Iterator[tuple[Any, str]]:
-    """The checkpoint at ``path``, read once, and the name under which mmengine's loader gets the same object."""
+    """The checkpoint at ``path``, read once, and the name under which mmengine's loader gets it."""
     if path not in _already_read:
         _already_read[path] = read_checkpoint(path)
     try:
@@ -63,7 +57,7 @@ def _handing_over(path: str) -> Iterator[tuple[Any, str]]:
 
 
 def _local_path(filename: Union[str, Path]) -> Optional[str]:
-    """The local path of a checkpoint name, None for a URL or another mmengine scheme (those stay mmengine's)."""
+    """The local path of a checkpoint name; None for a URL or another scheme (left to mmengine)."""
     filename = str(filename)
     if filename.startswith(CHECKED_LOCAL_PREFIX):
         return filename[len(CHECKED_LOCAL_PREFIX) :]
@@ -71,7 +65,7 @@ def _local_path(filename: Union[str, Path]) -> Optional[str]:
 
 
 class CheckpointSafeRunnerMixin:
-    """The checkpoint handling shared by :class:`Runner` and :class:`FlexibleRunner` (see the module docstring)."""
+    """Checked loading and resuming, atomic local saving and the work dir lock, for both runners."""
 
     def _plain_model(self) -> torch.nn.Module:
         return self.model.module if is_model_wrapper(self.model) else self.model
@@ -89,8 +83,7 @@ class CheckpointSafeRunnerMixin:
                 release_work_dir_lock(lock)
 
     def _lock_work_dir(self) -> Optional[Path]:
-        # Process 0 takes the lock and every process learns the outcome, so none waits in a collective for a
-        # process that stopped.
+        # Every process learns process 0's outcome, so none waits in a collective for one that stopped.
         lock, refusal = None, ''
         if is_main_process():
             try:
@@ -104,8 +97,7 @@ class CheckpointSafeRunnerMixin:
         return lock
 
     def load_or_resume(self) -> None:
-        """mmengine's choice between resuming and ``load_from``, with ``resume=True`` picking the checkpoint of the
-        highest iteration or epoch number (interrupted writes are removed first)."""
+        """mmengine's choice of resume or ``load_from``; ``resume=True`` takes :func:`find_resume_checkpoint`."""
         if self._has_loaded:
             return
         resume_from = self._resume if isinstance(self._resume, str) else None
@@ -136,6 +128,12 @@ class CheckpointSafeRunnerMixin:
         map_location: Union[str, Callable] = 'default',
     ) -> None:
         """mmengine's resume, after checking that the checkpoint is a training checkpoint of this model and optimizer.
+
+        Args:
+            filename: checkpoint path or URL.
+            resume_optimizer: also restore (and check) the optimizer state.
+            resume_param_scheduler: also restore the parameter schedulers.
+            map_location: as in mmengine.
 
         Raises:
             CheckpointReadError: unreadable, or not a training checkpoint (no ``meta``, weights or message hub).
@@ -185,11 +183,16 @@ class CheckpointSafeRunnerMixin:
         strict: bool = False,
         revise_keys: Optional[list] = None,
     ) -> Any:
-        """mmengine's ``load_checkpoint`` (non-strict for ``load_from``: heads may differ, mismatches are logged),
-        refusing a file without weights or with no tensor that matches the model.
+        """mmengine's ``load_checkpoint`` (non-strict: heads may differ), refusing a file no tensor of which matches.
+
+        Args:
+            filename: checkpoint path or URL.
+            map_location: as in mmengine.
+            strict: as in mmengine.
+            revise_keys: ``(pattern, replacement)`` pairs; default strips ``module.``.
 
         Raises:
-            CheckpointReadError: unreadable, or no weights (an empty dict, a list, a bare tensor, ...).
+            CheckpointReadError: unreadable, or no weights.
             CheckpointMismatchError: no tensor of the checkpoint matches the model.
         """
         revise_keys = [(r'^module.', '')] if revise_keys is None else revise_keys
@@ -207,8 +210,6 @@ class CheckpointSafeRunnerMixin:
     def save_checkpoint(
         self, out_dir: str, filename: str, file_client_args: Optional[dict] = None, **kwargs: Any
     ) -> None:
-        """mmengine's ``save_checkpoint``, written to a temporary file and renamed (local folders; other storage
-        and FSDP's per-process shards are written by mmengine as they are)."""
         sharded_files = not getattr(getattr(self, 'strategy', None), '_is_full_state_dict', lambda: True)()
         remote = '://' in str(out_dir) or file_client_args is not None or kwargs.get('backend_args') is not None
         if remote or sharded_files or not is_main_process():
@@ -219,15 +220,10 @@ class CheckpointSafeRunnerMixin:
 
 @RUNNERS.register_module()
 class Runner(CheckpointSafeRunnerMixin, MMEngineRunner):
-    """mmengine's ``Runner`` with cae_mm's checkpoint handling (``runner_type='cae_mm.Runner'``)."""
+    """mmengine's ``Runner`` with cae_mm's checkpoint handling; a second run in the same second logs to
+    ``<timestamp>_1``."""
 
     def setup_env(self, env_cfg: dict) -> None:
-        """mmengine's environment set-up, then a timestamp no earlier run in this work dir has used.
-
-        mmengine names the log folder and the (process-global) logger after the timestamp, to the second, so a
-        timestamp is taken only if no folder of this work dir and no logger of this process carries it. Rank 0 chooses
-        the suffix and broadcasts it.
-        """
         super().setup_env(env_cfg)
         suffix = torch.zeros(1, dtype=torch.int64)
         if is_main_process():
@@ -248,5 +244,4 @@ class Runner(CheckpointSafeRunnerMixin, MMEngineRunner):
 
 @RUNNERS.register_module()
 class FlexibleRunner(CheckpointSafeRunnerMixin, MMEngineFlexibleRunner):
-    """mmengine's ``FlexibleRunner`` (strategies such as FSDP) with cae_mm's checkpoint handling
-    (``runner_type='cae_mm.FlexibleRunner'``)."""
+    """mmengine's ``FlexibleRunner`` (FSDP etc.) with cae_mm's checkpoint handling."""

@@ -1,9 +1,5 @@
-"""The one restricted unpickler every checkpoint file goes through: known classes resolve, everything else is refused.
-
-A pickle can call any importable global while loading; here only :data:`ALLOWED_GLOBALS` resolve. A caller may add
-inert :class:`StandIn` classes (never imported or called) for a pickled ``nn.Module`` such as DALL-E's ``encoder.pkl``,
-whose tensors :func:`pickled_module_tensors` then collects from the pickled state.
-"""
+"""The restricted unpickler every checkpoint file goes through: only :data:`ALLOWED_GLOBALS` (and a caller's inert
+:class:`StandIn` classes, e.g. for DALL-E's pickled ``encoder.pkl``) resolve; any other global is refused."""
 
 import builtins
 import codecs
@@ -19,7 +15,7 @@ from .errors import CheckpointReadError
 
 
 class RefusedGlobalError(pickle.UnpicklingError):
-    """The file names a global outside the allow-list (nothing from the file has been run)."""
+    """The file names a global (``qualified_name``) outside the allow-list; nothing from the file has run."""
 
     def __init__(self, qualified_name: str) -> None:
         super().__init__(qualified_name)
@@ -27,12 +23,12 @@ class RefusedGlobalError(pickle.UnpicklingError):
 
 
 class StandIn:
-    """Placeholder for an instance of a class that is never imported; it keeps what the pickle stores.
+    """Inert placeholder for an instance of a class that is never imported; it keeps what the pickle stores.
 
     Attributes:
         pickled_class: ``'module.Name'`` of the class the file names.
         arguments: positional arguments, if the file calls the class.
-        state: the pickled instance state (an ``nn.Module``'s ``__dict__``, a Namespace's attributes).
+        state: the pickled instance state (e.g. an ``nn.Module``'s ``__dict__``).
     """
 
     pickled_class = ''
@@ -46,7 +42,11 @@ class StandIn:
 
 
 def stand_in_for(qualified_name: str) -> type:
-    """A :class:`StandIn` subclass that remembers ``qualified_name`` (``'module.Name'``)."""
+    """A :class:`StandIn` subclass for a pickled class.
+
+    Args:
+        qualified_name: ``'module.Name'`` of the class.
+    """
     return type(qualified_name.rsplit('.', 1)[-1], (StandIn,), {'pickled_class': qualified_name})
 
 
@@ -59,7 +59,7 @@ _HISTORY_BUFFER_STATISTICS = frozenset({'min', 'max', 'mean', 'current'})
 
 
 def _history_buffer_getattr(owner: Any, name: str) -> Any:
-    """The one ``getattr`` a Runner checkpoint needs: HistoryBuffer's statistics methods (its method registry)."""
+    """The one ``getattr`` a Runner checkpoint needs: HistoryBuffer's statistics methods."""
     if owner is HistoryBuffer and name in _HISTORY_BUFFER_STATISTICS:
         return getattr(owner, name)
     raise RefusedGlobalError(f'builtins.getattr({getattr(owner, "__name__", owner)!r}, {name!r})')
@@ -91,12 +91,15 @@ ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
     ('builtins', 'slice'): builtins.slice,
     ('argparse', 'Namespace'): stand_in_for('argparse.Namespace'),
 }
-"""Globals that checkpoints written by torch, mmengine's Runner and the official CAE code are made of."""
+"""Globals of checkpoints written by torch, mmengine's Runner and the official CAE code."""
 
 
 def restricted_pickle_module(extra_globals: Optional[Mapping[tuple[str, str], Any]] = None) -> Any:
-    """A ``pickle_module`` for ``torch.load`` that resolves only :data:`ALLOWED_GLOBALS`, torch dtypes and
-    ``extra_globals``, and raises :class:`RefusedGlobalError` for any other global."""
+    """A ``torch.load`` ``pickle_module`` that raises :class:`RefusedGlobalError` for globals not allowed.
+
+    Args:
+        extra_globals: ``(module, name) -> object`` allowed besides :data:`ALLOWED_GLOBALS` and torch dtypes.
+    """
     allowed = {**ALLOWED_GLOBALS, **(extra_globals or {})}
 
     class RestrictedUnpickler(pickle.Unpickler):
@@ -121,9 +124,9 @@ def restricted_pickle_module(extra_globals: Optional[Mapping[tuple[str, str], An
 
 
 MAX_MODULE_DEPTH = 64
-"""Deepest pickled module tree read; real ones (the DALL-E encoder) are 4 levels deep."""
+"""Deepest pickled module tree read."""
 MAX_MODULES = 100_000
-"""Most modules visited in one tree (shared sub-modules count once per place they appear)."""
+"""Most modules visited in one tree (a shared sub-module counts once per place)."""
 
 
 def pickled_module_tensors(root: StandIn, source: str) -> dict[str, torch.Tensor]:
@@ -134,12 +137,10 @@ def pickled_module_tensors(root: StandIn, source: str) -> dict[str, torch.Tensor
         source: the file, for error messages.
 
     Returns:
-        ``{'child.name.parameter': tensor}``, as ``nn.Module.state_dict()`` names them (non-persistent buffers
-        excluded).
+        ``{'child.name.parameter': tensor}`` as ``nn.Module.state_dict()`` names them.
 
     Raises:
-        CheckpointReadError: the module tree contains a cycle, is deeper than :data:`MAX_MODULE_DEPTH` or larger than
-            :data:`MAX_MODULES`.
+        CheckpointReadError: a cycle, or deeper than :data:`MAX_MODULE_DEPTH`, or more than :data:`MAX_MODULES`.
     """
     tensors = {}
     pending = [(root, '', (id(root),))]  # (module, name prefix, ids of the module and its ancestors)

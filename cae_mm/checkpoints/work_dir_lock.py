@@ -1,9 +1,4 @@
-"""One training run per work dir: a lock file holding the owner's process id and host.
-
-Two runs in one folder would overwrite each other's checkpoints. The lock is taken when training starts and removed
-when it ends; a lock of a process that no longer exists is taken over with a warning; one held on another host (whose
-owner cannot be checked) is refused with instructions.
-"""
+"""One training run per work dir: a lock file holding the owner's pid and host; a dead owner's lock is taken over."""
 
 import contextlib
 import logging
@@ -40,13 +35,10 @@ def _owner(lock: Path) -> tuple[int, str]:
 
 
 def acquire_work_dir_lock(work_dir: Union[str, Path]) -> Path:
-    """Take the work dir's lock for this process.
+    """Take the work dir's lock for this process (a dead process's lock on this host is taken over); return its path.
 
     Args:
         work_dir: the run's work dir (created if needed).
-
-    Returns:
-        The lock file.
 
     Raises:
         CheckpointWriteError: a live process (or one on another host) holds the lock.
@@ -83,14 +75,25 @@ def acquire_work_dir_lock(work_dir: Union[str, Path]) -> Path:
 
 
 def release_work_dir_lock(lock: Path) -> None:
-    """Remove the lock file if this process still holds it."""
+    """Remove the lock file if this process still holds it.
+
+    Args:
+        lock: the file returned by :func:`acquire_work_dir_lock`.
+    """
     if _owner(lock) == (os.getpid(), socket.gethostname()):
         lock.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
 def hold_work_dir_lock(work_dir: Union[str, Path]) -> Iterator[Path]:
-    """Hold the work dir's lock for the duration of the block (see :func:`acquire_work_dir_lock`)."""
+    """Hold the work dir's lock for the duration of the block.
+
+    Args:
+        work_dir: the run's work dir.
+
+    Raises:
+        CheckpointWriteError: as :func:`acquire_work_dir_lock`.
+    """
     lock = acquire_work_dir_lock(work_dir)
     try:
         yield lock

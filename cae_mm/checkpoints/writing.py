@@ -1,9 +1,4 @@
-"""The one writer of files: a complete new file or the old one, never half of either, with the usual permissions.
-
-:func:`atomic_open` writes a temporary file in the destination folder (with the mode a plain ``open`` would give),
-fsyncs it and renames it over the target, so a kill or a full disk leaves the previous file (or none) behind.
-:func:`check_output_path` refuses a tool's output that is a folder, one of its inputs, or exists without ``--force``.
-"""
+"""Atomic file writing (a complete new file or the old one, with a plain ``open``'s permissions) and output checks."""
 
 import contextlib
 import os
@@ -19,7 +14,7 @@ TEMPORARY_SUFFIX = '.tmp'
 
 
 def process_umask() -> int:
-    """The process umask, read without changing it where Linux reports it (``os.umask`` can only be read by setting)."""
+    """The process umask, read from ``/proc`` where possible (``os.umask`` can only be read by setting it)."""
     try:
         for line in Path('/proc/self/status').read_text().splitlines():
             if line.startswith('Umask:'):
@@ -33,14 +28,13 @@ def process_umask() -> int:
 
 @contextlib.contextmanager
 def atomic_path(filepath: Union[str, Path]) -> Iterator[Path]:
-    """A temporary path next to ``filepath`` to write to; on a clean exit it is fsynced and renamed over ``filepath``.
+    """A temporary path next to ``filepath``; on a clean exit it is fsynced and renamed over ``filepath``.
 
     Args:
         filepath: the file to (re)write.
 
     Yields:
-        The temporary file's path (the file exists, empty, with the permissions a new file gets under the umask).
-        If the block raises (or the process dies), ``filepath`` keeps its old content and the temporary is removed.
+        The temporary file's path (existing, empty). If the block raises, ``filepath`` keeps its old content.
 
     Raises:
         CheckpointWriteError: ``filepath`` is a folder.
@@ -49,7 +43,7 @@ def atomic_path(filepath: Union[str, Path]) -> Iterator[Path]:
     if filepath.is_dir():
         raise CheckpointWriteError(f'cannot write {filepath}: it is a folder; give a file name inside it')
     filepath.parent.mkdir(parents=True, exist_ok=True)
-    # .NAME.<random>.tmp: hidden, and recognised by remove_partial_checkpoint_writes after a kill.
+    # .NAME.<random>.tmp is what remove_partial_checkpoint_writes recognises after a kill.
     handle, temporary = tempfile.mkstemp(prefix=f'.{filepath.name}.', suffix=TEMPORARY_SUFFIX, dir=filepath.parent)
     try:
         os.fchmod(handle, 0o666 & ~process_umask())
@@ -82,25 +76,26 @@ def atomic_open(
 
 
 def atomic_save(obj: Any, filepath: Union[str, Path]) -> None:
-    """``torch.save(obj, filepath)`` through :func:`atomic_open`."""
+    """``torch.save(obj, filepath)`` through :func:`atomic_open`.
+
+    Args:
+        obj: what to save.
+        filepath: the file to (re)write.
+    """
     with atomic_open(filepath, 'wb') as file:
         torch.save(obj, file)
 
 
 def check_output_path(output: Union[str, Path], inputs: Iterable[Union[str, Path]], force: bool = False) -> Path:
-    """Refuse an output path that would lose data, before any work is done.
+    """``output`` as a Path, refused before any work is done if writing it would lose data.
 
     Args:
         output: the file a tool is about to write.
         inputs: the files the tool reads.
-        force: the user passed ``--force``: an existing file other than an input may be replaced.
-
-    Returns:
-        ``output`` as a Path.
+        force: ``--force``: an existing file other than an input may be replaced.
 
     Raises:
-        CheckpointWriteError: ``output`` is a folder, is one of ``inputs`` (even with ``force``), or exists without
-            ``force``.
+        CheckpointWriteError: ``output`` is a folder, one of ``inputs`` (even with ``force``), or exists without it.
     """
     output = Path(output)
     if output.is_dir():

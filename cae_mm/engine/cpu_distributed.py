@@ -1,9 +1,5 @@
-"""Multi-process training without GPUs: gloo process groups and model wrappers that mmengine can build on a CPU.
-
-mmengine's launchers call ``torch.cuda.set_device`` and its wrappers name a GPU device, which fails without one. Runners
-create a process group only when none exists, so :func:`init_cpu_process_group` creates a gloo group first and
-:func:`use_cpu_model_wrappers` points the config's wrapper at the CPU. With GPUs none of this is needed.
-"""
+"""Multi-process training on CPUs: a gloo process group created before the runner (mmengine's launchers need a GPU)
+and model wrappers pointed at the CPU."""
 
 import os
 import subprocess
@@ -17,13 +13,10 @@ Launcher = Literal['pytorch', 'slurm']
 
 
 def slurm_environment(port: int = 29500) -> dict[str, str]:
-    """``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT`` from Slurm's variables (as mmengine).
+    """``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT`` from Slurm's variables.
 
     Args:
         port: master port when ``MASTER_PORT`` is not set.
-
-    Returns:
-        The variables to add to the environment (existing ``MASTER_ADDR``/``MASTER_PORT`` are kept).
     """
     nodes = os.environ['SLURM_NODELIST']
     first_host = subprocess.run(
@@ -39,15 +32,14 @@ def slurm_environment(port: int = 29500) -> dict[str, str]:
 
 
 def init_cpu_process_group(launcher: Launcher, timeout_seconds: int = 1800) -> None:
-    """Create the gloo process group of this process from the launcher's environment (torchrun or Slurm).
+    """Create this process's gloo process group from the launcher's environment, unless one exists.
 
     Args:
-        launcher: ``'pytorch'`` (torchrun set ``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``) or
-            ``'slurm'`` (one task per process; the variables are derived from Slurm's).
+        launcher: ``'pytorch'`` (torchrun's variables) or ``'slurm'`` (one task per process).
         timeout_seconds: how long collective operations may wait for the other processes.
 
     Raises:
-        ValueError: for another launcher, or when the launcher's variables are missing.
+        ValueError: another launcher, or the launcher's variables are missing.
     """
     if torch_distributed.is_initialized():
         return
@@ -72,16 +64,8 @@ def init_cpu_process_group(launcher: Launcher, timeout_seconds: int = 1800) -> N
 
 
 def use_cpu_model_wrappers(cfg: Config) -> None:
-    """Make the config's distributed model wrapper run on the CPU (in place).
-
-    * mmengine's ``Runner`` (no ``strategy``): ``model_wrapper_cfg`` becomes DDP with ``device_ids=None`` (and the
-      config's ``find_unused_parameters``, which mmengine reads only when it builds the wrapper itself).
-    * ``FlexibleRunner`` with ``DDPStrategy``: the same, in ``strategy.model_wrapper``.
-    * ``FlexibleRunner`` with ``FSDPStrategy``: ``strategy.model_wrapper.device_id='cpu'``, and a ``'full'``
-      ``state_dict_cfg`` gathers without offloading to the CPU (the shards are there already).
-
-    Buffers are not broadcast at every forward (mmengine's choice too): the frozen tokenizer's weights are buffers,
-    hundreds of MB, identical on every process from the start.
+    """Point the config's DDP or FSDP model wrapper (``model_wrapper_cfg`` or ``strategy.model_wrapper``) at the CPU,
+    in place; buffers (the frozen tokenizer) are not broadcast at every forward.
 
     Args:
         cfg: a training config; entries it already sets are kept.
@@ -100,8 +84,7 @@ def use_cpu_model_wrappers(cfg: Config) -> None:
     if strategy.get('type') in ('FSDPStrategy', 'cae_mm.FSDPStrategy'):
         defaults = dict(type='MMFullyShardedDataParallel', device_id='cpu')
         if strategy.get('state_dict_cfg') == 'full':
-            # mmengine's 'full' gathers with offload_to_cpu=True, which crashes (SIGSEGV) when the shards already are
-            # CPU tensors; the same gathering on process 0 without the offload.
+            # mmengine's 'full' offloads to the CPU, which crashes (SIGSEGV) on shards already there.
             strategy['state_dict_cfg'] = dict(
                 state_dict_type='FULL_STATE_DICT',
                 state_dict_config=dict(type='FullStateDictConfig', rank0_only=True, offload_to_cpu=False),

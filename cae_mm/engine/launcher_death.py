@@ -1,9 +1,5 @@
-"""Training processes that end when their launcher dies, so that a killed ``tools/dist_train.sh`` leaves no orphans.
-
-torchrun starts every worker in a session of its own, so ``kill -9`` of the launcher does not reach them. On Linux
-each worker asks the kernel for SIGKILL when its parent (the launcher) dies (``prctl(PR_SET_PDEATHSIG)``); checkpoints
-are written atomically, so a write cut short leaves only a temporary file that ``--resume`` removes.
-"""
+"""Workers that die with their launcher, so a killed ``tools/dist_train.sh`` leaves no orphans (torchrun puts each
+worker in its own session, out of reach of the launcher's ``kill -9``)."""
 
 import ctypes
 import os
@@ -17,8 +13,11 @@ PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def process_alive(pid: int) -> bool:
-    """Whether the process with this pid runs (Linux ``/proc``): False when it is gone or a zombie (killed, its exit
-    status not yet collected by its own parent)."""
+    """Whether the process with this pid runs (Linux ``/proc``); False when it is gone or a zombie.
+
+    Args:
+        pid: the process id.
+    """
     try:
         stat = Path(f'/proc/{pid}/stat').read_text()
     except (FileNotFoundError, ProcessLookupError):
@@ -28,10 +27,9 @@ def process_alive(pid: int) -> bool:
 
 
 def exit_with_launcher() -> None:
-    """Make this process receive SIGKILL when its parent process dies (Linux; elsewhere nothing changes).
+    """Make this process receive SIGKILL when its parent dies (Linux only); call it first thing in a worker.
 
-    Call it first thing in a worker started by a launcher (torchrun). If the launcher named by
-    ``CAE_MM_LAUNCHER_PID`` died before the request was registered, the process exits at once.
+    If the launcher named by ``CAE_MM_LAUNCHER_PID`` is already gone, the process exits at once.
 
     Raises:
         OSError: if the kernel refuses the request.
@@ -44,6 +42,6 @@ def exit_with_launcher() -> None:
         raise OSError(error, f'prctl(PR_SET_PDEATHSIG) failed: {os.strerror(error)}')
     launcher_pid = os.environ.get(LAUNCHER_PID_VARIABLE)
     if launcher_pid is not None and not process_alive(int(launcher_pid)):
-        # The launcher was killed between starting this process and the prctl call: no signal will come.
+        # Killed before the prctl call: no signal will come.
         sys.stderr.write(f'the launcher (pid {launcher_pid}) is gone; this training process exits\n')
         os._exit(1)

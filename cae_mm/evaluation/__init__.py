@@ -1,4 +1,4 @@
-"""Label-free and label-based evaluation helpers for encoders (feature rank, tokens, k-NN)."""
+"""Evaluation helpers for encoders: feature rank, tokens, k-NN."""
 
 from .feature_rank import effective_rank
 from .features import encoder_tokens

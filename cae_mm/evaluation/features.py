@@ -4,15 +4,11 @@ import torch
 
 
 def encoder_tokens(backbone: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """The final-normed tokens of whole images (every patch visible).
+    """Final-normed tokens ``(B, 1 + N, C)`` of whole images: cls, then every patch in row-major order.
 
     Args:
-        backbone: a ``cae_mm.CAEVisionTransformer`` or an mmpretrain ViT (e.g. MAE's ``MAEViT``) whose last output is
-            ``'raw'`` tokens.
+        backbone: a ``cae_mm.CAEVisionTransformer`` or an mmpretrain ViT whose last output is ``'raw'`` tokens.
         images: ``(B, 3, H, W)``, normalised.
-
-    Returns:
-        ``(B, 1 + N, C)``: cls first, then the patches in row-major order.
 
     Raises:
         ValueError: the backbone's last output is not ``(B, 1 + N, C)``.

@@ -1,5 +1,3 @@
-# Pretraining: algorithms/ (CAE), backbones/ (the encoder), necks/ (regressor), heads/ (decoder), targets/, layers/.
-# Downstream: classification/ (probe and fine-tuning heads), dense_prediction/ (the encoder in mmdet and mmseg).
 from .algorithms import *  # noqa: F401,F403
 from .backbones import *  # noqa: F401,F403
 from .classification import *  # noqa: F401,F403

@@ -1,16 +1,10 @@
-"""Checks of config values where they enter (a module's or transform's ``__init__``), not at every training step.
-
-Each error names the option as it is written in the config, the value given and the range allowed.
-"""
+"""Checks of config values where they enter (an ``__init__``); errors name the option, the value and the range."""
 
 import numbers
 
 
 def check_positive_integer(value: object, name: str, meaning: str = '') -> int:
-    """Return ``value`` as an ``int`` if it is an integer >= 1.
-
-    A float (even ``16.0``) or a bool is refused rather than truncated: a float usually means a computed value that
-    went wrong (``196 * 0.5``) or a typo.
+    """Return ``value`` as an ``int`` if it is an integer >= 1; a float (even ``16.0``) or a bool is refused.
 
     Args:
         value: the config value.
@@ -27,10 +21,7 @@ def check_positive_integer(value: object, name: str, meaning: str = '') -> int:
 
 
 def check_rate(value: object, name: str) -> float:
-    """Return ``value`` as a ``float`` if it is a number in [0, 1) (drop path, dropout).
-
-    Outside this range mmcv's ``DropPath`` trains silently wrong: a rate of 2 never drops (its keep probability -1
-    cancels in ``x / keep * floor(keep + U)``), 1.5 doubles or zeroes a branch at random, 1 divides by zero.
+    """Return ``value`` as a ``float`` if it is a number in [0, 1) (drop path, dropout; mmcv fails silently outside).
 
     Args:
         value: the config value.

@@ -1,9 +1,4 @@
-"""Drawing helpers for the visualisation tools: panel grids with column titles, patch shading, heat-map overlays, PNGs.
-
-Layout of :func:`tile`: a white title strip of :data:`TITLE_HEIGHT` pixels, then the panels in rows and columns with
-:data:`GAP` white pixels around every panel. A grid of ``R x C`` panels of ``H x W`` pixels is therefore
-``TITLE_HEIGHT + R * H + (R + 1) * GAP`` high and ``C * W + (C + 1) * GAP`` wide.
-"""
+"""Drawing helpers for the visualisation tools: panel grids with titles, patch shading, heat-map overlays, PNGs."""
 
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,26 +18,22 @@ SMALLEST_PANEL = 128
 
 
 def grid_shape(rows: int, columns: int, panel_height: int, panel_width: int) -> tuple[int, int]:
-    """``(height, width)`` in pixels of a :func:`tile` picture."""
+    """``(height, width)`` in pixels of a :func:`tile` picture: a title strip, then panels with ``GAP`` around each."""
     return TITLE_HEIGHT + rows * panel_height + (rows + 1) * GAP, columns * panel_width + (columns + 1) * GAP
 
 
 def _title_strip(title: str, width: int) -> np.ndarray:
-    """A ``(TITLE_HEIGHT, width, 3)`` white strip with ``title`` in black, cut at the column's edge."""
     strip = Image.new('RGB', (width, TITLE_HEIGHT), (WHITE, WHITE, WHITE))
     ImageDraw.Draw(strip).text((1, 1), title, fill=(0, 0, 0), font=ImageFont.load_default())
     return np.asarray(strip)
 
 
 def tile(rows: Sequence[Sequence[np.ndarray]], titles: Sequence[str]) -> np.ndarray:
-    """Lay out equal-size RGB panels in a grid under one title per column.
+    """Lay out equal-size RGB panels under one title per column: ``(*grid_shape(R, C, H, W), 3)`` uint8.
 
     Args:
         rows: ``rows[r][c]`` is a ``(H, W, 3)`` uint8 panel; every row has one panel per title.
         titles: column titles.
-
-    Returns:
-        ``(TITLE_HEIGHT + R*H + (R+1)*GAP, C*W + (C+1)*GAP, 3)`` uint8.
 
     Raises:
         ValueError: no panels, a row of the wrong length, or panels of different shapes.
@@ -68,7 +59,7 @@ def tile(rows: Sequence[Sequence[np.ndarray]], titles: Sequence[str]) -> np.ndar
 
 
 def default_scale(image_size: int) -> int:
-    """The integer enlargement that shows ``image_size`` px panels at least about :data:`SMALLEST_PANEL` px wide."""
+    """The integer enlargement that shows ``image_size`` px panels about :data:`SMALLEST_PANEL` px wide or more."""
     return max(1, round(SMALLEST_PANEL / image_size))
 
 
@@ -86,7 +77,7 @@ def shade_patches(
     opacity: float = 0.7,
     colour: tuple[int, int, int] = (128, 128, 128),
 ) -> np.ndarray:
-    """Cover the masked patches of an image with a translucent (or, at opacity 1, solid) colour.
+    """Cover the masked patches of an ``(H, W, 3)`` uint8 image with a translucent colour; returns the same shape.
 
     Args:
         image: ``(H, W, 3)`` uint8 RGB.
@@ -94,9 +85,6 @@ def shade_patches(
         patch_size: patch side ``p`` in pixels.
         opacity: 0 leaves the image, 1 paints the patches over.
         colour: RGB of the cover.
-
-    Returns:
-        ``(H, W, 3)`` uint8.
     """
     covered = upscale(np.asarray(mask, dtype=bool), patch_size)  # (H, W)
     shaded = image.astype(np.float32)
@@ -107,16 +95,13 @@ def shade_patches(
 def heatmap_overlay(
     image: np.ndarray, heat: np.ndarray, opacity: float = 0.6, colour_map: str = 'inferno'
 ) -> np.ndarray:
-    """Blend a heat map, stretched to ``[0, 1]`` and enlarged to the image, over the image.
+    """Blend a heat map, stretched to ``[0, 1]`` and enlarged to the image, over it; returns ``(H, W, 3)`` uint8.
 
     Args:
         image: ``(H, W, 3)`` uint8 RGB.
-        heat: ``(h, w)`` non-negative values on a grid that divides the image (e.g. attention per patch).
+        heat: ``(h, w)`` non-negative values on a grid that divides the image.
         opacity: weight of the heat map's colours.
         colour_map: a matplotlib colour map name.
-
-    Returns:
-        ``(H, W, 3)`` uint8.
     """
     span = heat.max() - heat.min()
     normalised = (heat - heat.min()) / span if span > 0 else np.zeros_like(heat)
@@ -127,8 +112,7 @@ def heatmap_overlay(
 
 
 def save_png(picture: np.ndarray, path: Union[str, Path]) -> Path:
-    """Write an ``(H, W, 3)`` uint8 RGB picture as PNG, atomically (:func:`cae_mm.checkpoints.atomic_open`), creating
-    the folder; return the path."""
+    """Write an ``(H, W, 3)`` uint8 RGB picture as PNG atomically, creating the folder; return the path."""
     path = Path(path)
     with atomic_open(path, 'wb') as file:
         Image.fromarray(picture).save(file, format='PNG')

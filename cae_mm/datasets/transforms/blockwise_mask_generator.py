@@ -1,4 +1,4 @@
-"""BEiT-style block-wise masking with an exact mask count (CAE: 98 of 196 patches)."""
+"""BEiT-style block-wise patch masking with an exact mask count."""
 
 import math
 from typing import Optional
@@ -12,22 +12,17 @@ from cae_mm.utils.argument_checks import check_positive_integer
 
 @TRANSFORMS.register_module()
 class BlockwiseMaskGenerator(BaseTransform):
-    """Draw a block-wise patch mask with exactly ``num_masked_patches`` patches masked.
+    """Block-wise mask with exactly ``num_masked_patches`` patches masked, drawn as the official CAE code does.
 
-    Rectangles of at least ``min_patches_per_block`` patches and aspect ratio in ``aspect_ratio_range`` are added
-    (``attempts_per_block`` tries each), never more patches than are still missing, until the count is exact (the
-    official CAE loop). If ``max_rounds`` rounds in a row add nothing, the rest is drawn uniformly among the unmasked
-    patches (bounded run time; not seen with the paper's settings). Randomness comes from numpy's global generator.
-
-    The patch grid is read from ``results['img']`` (the first view if there are two). Adds ``results['mask']``:
-    ``(h, w)`` bool numpy array, True = masked.
+    Adds ``results['mask']``, an ``(h, w)`` bool array (True = masked) on the patch grid of ``results['img']`` (the
+    first view if there are two). Uses numpy's global generator.
 
     Args:
         num_masked_patches: patches to mask (98 of 196 in the paper).
-        patch_size: the encoder's patch size, to read the grid off the image.
+        patch_size: the encoder's patch size.
         min_patches_per_block: smallest block (16 in the paper).
         max_patches_per_block: largest block; None means ``num_masked_patches``.
-        aspect_ratio_range: block aspect ratio range (0.3 to 1/0.3).
+        aspect_ratio_range: block aspect ratio range.
         attempts_per_block: tries to place a block before the round counts as empty.
         max_rounds: empty rounds in a row before the remainder is drawn patch by patch.
     """
@@ -119,7 +114,7 @@ class BlockwiseMaskGenerator(BaseTransform):
         return mask
 
     def transform(self, results: dict) -> dict:
-        """Add ``results['mask']`` for the image in ``results['img']``."""
+        """Add ``results['mask']``; ``ValueError`` if the image sides are not multiples of ``patch_size``."""
         image = results['img'][0] if isinstance(results['img'], (list, tuple)) else results['img']
         height, width = image.shape[:2]
         if height % self.patch_size or width % self.patch_size:

@@ -1,7 +1,4 @@
-"""Load an image file as mmcv's ``LoadImageFromFile`` does, refusing images whose header declares too many pixels.
-
-A small PNG may declare 20000 x 20000 pixels (gigabytes once decoded, in every worker): its header is read first.
-"""
+"""Load an image as mmcv's ``LoadImageFromFile`` does, refusing one whose header declares too many pixels."""
 
 import io
 import warnings
@@ -26,8 +23,7 @@ def declared_pixel_count(data: bytes) -> Optional[int]:
         data: the encoded file.
 
     Returns:
-        The pixel count; None when Pillow does not know the format (the decoder then decides), or when Pillow itself
-        refuses the header as a decompression bomb (more than ``2 * Image.MAX_IMAGE_PIXELS``): then -1.
+        The pixel count; -1 if Pillow refuses the header as a decompression bomb; None if Pillow cannot read it.
     """
     with warnings.catch_warnings():
         # Pillow's own warning threshold is not ours: the limit is the transform's max_pixels.
@@ -44,21 +40,16 @@ def declared_pixel_count(data: bytes) -> Optional[int]:
 
 @TRANSFORMS.register_module()
 class LoadImageWithPixelLimit(LoadImageFromFile):
-    """mmcv's ``LoadImageFromFile`` (same options and outputs) that refuses an image over ``max_pixels`` before decoding.
-
-    Adds ``results['img']`` ``(H, W, 3)`` uint8 BGR (or as ``color_type`` asks), ``img_shape`` and ``ori_shape``.
-    Formats Pillow cannot read the header of are decoded as before. An empty file, or one the decoder cannot read,
-    is a ``ValueError`` naming the file (mmcv's loader gives a bare assertion or an OpenCV error there).
+    """mmcv's ``LoadImageFromFile`` (same options and outputs), refusing an image over ``max_pixels`` before decoding.
 
     Args:
-        max_pixels: largest width x height accepted (default 100 million: 10000 x 10000).
-        **kwargs: ``LoadImageFromFile`` options (``color_type``, ``imdecode_backend``, ``backend_args``,
-            ``to_float32``, ``ignore_empty``).
+        max_pixels: largest width x height accepted.
+        **kwargs: ``LoadImageFromFile`` options (``color_type``, ``imdecode_backend``, ``backend_args``, ``to_float32``,
+            ``ignore_empty``).
 
     Raises:
-        ValueError: at construction, if ``max_pixels`` is not a positive integer or the deprecated
-            ``file_client_args`` is given (use ``backend_args``); when loading, for an image over the limit, an empty
-            file or one that does not decode.
+        ValueError: at construction, for a ``max_pixels`` that is not a positive integer or the deprecated
+            ``file_client_args``; when loading, for an image over the limit, an empty file or one that does not decode.
     """
 
     def __init__(self, max_pixels: int = DEFAULT_MAX_PIXELS, **kwargs) -> None:
@@ -70,7 +61,7 @@ class LoadImageWithPixelLimit(LoadImageFromFile):
         )
 
     def check_pixel_count(self, data: bytes, filename: str) -> None:
-        """Raise ``ValueError`` if the header of ``data`` declares more than ``max_pixels`` pixels."""
+        """Raise ``ValueError`` naming ``filename`` if the header of ``data`` declares over ``max_pixels`` pixels."""
         pixels = declared_pixel_count(data)
         pillow_limit = 2 * Image.MAX_IMAGE_PIXELS
         if pixels == -1 and self.max_pixels < pillow_limit:

@@ -19,24 +19,17 @@ INTERPOLATIONS = {'pillow': tuple(pillow_interp_codes), 'cv2': tuple(cv2_interp_
 
 @TRANSFORMS.register_module()
 class TwoViewRandomResizedCrop(BaseTransform):
-    """Random resized crop (Inception style) giving the model view and, optionally, a tokenizer view.
-
-    The crop area is drawn from ``scale`` of the image, its aspect ratio log-uniformly from ``ratio`` (10 tries, then
-    the largest centred crop within ``ratio``). The crop is resized to ``size`` (``interpolation``) and, if
-    ``second_size`` is set, again to ``second_size`` (``second_interpolation``); then ``results['img']`` becomes the
-    list ``[view, second_view]``.
-
-    ``backend='pillow'`` resizes as the official CAE code does (Pillow, antialiased); ``backend='cv2'`` as mmpretrain's
-    CAE pipeline does (OpenCV, no antialiasing): cheaper, but not the paper's views.
+    """Inception-style random resized crop, resized to the model view and optionally to a tokenizer view.
 
     Args:
-        size: side of the model view (224).
-        second_size: side of the tokenizer view (112 for DALL-E); None for one view.
+        size: side of the model view.
+        second_size: side of the tokenizer view (112 for DALL-E), which makes ``results['img']`` the list
+            ``[view, second_view]`` of the same crop; None for one view.
         scale: crop area range, as fractions of the image.
         ratio: crop aspect-ratio range.
-        interpolation: resize filter of the model view (bicubic in CAE).
-        second_interpolation: resize filter of the tokenizer view (lanczos in CAE).
-        backend: ``'pillow'`` (the official views) or ``'cv2'`` (mmpretrain's).
+        interpolation: resize filter of the model view.
+        second_interpolation: resize filter of the tokenizer view.
+        backend: ``'pillow'`` (antialiased: the official CAE views) or ``'cv2'`` (mmpretrain's, not antialiased).
     """
 
     def __init__(
@@ -76,7 +69,7 @@ class TwoViewRandomResizedCrop(BaseTransform):
         self.backend = backend
 
     def crop_box(self, height: int, width: int) -> tuple[int, int, int, int]:
-        """Draw a crop ``(top, left, crop_height, crop_width)`` for an image of ``height x width``."""
+        """Draw ``(top, left, crop_height, crop_width)`` in a ``height x width`` image (centred after 10 tries)."""
         area = height * width
         log_ratio = (math.log(self.ratio[0]), math.log(self.ratio[1]))
         for _ in range(10):

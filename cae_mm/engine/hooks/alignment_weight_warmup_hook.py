@@ -1,4 +1,4 @@
-"""Ramp CAE's alignment weight λ up from 0 over the first iterations: the small-scale recipe that avoids collapse."""
+"""Ramp CAE's alignment weight λ up from 0 over the first iterations."""
 
 from typing import Any
 
@@ -10,13 +10,14 @@ from cae_mm.registry import HOOKS
 
 @HOOKS.register_module()
 class AlignmentWeightWarmupHook(Hook):
-    """Set ``model.head.alignment_weight`` to ``λ · min(1, iter / warmup_iters)`` before every training iteration.
-
-    ``λ`` is the head's configured ``alignment_weight`` (2 in the paper). The weight depends only on the iteration
-    number, so a resumed run continues the same ramp; after ``warmup_iters`` the head trains with ``λ`` as configured.
+    """Set ``model.head.alignment_weight`` to ``λ · min(1, iter / warmup_iters)`` before every training iteration,
+    ``λ`` being the configured weight; logged as ``train/alignment_weight``.
 
     Args:
         warmup_iters: iterations of the linear ramp from 0 to ``λ``.
+
+    Raises:
+        ValueError: ``warmup_iters < 1``, or the model's head has no ``alignment_weight``.
     """
 
     priority = 'NORMAL'
@@ -35,11 +36,9 @@ class AlignmentWeightWarmupHook(Hook):
         return model.head
 
     def before_train(self, runner: Any) -> None:
-        """Remember the configured λ."""
         self.final_weight = float(self._head(runner).alignment_weight)
 
     def before_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None) -> None:
-        """Set the weight of this iteration and log it as ``train/alignment_weight``."""
         weight = self.final_weight * min(1.0, runner.iter / self.warmup_iters)
         self._head(runner).alignment_weight = weight
         runner.message_hub.update_scalar('train/alignment_weight', weight)

@@ -11,16 +11,14 @@ from cae_mm.registry import HOOKS
 
 @HOOKS.register_module()
 class CompileForwardHook(Hook):
-    """``torch.compile`` the (unwrapped) model's ``forward`` in ``before_train``: the losses and their backward pass.
+    """``torch.compile`` the unwrapped model's ``forward`` once, in ``before_train`` (``tools/train.py --compile``).
 
-    Unlike mmengine's ``compile=True`` (the whole ``train_step``, on which dynamo fails in ``Adam.step``), the data
-    preprocessor, optimizer and hooks stay eager, and checkpoints keep their names (no ``_orig_mod.`` prefixes).
-    ``tools/train.py --compile [BACKEND]`` adds this hook.
+    Only the forward is compiled: mmengine's ``compile=True`` fails in ``Adam.step``; checkpoint names are unchanged.
 
     Args:
-        backend: ``torch.compile`` backend (``'inductor'`` generates fused kernels; ``'aot_eager'`` only traces).
-        mode: ``torch.compile`` mode, e.g. ``'max-autotune'``; None for the default.
-        dynamic: ``torch.compile``'s ``dynamic``; None lets it decide after a shape changes.
+        backend: ``torch.compile`` backend.
+        mode: ``torch.compile`` mode; None for the default.
+        dynamic: ``torch.compile``'s ``dynamic``.
     """
 
     priority = 'VERY_HIGH'
@@ -31,7 +29,6 @@ class CompileForwardHook(Hook):
         self.dynamic = dynamic
 
     def before_train(self, runner: Any) -> None:
-        """Replace the model's ``forward`` by its compiled version (once)."""
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         if 'forward' in vars(model):
             return  # already compiled (a second train() call)

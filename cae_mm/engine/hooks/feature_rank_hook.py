@@ -1,4 +1,4 @@
-"""Log the effective rank of the encoder's features on a fixed batch during pretraining: collapse shows as a drop."""
+"""Log the effective rank of the encoder's features on a fixed batch during pretraining."""
 
 import json
 from pathlib import Path
@@ -15,27 +15,18 @@ from .fixed_batch import draw_fixed_batch, evaluation_without_side_effects, unwr
 
 @HOOKS.register_module()
 class FeatureRankHook(Hook):
-    """Every ``interval`` iterations (before the first and after the last), the effective rank of a fixed batch.
-
-    The batch is drawn once, before training: the first ``num_images`` samples of the training dataset through the
-    training pipeline with its own ``seed``. With the current weights, in eval mode and without gradients, the hook
-    computes :func:`cae_mm.evaluation.effective_rank` of
-
-    - ``rank_patch``: the encoder's patch tokens of the whole images (every patch visible), ``(B * N, C)``;
-    - ``rank_cls``: the cls tokens, ``(B, C)``;
-    - ``rank_alignment_target`` (CAE only): the alignment targets, the encoder's latents of the masked patches alone,
-      projected to the regressor's width as in training, ``(B * N_masked, C')``.
-
-    A CAE whose ``rank_patch`` falls far below a random encoder's has collapsed. The values go to the message hub as
-    ``train/rank_*`` and, one JSON object per evaluation, to ``{work_dir}/feature_rank.jsonl``. Training is unchanged
-    (random generators and train/eval flags are restored). Main process only. The ``backbone`` may be a
-    ``cae_mm.CAEVisionTransformer`` or an mmpretrain ViT returning ``'raw'`` tokens ``(B, 1 + N, C)`` (e.g. MAE's).
+    """Effective ranks of a fixed batch (:func:`draw_fixed_batch`) before the first, every ``interval`` and after the
+    last iteration (main process, training unchanged), logged as ``train/rank_patch`` ``(B * N, C)``, ``rank_cls``
+    ``(B, C)`` and, for CAE, ``rank_alignment_target`` ``(B * N_masked, C')``, and appended to ``work_dir/file_name``.
 
     Args:
         interval: iterations between evaluations.
         num_images: images in the fixed batch (at most the dataset's length).
         seed: seed of the fixed batch's crops, flips and masks.
         file_name: the JSON-lines file under the work dir.
+
+    Raises:
+        ValueError: ``interval < 1`` or ``num_images < 2``.
     """
 
     priority = 'NORMAL'  # before the LoggerHook (BELOW_NORMAL), so the values are logged at the same iteration
@@ -53,7 +44,6 @@ class FeatureRankHook(Hook):
         self._mask: Optional[torch.Tensor] = None
 
     def before_train(self, runner: Any) -> None:
-        """Draw the fixed batch and record the ranks of the starting weights (main process only)."""
         if not is_main_process():
             return
         model = unwrapped_model(runner)
@@ -66,25 +56,33 @@ class FeatureRankHook(Hook):
         self.record(runner, runner.iter)
 
     def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
-        """Record every ``interval`` iterations and after the last one."""
         if self._images is None:
             return
         if self.every_n_train_iters(runner, self.interval) or self.is_last_train_iter(runner):
             self.record(runner, runner.iter + 1)
 
     def ranks(self, model: torch.nn.Module) -> dict[str, float]:
-        """The effective ranks of the fixed batch under ``model``'s current weights."""
+        """The effective ranks of the fixed batch under ``model``'s current weights.
+
+        Args:
+            model: the unwrapped model.
+        """
         with evaluation_without_side_effects(model), torch.no_grad():
             tokens = encoder_tokens(model.backbone, self._images)  # (B, 1 + N, C)
             ranks = {'rank_patch': effective_rank(tokens[:, 1:]), 'rank_cls': effective_rank(tokens[:, 0])}
             if self._mask is not None:
-                # ~mask keeps exactly the masked patches: the alignment targets of training
+                # ~mask marks the masked patches visible: the alignment targets of training
                 targets = model.neck.project(model.backbone.forward_encoder(self._images, ~self._mask)[:, 1:])
                 ranks['rank_alignment_target'] = effective_rank(targets)  # of (B * N_masked, C')
         return ranks
 
     def record(self, runner: Any, step: int) -> dict[str, float]:
-        """Compute the ranks, put them in the message hub and append them to the JSON-lines file."""
+        """Compute, log and append the ranks; return them.
+
+        Args:
+            runner: the mmengine runner.
+            step: the iteration number recorded.
+        """
         ranks = self.ranks(unwrapped_model(runner))
         for name, value in ranks.items():
             runner.message_hub.update_scalar(f'train/{name}', value)

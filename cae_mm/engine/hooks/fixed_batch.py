@@ -1,4 +1,4 @@
-"""The fixed batch that monitoring hooks (reconstruction pictures, feature ranks) evaluate at every interval."""
+"""The fixed batch that monitoring hooks evaluate at every interval."""
 
 import contextlib
 import random
@@ -12,13 +12,21 @@ from .random_state_hook import capture_random_states, restore_random_states
 
 
 def unwrapped_model(runner: Any) -> torch.nn.Module:
-    """The runner's model without its DDP/FSDP wrapper."""
+    """The runner's model without its DDP/FSDP wrapper.
+
+    Args:
+        runner: the mmengine runner.
+    """
     return runner.model.module if is_model_wrapper(runner.model) else runner.model
 
 
 @contextlib.contextmanager
 def evaluation_without_side_effects(model: torch.nn.Module) -> Iterator[None]:
-    """Put ``model`` in eval mode; afterwards give back every module's train/eval flag and the random generators."""
+    """Put ``model`` in eval mode; afterwards restore every module's train/eval flag and the random generators.
+
+    Args:
+        model: the model to evaluate.
+    """
     modes = {module: module.training for module in model.modules()}
     states = capture_random_states()
     model.eval()
@@ -31,10 +39,8 @@ def evaluation_without_side_effects(model: torch.nn.Module) -> Iterator[None]:
 
 
 def draw_fixed_batch(runner: Any, num_images: int, seed: int) -> dict:
-    """The first ``num_images`` training samples, augmented and masked under ``seed``, through the data preprocessor.
-
-    The random streams of training are saved before and restored after, so drawing the batch changes nothing in the
-    run that follows.
+    """The first ``num_images`` training samples, augmented and masked under ``seed``, through the data preprocessor;
+    training's random streams are left as they were.
 
     Args:
         runner: the mmengine runner, before training.

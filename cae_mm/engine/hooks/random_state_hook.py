@@ -1,4 +1,4 @@
-"""Save the random number generators with every checkpoint and restore them on resume, so that resuming is exact."""
+"""Save the random generators with every checkpoint and restore them on resume, so that resuming is exact."""
 
 import logging
 import random
@@ -19,9 +19,7 @@ RandomStates = dict[str, Any]
 
 
 def capture_random_states() -> RandomStates:
-    """The states of Python's, numpy's and torch's global generators, as tensors and plain lists.
-
-    Plain types keep the checkpoint loadable with ``torch.load(weights_only=True)`` semantics (no numpy pickles).
+    """The states of Python's, numpy's and torch's global generators, as tensors and plain lists (no numpy pickles).
 
     Returns:
         ``python``, ``numpy``, ``torch`` (and ``cuda``, one state per device, when CUDA is initialised).
@@ -45,7 +43,7 @@ def capture_random_states() -> RandomStates:
 
 
 def restore_random_states(states: RandomStates) -> None:
-    """Set Python's, numpy's and torch's global generators to states from :func:`capture_random_states`.
+    """Set the global generators to states from :func:`capture_random_states` (CUDA only for as many devices).
 
     Args:
         states: as returned by :func:`capture_random_states`.
@@ -76,7 +74,7 @@ def restore_random_states(states: RandomStates) -> None:
 
 
 class _RestoreAfterSkippedBatches:
-    """Wraps a dataloader iterator: lets ``batches_to_skip`` batches through, then calls ``restore`` before the next."""
+    """Lets ``batches_to_skip`` batches through, then calls ``restore`` before the next."""
 
     def __init__(self, iterator: Iterator, batches_to_skip: int, restore: Callable[[], None]) -> None:
         self.iterator = iterator
@@ -97,27 +95,15 @@ class _RestoreAfterSkippedBatches:
 
 @HOOKS.register_module()
 class RandomStateHook(Hook):
-    """Checkpoint the random generators; on resume, put them back exactly where the interrupted run had them.
-
-    mmengine saves neither Python's, numpy's nor torch's generator states, so a resumed run would draw other drop-path
-    masks and, with ``num_workers=0``, other crops, flips and patch masks. Per random stream:
-
-    * Sampler order and ``num_workers > 0`` augmentation depend only on the seed and the batch count, so
-      ``IterBasedTrainLoop``'s replay of the already-trained batches recreates them.
-    * The main process's generators (``num_workers == 0`` augmentation, drop path, dropout) are saved with every
-      checkpoint (all ranks gathered, one entry per rank) and restored *after* that replay, right before the first new
-      batch (the replay would advance numpy past the saved state); epoch-based loops restore in ``before_train``.
-    * Epoch-based loops with *persistent* workers restart their workers' generators from the seed: equally random,
-      not bit-identical (a warning says so).
-    * Validation's draws are undone: the states are saved before it and put back after it.
+    """Saves every rank's generator states in ``checkpoint['random_states']``; on resume restores them right before
+    the first new batch (after the iteration loop's replay of trained batches), and undoes validation's draws.
 
     Resuming is bit-identical with a fixed seed, the same world size and ``num_workers``, no lower-priority hook
-    drawing random numbers in ``after_train_iter``, and deterministic kernels (always on CPU). A checkpoint without
-    saved states resumes with a warning and without the guarantee.
+    drawing random numbers in ``after_train_iter``, deterministic kernels, and no persistent workers in epoch-based
+    loops; otherwise it warns. Only checkpoints written by ``CheckpointHook`` hold every rank's states.
     """
 
-    # Runs before CheckpointHook (VERY_LOW): with several processes the states must be gathered on every rank before
-    # the checkpoint is written, and mmengine writes it (calling before_save_checkpoint) on rank 0 only.
+    # Before CheckpointHook (VERY_LOW): states are gathered on every rank, then saved on rank 0 only.
     priority = 'LOW'
 
     def __init__(self) -> None:
@@ -128,7 +114,7 @@ class RandomStateHook(Hook):
 
     @staticmethod
     def _checkpoint_due(runner: Any, by_epoch: bool) -> bool:
-        """Whether CheckpointHook will save at the end of this iteration (or epoch): its own rule."""
+        """Whether CheckpointHook will save at the end of this iteration (or epoch), by its own rule."""
         hook = next((hook for hook in runner.hooks if isinstance(hook, CheckpointHook)), None)
         if hook is None or hook.by_epoch != by_epoch:
             return False
@@ -144,25 +130,16 @@ class RandomStateHook(Hook):
             self._gathered_states = all_gather_object(capture_random_states())
 
     def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
-        """With several processes, gather every rank's states when an iteration checkpoint follows."""
         self._gather_if_checkpoint_due(runner, by_epoch=False)
 
     def after_train_epoch(self, runner: Any) -> None:
-        """With several processes, gather every rank's states when an epoch checkpoint follows."""
         self._gather_if_checkpoint_due(runner, by_epoch=True)
 
     def before_save_checkpoint(self, runner: Any, checkpoint: dict) -> None:
-        """Store every rank's generator states in ``checkpoint['random_states']`` (a list indexed by rank).
-
-        One process: its states now. Several: the states gathered just before CheckpointHook ran; a checkpoint
-        written at any other moment (e.g. the best-metric checkpoint after validation) holds rank 0's only, and
-        resuming from it warns and does not restore the generators.
-        """
         checkpoint[CHECKPOINT_KEY] = self._gathered_states or [capture_random_states()]
         self._gathered_states = None
 
     def after_load_checkpoint(self, runner: Any, checkpoint: dict) -> None:
-        """Keep the loaded states until training starts (a checkpoint loaded for fine-tuning is never applied)."""
         meta = checkpoint.get('meta', {})
         self._loaded_states = checkpoint.get(CHECKPOINT_KEY)
         self._loaded_position = (meta.get('epoch', 0), meta.get('iter', 0))
@@ -187,7 +164,6 @@ class RandomStateHook(Hook):
         return self._loaded_states[get_rank()]
 
     def before_train(self, runner: Any) -> None:
-        """On resume, restore the generators: after the dataloader replay for iteration loops, else now."""
         resumed = (runner.epoch, runner.iter) != (0, 0) and (runner.epoch, runner.iter) == self._loaded_position
         if not resumed:
             return
@@ -213,11 +189,9 @@ class RandomStateHook(Hook):
             )
 
     def before_val(self, runner: Any) -> None:
-        """Remember the generators so that validation does not shift training's random streams."""
         self._states_before_validation = capture_random_states()
 
     def after_val(self, runner: Any) -> None:
-        """Put back the generators as they were before validation."""
         if self._states_before_validation is not None:
             restore_random_states(self._states_before_validation)
             self._states_before_validation = None

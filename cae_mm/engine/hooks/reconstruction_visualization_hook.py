@@ -1,4 +1,4 @@
-"""Save a picture of the model's pixel reconstructions every N iterations, to watch a pretraining run learn."""
+"""Save a picture of the model's pixel reconstructions every N iterations."""
 
 from pathlib import Path
 from typing import Any, Optional
@@ -15,20 +15,20 @@ from .fixed_batch import draw_fixed_batch, evaluation_without_side_effects, unwr
 
 @HOOKS.register_module()
 class ReconstructionVisualizationHook(Hook):
-    """Every ``interval`` iterations (and after the last), picture the reconstructions of a fixed batch.
+    """Every ``interval`` iterations and after the last, picture the reconstructions of a fixed batch
+    (:func:`draw_fixed_batch`) to ``{work_dir}/{folder}/iter_{N}.png`` and the visualizer's ``'reconstruction'``.
 
-    The batch is drawn once, before training: the first ``num_images`` training samples (crop, flip, mask) under its
-    own ``seed``. Rows: input | masked | regressor path | full-encoder path (see
-    :mod:`cae_mm.visualization.reconstruction`). Each picture goes to ``{work_dir}/{folder}/iter_{N}.png`` and to the
-    Runner's visualizer as image ``'reconstruction'``. Training is unchanged (random generators and train/eval flags
-    are restored). Main process only; pixel-target models only.
+    Main process only, pixel-target models only; training is unchanged.
 
     Args:
         interval: iterations between pictures.
         num_images: rows of the picture (at most the dataset's length).
         seed: seed of the fixed batch's crops, flips and masks.
         folder: sub-folder of the work dir for the PNGs.
-        scale: integer enlargement of every panel; None shows panels at least about 128 px wide.
+        scale: integer enlargement of every panel; None for :func:`default_scale`.
+
+    Raises:
+        ValueError: ``interval`` or ``num_images`` below 1, or views of different sizes.
     """
 
     priority = 'LOW'
@@ -52,7 +52,6 @@ class ReconstructionVisualizationHook(Hook):
         self._mask: Optional[torch.Tensor] = None
 
     def before_train(self, runner: Any) -> None:
-        """Check the model predicts pixels and draw the fixed batch (main process only)."""
         model = unwrapped_model(runner)
         require_pixel_target(model)
         if not is_main_process():
@@ -70,14 +69,18 @@ class ReconstructionVisualizationHook(Hook):
         self._mask = model.masks_from(data['data_samples'], images).mask  # (B, h, w)
 
     def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
-        """Save a picture every ``interval`` iterations and after the last one."""
         if self._images is None:
             return
         if self.every_n_train_iters(runner, self.interval) or self.is_last_train_iter(runner):
             self.save_picture(runner, runner.iter + 1)
 
     def save_picture(self, runner: Any, step: int) -> Path:
-        """Reconstruct the fixed batch with the current weights and save the picture; return its path."""
+        """Reconstruct the fixed batch with the current weights and save the picture; return its path.
+
+        Args:
+            runner: the mmengine runner.
+            step: the iteration number in the file name.
+        """
         model = unwrapped_model(runner)
         with evaluation_without_side_effects(model):
             reconstructions = reconstruct(model, self._images, self._mask)

@@ -1,4 +1,4 @@
-"""Stop training with a clear error at the first NaN/inf loss or weight, before a checkpoint can save poisoned weights."""
+"""Stop training at the first NaN/inf loss or weight, before a checkpoint can save poisoned weights."""
 
 import math
 from typing import Any, Optional
@@ -27,25 +27,16 @@ def _non_finite(value: Any) -> bool:
 
 @HOOKS.register_module()
 class StopOnNonFiniteHook(Hook):
-    """Raise ``FloatingPointError`` when a loss or the weights about to be checkpointed are not finite.
-
-    Without a loss scaler (fp32, bf16) the optimizer has already applied a NaN/inf step, so the hook runs before
-    ``CheckpointHook`` (priority ``ABOVE_NORMAL``) and checks the weights before every checkpoint write: the newest
-    checkpoint on disk stays the last good one, to ``--resume`` from once the cause is fixed.
-
-    With fp16 and a dynamic loss scale an overflow is expected now and then: the scaler skips the step and lowers the
-    scale, which is logged as a warning; only ``max_skipped_steps`` non-finite losses in a row stop training.
-
-    The error names the non-finite loss terms and where the NaN/inf entered: the batch, the data preprocessor, the
-    weights, or none of these (training diverged). Since an overflowing step can still report a finite loss, the
-    weights are also checked after the first step and every ``weight_check_interval`` steps, and the gradient norm
-    mmengine logs with ``optim_wrapper.clip_grad`` at every step. Before training, every parameter group's learning
-    rate must be a finite float32 number.
+    """Raise ``FloatingPointError``, naming where the NaN/inf entered, at a non-finite loss, logged gradient norm or
+    weight (checked after the first and every ``weight_check_interval`` steps), and before writing such a checkpoint,
+    so the newest checkpoint stays the last good one. Under a dynamic loss scale skipped steps only warn.
 
     Args:
-        max_skipped_steps: consecutive non-finite losses, each skipped by the loss scaler, that stop training (25 lets
-            the scale fall from 2^16 below 0.01).
+        max_skipped_steps: consecutive non-finite losses skipped by the loss scaler that stop training.
         weight_check_interval: check the weights after every this many optimizer steps (and after the first).
+
+    Raises:
+        ValueError: an argument below 1; before training, a learning rate that is not a finite float32 step.
     """
 
     priority = 'ABOVE_NORMAL'
@@ -69,8 +60,6 @@ class StopOnNonFiniteHook(Hook):
         return float(scaler.get_scale())
 
     def before_train(self, runner: Any) -> None:
-        """Refuse a learning rate that is NaN, inf, or so large that the first step overflows float32 (Adam divides it
-        by ``1 - beta1``), with a message that names the setting (torch's does not)."""
         optim_wrapper = getattr(runner, 'optim_wrapper', None)
         wrappers = list(optim_wrapper.values()) if isinstance(optim_wrapper, OptimWrapperDict) else [optim_wrapper]
         largest = float(torch.finfo(torch.float32).max)
@@ -86,14 +75,11 @@ class StopOnNonFiniteHook(Hook):
                     )
 
     def before_train_iter(self, runner: Any, batch_idx: int, data_batch: Optional[dict] = None) -> None:
-        """Remember the loss scale, to tell afterwards whether the scaler skipped the step."""
         self._scale_before_step = self._loss_scale(runner)
 
     def after_train_iter(
         self, runner: Any, batch_idx: int, data_batch: Optional[dict] = None, outputs: Optional[dict] = None
     ) -> None:
-        """Check the logged losses of this step, the gradient norm and (now and then) the weights; explain and stop
-        if any is NaN or inf."""
         values = {name: torch.as_tensor(value).detach().float() for name, value in (outputs or {}).items()}
         bad_terms = {name: float(value.mean()) for name, value in values.items() if _non_finite(value)}
         if not bad_terms:
@@ -122,7 +108,6 @@ class StopOnNonFiniteHook(Hook):
         )
 
     def before_save_checkpoint(self, runner: Any, checkpoint: dict) -> None:
-        """Refuse to write a checkpoint whose weights hold NaN or inf."""
         bad_parameters = [name for name, tensor in checkpoint.get('state_dict', {}).items() if _non_finite(tensor)]
         if bad_parameters:
             raise FloatingPointError(
@@ -133,8 +118,7 @@ class StopOnNonFiniteHook(Hook):
             )
 
     def _check_after_the_step(self, runner: Any) -> None:
-        """After a finite loss: stop if the logged gradient norm, or (every ``weight_check_interval`` steps) a
-        weight, is NaN or inf. Skipped under an active loss scaler, which handles overflowing gradients itself."""
+        """After a finite loss: stop at a non-finite gradient norm or weight (not under a loss scaler)."""
         if self._loss_scale(runner) is not None:
             return
         grad_norm = _logged_grad_norm(runner)
@@ -191,7 +175,7 @@ class StopOnNonFiniteHook(Hook):
 
 
 def _learning_rates(runner: Any) -> dict[str, float]:
-    """The current learning rate of every parameter group, keyed ``'0'``, ``'1'``, ... (empty without optimizer)."""
+    """The current learning rate of every parameter group, keyed ``'0'``, ``'1'``, ..."""
     get_lr = getattr(getattr(runner, 'optim_wrapper', None), 'get_lr', None)
     if get_lr is None:
         return {}

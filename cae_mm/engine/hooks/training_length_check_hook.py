@@ -1,4 +1,4 @@
-"""Refuse a run with nothing to train, and warn about learning-rate schedules that the run is too short to finish."""
+"""Refuse a run with nothing to train; warn about learning-rate schedules the run is too short for."""
 
 from typing import Any
 
@@ -13,20 +13,13 @@ NO_END = int(1e9)
 
 @HOOKS.register_module()
 class TrainingLengthCheckHook(Hook):
-    """Check the training length against the config before the first step.
-
-    * ``train_cfg.max_iters`` (or ``max_epochs``) of 0 or less is an error: mmengine would finish at once, write no
-      checkpoint and report success.
-    * A ``param_scheduler`` entry that ends after the run (a warmup of 100 iterations in an 8-iteration run, a cosine
-      decay to ``max_iters=1600`` in a run of 400) is a warning: the learning rate never reaches the value the
-      schedule was written for. Shortened runs (smoke tests, ``--cfg-options train_cfg.max_iters=...``) do this on
-      purpose, so it does not stop training. An entry that begins after the run never takes effect: also a warning.
-    """
+    """Before the first step, raise ``ValueError`` if ``train_cfg.max_iters`` (or ``max_epochs``) is below 1
+    (mmengine would report success), and warn for each ``param_scheduler`` entry that ends or begins after the run
+    (shortened smoke runs do this on purpose)."""
 
     priority = 'VERY_HIGH'
 
     def before_train(self, runner: Any) -> None:
-        """Raise ``ValueError`` for a run of no steps; log a warning for each schedule entry the run cuts short."""
         loop = runner.train_loop
         if isinstance(loop, EpochBasedTrainLoop):
             length, key = loop.max_epochs, 'train_cfg.max_epochs'

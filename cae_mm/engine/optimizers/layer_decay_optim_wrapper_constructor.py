@@ -1,13 +1,4 @@
-"""One optimizer-parameter-group builder for CAE pretraining, fine-tuning, mmdet and mmseg.
-
-Weight decay is off for every 1-D parameter and for the tokens each module lists in ``no_weight_decay()`` (the official
-code decays the 3-D tokens by accident); those groups are also marked ``lars_exclude`` for mmpretrain's LARS. With
-``layer_decay_rate < 1`` each learning rate is scaled by ``rate ** (last_layer_id - layer_id)``, the layer id coming
-from the backbone's ``get_layer_depth`` (BEiT's layer-wise decay).
-
-Adam and AdamW on a CPU get ``fused=True`` unless the config sets ``fused`` or ``foreach`` (one pass instead of seven
-per tensor; the updates differ from the default's in the last bits). On a GPU torch's default is kept.
-"""
+"""The optimizer parameter-group builder for CAE pretraining, fine-tuning, mmdet and mmseg."""
 
 from typing import Callable, Optional
 
@@ -19,7 +10,11 @@ from cae_mm.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 
 def no_weight_decay_names(model: nn.Module) -> set[str]:
-    """Full names of the parameters that sub-modules exclude from weight decay via ``no_weight_decay()``."""
+    """Full names of the parameters that sub-modules exclude from weight decay via ``no_weight_decay()``.
+
+    Args:
+        model: the model.
+    """
     names = set()
     for module_name, module in model.named_modules():
         if callable(getattr(module, 'no_weight_decay', None)):
@@ -28,7 +23,11 @@ def no_weight_decay_names(model: nn.Module) -> set[str]:
 
 
 def layer_depth_function(model: nn.Module) -> Optional[Callable[[str], tuple[int, int]]]:
-    """``name -> (layer_id, num_layer_ids)`` from the model's or its backbone's ``get_layer_depth``, if any."""
+    """``name -> (layer_id, num_layer_ids)`` from the model's or its backbone's ``get_layer_depth``, if any.
+
+    Args:
+        model: the model.
+    """
     backbone = getattr(model, 'backbone', None)
     if backbone is not None and hasattr(backbone, 'get_layer_depth'):
         return lambda name: backbone.get_layer_depth(name, 'backbone.')
@@ -39,10 +38,17 @@ def layer_depth_function(model: nn.Module) -> Optional[Callable[[str], tuple[int
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
 class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
-    """Parameter groups with CAE's weight-decay rule and optional layer-wise learning-rate decay.
+    """Parameter groups without weight decay for 1-D parameters and ``no_weight_decay()`` names (also marked
+    ``lars_exclude``), and with lr scaled by ``layer_decay_rate ** (last_layer_id - layer_id)`` (``get_layer_depth``).
 
-    ``paramwise_cfg`` takes one key, ``layer_decay_rate`` (default 1.0: no layer decay). Any other key is an error
-    (this constructor replaces mmengine's paramwise rules rather than silently ignoring them).
+    Adam(W) on a CPU gets ``fused=True`` unless the config sets ``fused`` or ``foreach``.
+
+    Args:
+        optim_wrapper_cfg: mmengine's optimizer wrapper config.
+        paramwise_cfg: only ``layer_decay_rate`` in (0, 1] (default 1.0: no layer decay).
+
+    Raises:
+        ValueError: another ``paramwise_cfg`` key, or ``layer_decay_rate`` outside (0, 1].
     """
 
     def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: Optional[dict] = None) -> None:
@@ -55,11 +61,10 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             )
         if not 0 < self.layer_decay_rate <= 1:
             raise ValueError(f'layer_decay_rate must be in (0, 1], got {self.layer_decay_rate}')
-        # A non-empty paramwise_cfg is what makes mmengine's __call__ route through add_params.
+        # A non-empty paramwise_cfg makes mmengine's __call__ route through add_params.
         super().__init__(optim_wrapper_cfg, dict(layer_decay_rate=self.layer_decay_rate))
 
     def __call__(self, model: nn.Module) -> OptimWrapper:
-        """Build the optimizer wrapper; Adam(W) on a CPU with the fused kernel unless the config chooses."""
         optimizer_type = self.optimizer_cfg.get('type')
         if (
             optimizer_type in ('Adam', 'AdamW')
@@ -79,7 +84,11 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         Args:
             params: the list of parameter groups to extend.
             module: the (unwrapped) model.
-            prefix: unused; kept for mmengine's signature.
+            prefix: unused (mmengine's signature).
+            **kwargs: unused.
+
+        Raises:
+            ValueError: ``layer_decay_rate < 1`` without a ``get_layer_depth``.
         """
         excluded = no_weight_decay_names(module)
         depth_of = layer_depth_function(module) if self.layer_decay_rate < 1 else None

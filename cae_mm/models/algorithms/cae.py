@@ -13,26 +13,15 @@ from ..layers import PatchMask
 
 @MODELS.register_module()
 class CAE(BaseSelfSupervisor):
-    """CAE pretraining.
-
-    1. The encoder (``backbone``) sees the visible patches and cls only.
-    2. The regressor (``neck``) predicts the latents of the masked patches from the visible latents.
-    3. The decoder (``head``) maps the predicted latents to reconstruction targets (token ids or pixels).
-    4. The same encoder, with its current weights and under ``no_grad``, encodes the masked patches: the alignment
-       targets of the predicted latents. ``target_momentum`` > 0 uses a moving average of the encoder instead (not
-       the paper's recipe; docs/small_scale.md).
-
-    Masks come from the data pipeline (``data_sample.mask``, ``(h, w)`` bool, True = masked). Inputs are one tensor
-    (the model view, which also feeds the target generator) or ``[model view, target view]`` (e.g. 224 px for the
-    encoder and 112 px for a DALL-E tokenizer).
+    """CAE pretraining; the pipeline supplies the masks (``data_sample.mask``, ``(h, w)`` bool, True = masked).
 
     Args:
         backbone: encoder config (``cae_mm.CAEVisionTransformer``).
         neck: regressor config (``cae_mm.LatentContextRegressor``).
         head: decoder and loss config (``cae_mm.CAEDecoderHead``).
         target_generator: reconstruction target config (``cae_mm.NormalizedPixelTarget`` or a tokenizer).
-        target_momentum: 0 (the paper) encodes the alignment targets with the encoder itself; m in (0, 1) with a
-            moving average of it, updated before each step as ``m * average + (1 - m) * encoder``.
+        target_momentum: 0 (the paper) encodes the alignment targets with the encoder itself under ``no_grad``;
+            m in (0, 1) with a moving average ``m * average + (1 - m) * encoder``, updated before each step.
         data_preprocessor: mmpretrain data preprocessor config.
         init_cfg: mmengine initialisation config.
     """
@@ -71,7 +60,7 @@ class CAE(BaseSelfSupervisor):
 
     @staticmethod
     def _start_missing_target_encoder(module: 'CAE', state_dict: dict, prefix: str, *args) -> None:
-        """Weights without the moving average (a release drops it) start it as a copy of the encoder."""
+        """Weights without the moving average start it as a copy of the encoder."""
         if module.target_encoder is None or any(key.startswith(f'{prefix}target_encoder.') for key in state_dict):
             return
         for key in [key for key in state_dict if key.startswith(f'{prefix}backbone.')]:
@@ -96,17 +85,14 @@ class CAE(BaseSelfSupervisor):
         return self.backbone(images)
 
     def masks_from(self, data_samples: list[DataSample], images: torch.Tensor) -> PatchMask:
-        """Stack and check the masks the pipeline drew: the only check of the step's mask.
+        """The pipeline's masks as one checked ``(B, h, w)`` :class:`PatchMask`, True = masked (the step's only check).
 
         Args:
-            data_samples: one per image, each with ``mask`` of shape ``(h, w)``.
+            data_samples: one per image, each with a ``(h, w)`` ``mask``.
             images: the model view ``(B, 3, H, W)``.
 
-        Returns:
-            The ``(B, h, w)`` mask (True = masked) with its visible and masked patch indices.
-
         Raises:
-            ValueError: if masks are missing, do not match the patch grid, or differ in count within the batch.
+            ValueError: masks missing, not matching the patch grid, or differing in count within the batch.
         """
         if not data_samples or not all('mask' in sample for sample in data_samples):
             raise ValueError(
@@ -125,14 +111,12 @@ class CAE(BaseSelfSupervisor):
     def loss(
         self, inputs: Union[torch.Tensor, list[torch.Tensor]], data_samples: list[DataSample], **kwargs
     ) -> dict[str, torch.Tensor]:
-        """CAE's training losses for a batch.
+        """CAE's training losses: ``loss_reconstruction`` and ``loss_alignment`` (weighted by λ).
 
         Args:
-            inputs: the model view ``(B, 3, H, W)``, or ``[model view, target view]``.
+            inputs: the model view ``(B, 3, H, W)`` (also the target view), or ``[model view, target view]``.
             data_samples: one per image, each carrying its ``mask``.
-
-        Returns:
-            ``loss_reconstruction`` and ``loss_alignment`` (weighted by λ).
+            **kwargs: unused.
         """
         images, target_images = self._split_views(inputs)
         mask = self.masks_from(data_samples, images)  # (B, h, w) and its indices, checked once for the whole step

@@ -1,8 +1,4 @@
-"""The CAE encoder: a ViT that runs on the visible patches (plus cls) only, with fixed 2-D sin-cos positions.
-
-One class serves pretraining (``forward_encoder(images, mask)``), probes and fine-tuning (``forward`` with
-``out_indices``/``out_type``), and mmdet/mmseg (``out_type='featmap'``).
-"""
+"""The CAE encoder: a ViT over the visible patches plus cls, with fixed 2-D sin-cos positions."""
 
 from typing import Literal, Optional, Sequence, Union
 
@@ -32,44 +28,31 @@ OutputType = Literal['raw', 'featmap', 'cls_token', 'avg_featmap']
 
 @MODELS.register_module()
 class CAEVisionTransformer(BaseModule):
-    """ViT encoder of CAE.
-
-    Patch embedding (conv ``p x p``), fixed sin-cos positions (zero for cls), pre-norm blocks with q/v bias and layer
-    scale, stochastic depth ``linspace(0, drop_path_rate)``, final LayerNorm; the official CAE initialisation.
+    """ViT encoder of CAE: conv patch embedding, pre-norm blocks with q/v bias and layer scale, final LayerNorm.
 
     Args:
-        arch: ``'test'`` (64 wide, 2 deep: unit tests), ``'tiny'``, ``'small'`` (official CAE small: 384 wide,
-            12 heads), ``'base'``, ``'large'``, ``'huge'``, or a dict with ``embed_dims``, ``num_layers``,
-            ``num_heads`` and optionally ``layer_scale_init_value``.
+        arch: a key of ``arch_zoo`` or a dict with ``embed_dims``, ``num_layers``, ``num_heads``.
         patch_size: patch side in pixels.
         in_channels: image channels.
         mlp_ratio: feed-forward width over ``embed_dims``.
         qv_bias: query/value biases in attention.
-        drop_path_rate: stochastic depth of the last block.
+        drop_path_rate: stochastic depth of the last block (``linspace(0, rate)`` over the blocks).
         dropout: dropout after positions, attention projections and in feed-forward layers.
         attention_dropout: dropout on attention weights.
-        layer_scale_init_value: initial layer scale; None takes the arch's (0.1 up to base, 1e-5 for large/huge);
-            0 disables it.
+        layer_scale_init_value: initial layer scale; None takes the arch's; 0 disables it.
         norm_eps: LayerNorm epsilon.
         out_indices: blocks whose outputs ``forward`` returns (negative counts from the end).
-        out_type: ``'raw'`` tokens ``(B, 1 + N, C)``, ``'featmap'`` ``(B, C, h, w)``, ``'cls_token'`` ``(B, C)`` or
-            ``'avg_featmap'`` (mean of patch tokens, ``(B, C)``).
+        out_type: ``'raw'`` ``(B, 1 + N, C)``, ``'featmap'`` ``(B, C, h, w)``, ``'cls_token'`` or ``'avg_featmap'``
+            ``(B, C)`` (mean patch token).
         final_norm: apply the final LayerNorm to the last block's output.
-        frozen_stages: freeze the patch embedding and the first ``frozen_stages`` blocks (-1: nothing; ``num_layers``
-            also freezes the final norm: the whole encoder, for probes).
-        with_checkpoint: recompute block activations in the backward pass (saves memory, costs one more forward).
-        window_size: ViTDet window attention within ``s x s`` windows of the patch grid (cls attends globally),
-            except in ``global_attention_indices``; 0 (default): global attention. Needs every patch (no ``mask``).
-        global_attention_indices: blocks that keep global attention when ``window_size > 0`` (negative counts from
-            the end), e.g. ``(2, 5, 8, 11)`` for ViTDet-B.
-        relative_position_bias_grid: patch grid ``(h, w)`` of a zero-initialised relative position bias per block
-            (BEiT/CAE fine-tuning), e.g. ``(14, 14)``; inputs must then have exactly this grid. None: no bias.
-        init_std: standard deviation of the truncated-normal initialisation of the patch embedding and cls token.
-        init_mode: ``'xavier'`` (official) or ``'rescaled_truncated_normal'`` (``--fix_init_weight``); see
-            :func:`cae_init_`.
-        init_cfg: mmengine initialisation config; ``dict(type='Pretrained', checkpoint=PATH, prefix='backbone.')``
-            loads a CAE or backbone-only checkpoint with every key checked (:func:`load_pretrained_weights`), except
-            the relative position bias (starts at zero) and, without ``final_norm``, the final norm.
+        frozen_stages: freeze patch embedding and the first ``frozen_stages`` blocks (-1: none; all: also final norm).
+        with_checkpoint: recompute block activations in the backward pass.
+        window_size: ViTDet window attention in ``s x s`` patch windows (0: global); needs every patch (no ``mask``).
+        global_attention_indices: blocks that keep global attention when ``window_size > 0``.
+        relative_position_bias_grid: ``(h, w)`` of a per-block relative position bias; inputs must match. None: none.
+        init_std: std of the truncated-normal init of the patch embedding and cls token.
+        init_mode: ``'xavier'`` (official) or ``'rescaled_truncated_normal'``; see :func:`cae_init_`.
+        init_cfg: ``dict(type='Pretrained', checkpoint=PATH, prefix='backbone.')`` loads weights, all keys checked.
     """
 
     arch_zoo = {
@@ -236,11 +219,7 @@ class CAEVisionTransformer(BaseModule):
         mask: Optional[Union[torch.Tensor, PatchMask]],
         grid: Optional[tuple[int, int]] = None,
     ) -> torch.Tensor:
-        """Embed patches, add positions, drop masked patches, prepend cls: ``(B, 1 + N_kept, C)``.
-
-        ``grid`` is the images' patch grid when the caller has it. A :class:`PatchMask` was checked against the
-        grid where it was made; a plain mask is checked here.
-        """
+        """Embed, add positions, drop masked patches (checking a plain mask), prepend cls: ``(B, 1 + N_kept, C)``."""
         grid = grid or self.grid_size(images)
         if mask is not None and self.window_size > 0:
             raise ValueError('window attention needs every patch of the grid; it cannot run on masked inputs')
@@ -283,15 +262,11 @@ class CAEVisionTransformer(BaseModule):
     def forward_encoder(
         self, images: torch.Tensor, mask: Optional[Union[torch.Tensor, PatchMask]] = None
     ) -> torch.Tensor:
-        """Encode the patches that ``mask`` keeps, plus cls (the pretraining path).
+        """Final-normed tokens ``(B, 1 + N_kept, C)``: cls, then the patches ``mask`` keeps in row-major order.
 
         Args:
-            images: ``(B, 3, H, W)``; ``H`` and ``W`` multiples of the patch size.
-            mask: ``(B, h, w)`` or ``(B, h*w)`` bool, True = masked (left out), or a :class:`PatchMask` already
-                checked against this grid; None keeps every patch.
-
-        Returns:
-            Final-normed tokens ``(B, 1 + N_kept, C)``: cls first, then the kept patches in row-major order.
+            images: ``(B, 3, H, W)``, sides multiples of the patch size.
+            mask: ``(B, h, w)`` or ``(B, h*w)`` bool, True = masked, or a checked :class:`PatchMask`; None keeps all.
         """
         grid = mask.grid_size if isinstance(mask, PatchMask) else self.grid_size(images)
         tokens = self._input_tokens(images, mask, grid)
@@ -300,15 +275,11 @@ class CAEVisionTransformer(BaseModule):
         return self.norm(tokens)
 
     def forward(self, images: torch.Tensor, mask: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, ...]:
-        """OpenMMLab backbone forward: the outputs of the blocks in ``out_indices``.
+        """OpenMMLab backbone forward: one output per block in ``out_indices``, shaped by ``out_type``.
 
         Args:
             images: ``(B, 3, H, W)``.
-            mask: optional ``(B, h, w)`` bool patch mask, True = left out (only ``out_type='raw'`` or
-                ``'cls_token'`` then, since the kept patches no longer form a grid).
-
-        Returns:
-            One tensor per out index, shaped by ``out_type`` (see the class docstring).
+            mask: optional ``(B, h, w)`` bool, True = masked; only with ``out_type`` ``'raw'`` or ``'cls_token'``.
         """
         if mask is not None and self.out_type in ('featmap', 'avg_featmap'):
             raise ValueError(f'out_type={self.out_type!r} needs every patch; call with mask=None')
@@ -335,18 +306,11 @@ class CAEVisionTransformer(BaseModule):
         return patches.transpose(1, 2).reshape(batch, channels, *grid)  # (B, C, h, w)
 
     def get_layer_depth(self, param_name: str, prefix: str = '') -> tuple[int, int]:
-        """Layer id of a parameter for layer-wise learning-rate decay (mmpretrain's contract).
-
-        Patch embedding and cls token are layer 0, block ``i`` (and its relative position bias) is ``i + 1``,
-        everything after the blocks (final norm, and parameters outside this backbone) is the last layer
-        ``num_layers + 1``.
+        """``(layer_id, num_layers + 2)`` for lr decay: patch embedding and cls 0, block ``i`` ``i + 1``, the rest last.
 
         Args:
             param_name: full parameter name, e.g. ``'backbone.layers.3.attn.qkv.weight'``.
             prefix: the backbone's prefix in ``param_name``, e.g. ``'backbone.'``.
-
-        Returns:
-            ``(layer_id, num_layer_ids)`` with ``num_layer_ids = num_layers + 2``.
         """
         num_layer_ids = self.num_layers + 2
         if not param_name.startswith(prefix):

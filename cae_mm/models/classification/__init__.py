@@ -1,5 +1,4 @@
-"""Heads that put the pretrained encoder into mmpretrain's ``ImageClassifier``: linear probe, attentive probe and
-fine-tuning, on one :class:`ClassificationHead` base."""
+"""mmpretrain ``ImageClassifier`` heads for the pretrained encoder: linear probe, attentive probe, fine-tuning."""
 
 from .attentive_probe_head import AttentiveProbeHead
 from .classification_head import ClassificationHead

@@ -1,7 +1,4 @@
-"""The attentive probe: one learned query cross-attends to all tokens of a frozen encoder, then a linear classifier.
-
-Unlike the official release, the BatchNorm evaluates with its running statistics (no dependence on the batch size).
-"""
+"""The attentive probe: one learned query cross-attends to all tokens of a frozen encoder, then a linear classifier."""
 
 from typing import Sequence
 
@@ -15,20 +12,15 @@ from .classification_head import ClassificationHead
 
 @MODELS.register_module()
 class AttentiveProbeHead(ClassificationHead):
-    """``q = CrossAttn(LN_q(query), LN_k(tokens), LN_v(tokens))`` -> ``BatchNorm1d(affine=False)`` (eps 1e-5, as the
-    official probe) -> ``Linear``.
-
-    The query is one zero-initialised token with no position; keys and values are every encoder token (cls and
-    patches) without positions; the attention has q/v biases and an output projection, no residual and no MLP.
+    """``CrossAttn(LN(query), LN(tokens), LN(tokens))`` -> ``BatchNorm1d(affine=False)`` -> ``Linear``.
 
     Args:
         num_classes: classes ``K``.
         in_channels: token channels ``C`` (the encoder width).
         num_heads: attention heads; must divide ``C``.
         norm_eps: epsilon of the query/key/value LayerNorms.
-        init_std: standard deviation of the truncated-normal classifier weight (the bias starts at 0).
-        **kwargs: ``loss`` (default: cross-entropy), ``topk``, ``cal_acc`` and ``init_cfg`` of
-            :class:`ClassificationHead`.
+        init_std: std of the truncated-normal classifier weight (the bias starts at 0).
+        **kwargs: ``loss``, ``topk``, ``cal_acc`` and ``init_cfg`` of :class:`ClassificationHead`.
     """
 
     trains_batch_norm = True
@@ -65,7 +57,7 @@ class AttentiveProbeHead(ClassificationHead):
         """Pool the last output's tokens with the learned query and normalise: ``(B, N, C) -> (B, C)``.
 
         Raises:
-            ValueError: the feature is not a token sequence ``(B, N, C)`` (use the backbone's ``out_type='raw'``).
+            ValueError: the feature is not ``(B, N, C)`` tokens (backbone ``out_type='raw'``).
         """
         tokens = self.last_feature(feats, 3, 'tokens (B, N, C)', 'raw')
         query = self.query_token.expand(tokens.shape[0], -1, -1)  # (B, 1, C)
@@ -73,5 +65,5 @@ class AttentiveProbeHead(ClassificationHead):
         return self.norm(pooled[:, 0])  # (B, C)
 
     def no_weight_decay(self) -> set[str]:
-        """The query token gets no weight decay (like the encoder's cls token)."""
+        """The query token gets no weight decay."""
         return {'query_token'}

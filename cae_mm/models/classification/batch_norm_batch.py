@@ -1,12 +1,8 @@
-"""The probe heads train a BatchNorm, which cannot normalise a batch of one sample."""
+"""The batch-size check of heads that train a BatchNorm."""
 
 
 def check_batch_norm_batch(batch_size: int, head: str) -> None:
     """Refuse a training batch of fewer than 2 samples with an error that names the config keys to change.
-
-    Without it, BatchNorm fails with "Expected more than 1 value per channel when training", which names neither the
-    cause (a batch, or the last batch of an epoch, with one sample on some process) nor the fix. An integer comparison
-    per step: nothing is computed.
 
     Args:
         batch_size: samples in this process's batch.

@@ -1,4 +1,4 @@
-"""The base of cae_mm's classification heads: checks, logits and the mmpretrain loss/predict contract in one place."""
+"""The base of cae_mm's classification heads."""
 
 from typing import Optional, Sequence
 
@@ -11,14 +11,10 @@ from .classification_labels import check_labels
 
 
 class ClassificationHead(ClsHead):
-    """``logits = fc(pre_logits(feats))`` over the last backbone output, with the label checks of every cae_mm head.
-
-    A subclass builds ``self.fc`` (``Linear(C, K)``) and defines ``pre_logits`` (last backbone output -> ``(B, C)``,
-    checked with :meth:`last_feature`). ``loss`` and ``predict`` refuse labels outside the head's classes; a head that
-    trains a BatchNorm also refuses a training batch of one sample.
+    """``logits = fc(pre_logits(feats))`` with label checks; subclasses build ``fc`` and define ``pre_logits``.
 
     Args:
-        num_classes: classes ``K``; must be positive.
+        num_classes: classes ``K``.
         in_channels: feature channels ``C``.
         loss: mmpretrain loss config; None takes the head's ``default_loss``.
         topk: top-k accuracies reported by ``loss`` when ``cal_acc``.
@@ -29,7 +25,7 @@ class ClassificationHead(ClsHead):
         ValueError: ``num_classes`` is not positive.
     """
 
-    #: True for heads that normalise with a BatchNorm in training (it needs 2 or more samples per batch).
+    #: True for heads that train a BatchNorm (it needs 2 or more samples per batch).
     trains_batch_norm: bool = False
     default_loss: dict = dict(type='CrossEntropyLoss', loss_weight=1.0)
     fc: nn.Linear
@@ -74,7 +70,7 @@ class ClassificationHead(ClsHead):
         return self.fc(self.pre_logits(feats))
 
     def loss(self, feats: Sequence[torch.Tensor], data_samples: list, **kwargs) -> dict:
-        """Classification loss.
+        """Classification loss (mmpretrain's ``ClsHead.loss``).
 
         Raises:
             ValueError: a label outside the head's classes; a batch of one sample for a head that trains a BatchNorm.

@@ -1,4 +1,4 @@
-"""Label checks shared by the classification heads: a class-count mismatch is an error, not a wrong accuracy."""
+"""Label checks of the classification heads: a class-count mismatch is an error, not a wrong accuracy."""
 
 from typing import Optional, Sequence
 
@@ -9,13 +9,11 @@ def check_labels(data_samples: Optional[Sequence], num_classes: int) -> None:
     """Require every label to index one of the head's classes.
 
     Args:
-        data_samples: mmpretrain ``DataSample`` objects with ``gt_label`` (class indices) or ``gt_score``
-            (``(num_classes,)`` soft targets from Mixup/CutMix); samples without either are skipped.
+        data_samples: ``DataSample`` objects with ``gt_label`` or ``(num_classes,)`` ``gt_score``; others skipped.
         num_classes: the head's number of classes.
 
     Raises:
-        ValueError: a label outside ``[0, num_classes)`` or soft targets of another width, i.e. the dataset and the
-            head (or the data preprocessor's ``num_classes``) disagree on the number of classes.
+        ValueError: a label outside ``[0, num_classes)`` or soft targets of another width.
     """
     if not data_samples:
         return

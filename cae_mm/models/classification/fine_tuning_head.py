@@ -11,18 +11,14 @@ from .classification_head import ClassificationHead
 
 @MODELS.register_module()
 class FineTuningHead(ClassificationHead):
-    """``LayerNorm -> Linear`` on pooled features, the Linear weight started tiny (truncated normal .02 × 0.001).
-
-    Use it with ``CAEVisionTransformer(out_type='avg_featmap', final_norm=False)``: the official fine-tuning model
-    replaces the encoder's final norm by this norm after mean pooling.
+    """``LayerNorm -> Linear`` on ``CAEVisionTransformer(out_type='avg_featmap', final_norm=False)`` features.
 
     Args:
         num_classes: classes ``K``.
         in_channels: feature channels ``C``.
         norm_eps: LayerNorm epsilon.
-        init_scale: factor on the initial Linear weight and bias.
-        **kwargs: ``loss`` (default: label smoothing 0.1, the official recipe), ``topk``, ``cal_acc`` (meaningless
-            with Mixup/CutMix) and ``init_cfg`` of :class:`ClassificationHead`.
+        init_scale: factor on the initial truncated-normal (std 0.02) Linear weight.
+        **kwargs: ``loss`` (default: label smoothing 0.1), ``topk``, ``cal_acc``, ``init_cfg`` of the base class.
     """
 
     default_loss = dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original')
@@ -42,6 +38,6 @@ class FineTuningHead(ClassificationHead):
         """Normalise the last pooled feature, ``(B, C) -> (B, C)``.
 
         Raises:
-            ValueError: the feature is not ``(B, C)`` (use the backbone's ``out_type='avg_featmap'``).
+            ValueError: the feature is not ``(B, C)`` (backbone ``out_type='avg_featmap'``).
         """
         return self.norm(self.last_feature(feats, 2, 'pooled features (B, C)', 'avg_featmap'))

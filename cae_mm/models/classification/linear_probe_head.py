@@ -11,17 +11,13 @@ from .classification_head import ClassificationHead
 
 @MODELS.register_module()
 class LinearProbeHead(ClassificationHead):
-    """``BatchNorm1d(affine=False, eps=1e-6) -> Linear`` on the cls token (MAE/CAE linear probing).
-
-    The BatchNorm only rescales the frozen features (it has no parameters); in evaluation it uses its running
-    statistics, so a prediction does not depend on the rest of the batch.
+    """``BatchNorm1d(affine=False) -> Linear`` on the cls token; in eval the BatchNorm uses its running statistics.
 
     Args:
         num_classes: classes ``K``.
         in_channels: feature channels ``C`` (the encoder width).
-        init_std: standard deviation of the truncated-normal Linear weight (the bias starts at 0).
-        **kwargs: ``loss`` (default: cross-entropy), ``topk``, ``cal_acc`` and ``init_cfg`` of
-            :class:`ClassificationHead`.
+        init_std: std of the truncated-normal Linear weight (the bias starts at 0).
+        **kwargs: ``loss``, ``topk``, ``cal_acc`` and ``init_cfg`` of :class:`ClassificationHead`.
     """
 
     trains_batch_norm = True
@@ -37,6 +33,6 @@ class LinearProbeHead(ClassificationHead):
         """Normalise the last feature, ``(B, C) -> (B, C)``.
 
         Raises:
-            ValueError: the feature is not ``(B, C)`` (use the backbone's ``out_type='cls_token'``).
+            ValueError: the feature is not ``(B, C)`` (backbone ``out_type='cls_token'``).
         """
         return self.norm(self.last_feature(feats, 2, 'features (B, C)', 'cls_token'))

@@ -1,5 +1,4 @@
-"""The multi-scale adapter of CAE's (and BEiT's) detection and segmentation code: four ViT taps at stride p become
-feature maps at strides p/4, p/2, p and 2p."""
+"""The multi-scale adapter of CAE's detection and segmentation code: four stride-p ViT taps to strides p/4..2p."""
 
 from typing import Optional, Sequence
 
@@ -14,12 +13,9 @@ from cae_mm.registry import MODELS
 class MultiScaleAdapter(nn.Module):
     """Tap ``i`` of four is resized by ``[x4, x2, x1, x1/2][i]``; channels stay ``C``.
 
-    x4: deconv 2x2/2 -> norm -> GELU -> deconv 2x2/2; x2: deconv 2x2/2; x1: identity; x1/2: 2x2 max-pool.
-
     Args:
         in_channels: channels ``C`` of the taps (the encoder width).
-        norm_cfg: mmcv norm config between the two x4 deconvolutions (the paper uses SyncBN; on one process
-            mmengine's Runner turns it into BN).
+        norm_cfg: mmcv norm config between the two x4 deconvolutions; None: BN.
     """
 
     num_inputs = 4
@@ -39,13 +35,10 @@ class MultiScaleAdapter(nn.Module):
         self.downsample_2x = nn.MaxPool2d(kernel_size=2, stride=2)
 
     def forward(self, features: Sequence[torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        """Resize the four taps.
+        """Resize the four taps to ``(B, C, 4h, 4w)``, ``(B, C, 2h, 2w)``, ``(B, C, h, w)``, ``(B, C, h // 2, w // 2)``.
 
         Args:
             features: four maps ``(B, C, h, w)`` from increasingly deep blocks.
-
-        Returns:
-            ``(B, C, 4h, 4w)``, ``(B, C, 2h, 2w)``, ``(B, C, h, w)``, ``(B, C, h // 2, w // 2)``.
         """
         if len(features) != self.num_inputs:
             raise ValueError(

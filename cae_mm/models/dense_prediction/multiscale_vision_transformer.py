@@ -12,20 +12,12 @@ from ..backbones import CAEVisionTransformer
 
 @MODELS.register_module()
 class MultiScaleVisionTransformer(BaseModule):
-    """A :class:`CAEVisionTransformer` followed by a multi-scale adapter.
-
-    Images whose sides are not multiples of the patch size are zero-padded at the bottom/right (the last patch row
-    and column then cover image and padding), so any input size runs; positions are the sin-cos table of the
-    resulting grid, whatever its shape.
+    """A :class:`CAEVisionTransformer` on zero-padded images (any size), followed by a multi-scale adapter.
 
     Args:
-        encoder: keyword arguments of :class:`CAEVisionTransformer` (``arch``, ``patch_size``, ``out_indices``,
-            ``drop_path_rate``, ``with_checkpoint``, ``window_size``, ...); ``out_type`` is always ``'featmap'``.
-        adapter: config of the adapter that turns the taps into the pyramid, e.g.
-            ``dict(type='cae_mm.MultiScaleAdapter')`` (the paper's) or ``dict(type='cae_mm.SimpleFeaturePyramid')``
-            (ViTDet's); its ``in_channels`` is the encoder width. None returns the stride-``p`` taps as they are.
-        init_cfg: ``dict(type='Pretrained', checkpoint=FILE, prefix='backbone.')`` is handed to the encoder, which
-            loads a CAE or backbone-only checkpoint with every key checked; other init configs go to mmengine.
+        encoder: :class:`CAEVisionTransformer` keyword arguments but ``type`` and ``init_cfg``; ``out_type='featmap'``.
+        adapter: a ``cae_mm.MultiScaleAdapter`` or ``cae_mm.SimpleFeaturePyramid`` config; None returns the taps.
+        init_cfg: ``dict(type='Pretrained', checkpoint=FILE, prefix='backbone.')`` goes to the encoder (keys checked).
     """
 
     def __init__(self, encoder: dict, adapter: Optional[dict] = None, init_cfg: Union[dict, list, None] = None) -> None:
@@ -70,26 +62,19 @@ class MultiScaleVisionTransformer(BaseModule):
         return F.pad(images, (0, -width % patch, 0, -height % patch))
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Feature pyramid of an image batch.
+        """The adapter's maps of an image batch, or without one the encoder's ``(B, C, ceil(H / p), ceil(W / p))`` taps.
 
         Args:
             images: ``(B, 3, H, W)``, any ``H`` and ``W``.
-
-        Returns:
-            The adapter's maps (``(B, C, 4h, 4w)``, ``(B, C, 2h, 2w)``, ``(B, C, h, w)``, ``(B, C, h // 2, w // 2)``
-            for the paper's adapter, with ``h = ceil(H / p)``), or the encoder's ``(B, C, h, w)`` taps without one.
         """
         features = self.encoder(self.pad_to_patch_multiple(images))
         return features if self.adapter is None else self.adapter(features)
 
     def get_layer_depth(self, param_name: str, prefix: str = '') -> tuple[int, int]:
-        """Layer id for layer-wise lr decay: the encoder's ids; the adapter counts as the last layer.
+        """``(layer_id, num_layers + 2)`` for lr decay: the encoder's ids; the adapter counts as the last layer.
 
         Args:
             param_name: full parameter name, e.g. ``'backbone.encoder.layers.3.mlp.fc1.weight'``.
             prefix: this backbone's prefix in ``param_name``, e.g. ``'backbone.'``.
-
-        Returns:
-            ``(layer_id, num_layer_ids)``, ``num_layer_ids = num_layers + 2``.
         """
         return self.encoder.get_layer_depth(param_name, prefix + 'encoder.')

@@ -1,5 +1,4 @@
-"""ViTDet's simple feature pyramid: every scale is made from the last block's map alone, then projected to a common
-width with LayerNorm'd convolutions (no top-down path)."""
+"""ViTDet's simple feature pyramid: every scale made from the last block's map alone (no top-down path)."""
 
 from typing import Sequence
 
@@ -14,7 +13,6 @@ class LayerNorm2d(nn.LayerNorm):
     """LayerNorm over the channels of a ``(B, C, H, W)`` map."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, H, W) -> (B, C, H, W)."""
         return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
 
@@ -30,10 +28,6 @@ def _projection(in_channels: int, out_channels: int) -> nn.Sequential:
 @MODELS.register_module()
 class SimpleFeaturePyramid(nn.Module):
     """Strides p/4, p/2, p, 2p (and 4p) from one stride-p map, each ``out_channels`` wide.
-
-    x4: deconv (C -> C/2) -> LN -> GELU -> deconv (C/2 -> C/4); x2: deconv (C -> C/2); x1: identity; x1/2: 2x2
-    max-pool; each followed by 1x1 conv -> LN -> 3x3 conv -> LN. The fifth level (``num_outs=5``, for an RPN with
-    strides 4..64) subsamples the fourth by 2, as ViTDet's last-level max-pool does.
 
     Args:
         in_channels: channels ``C`` of the encoder's map; divisible by 4.
@@ -71,14 +65,11 @@ class SimpleFeaturePyramid(nn.Module):
         )
 
     def forward(self, features: Sequence[torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        """Build the pyramid from the one map the encoder returns.
+        """``num_outs`` maps ``(B, out_channels, 4h, 4w)``, ``(.., 2h, 2w)``, ``(.., h, w)``, ``(.., h // 2, w // 2)``
+        [, ``(.., ceil(h / 4), ceil(w / 4))``].
 
         Args:
-            features: one map ``(B, C, h, w)`` (the encoder's ``out_indices`` must name only its last block).
-
-        Returns:
-            ``num_outs`` maps ``(B, out_channels, 4h, 4w)``, ``(.., 2h, 2w)``, ``(.., h, w)``, ``(.., h // 2, w // 2)``
-            [, ``(.., ceil(h / 4), ceil(w / 4))``].
+            features: one map ``(B, C, h, w)`` (the encoder's ``out_indices`` names only its last block).
         """
         if len(features) != self.num_inputs:
             raise ValueError(

@@ -24,29 +24,23 @@ from ..layers import (
 
 @MODELS.register_module()
 class CAEDecoderHead(BaseModule):
-    """Decoder over the predicted masked latents only, a prediction layer, and CAE's two losses.
-
-    ``prediction = Linear(LN(SelfAttnBlocks(latent_pred + pos_masked)))``; the decoder never sees a visible latent.
-    ``loss_reconstruction`` is cross-entropy against tokenizer ids or MSE against pixel targets;
-    ``loss_alignment = alignment_weight * MSE(latent_pred, latent_target)``. Both are computed in fp32.
+    """Decoder over the predicted masked latents only (never a visible one), a prediction layer, CAE's two losses.
 
     Args:
         embed_dims: width ``C`` of the predicted latents (the regressor's width).
-        out_dims: prediction size per patch: the tokenizer vocabulary (8192) or ``patch_size**2 * 3`` for pixels.
-        depth: decoder blocks (4 in the paper).
+        out_dims: prediction size per patch: the tokenizer vocabulary or ``patch_size**2 * 3`` for pixels.
+        depth: decoder blocks.
         num_heads: attention heads.
         mlp_ratio: feed-forward width over ``C``.
         qv_bias: query/value biases.
         drop_path_rate: stochastic depth of the last block (``linspace(0, rate, depth)``).
-        layer_scale_init_value: initial layer scale (0.1 in the official code); 0 disables it.
+        layer_scale_init_value: initial layer scale; 0 disables it.
         norm_eps: LayerNorm epsilon.
         reconstruction_loss: ``'cross_entropy'`` for token ids, ``'mse'`` for pixel targets.
         alignment_weight: λ, the weight of the alignment loss (2 in the paper).
-        init_std: standard deviation of the truncated-normal Linear init in ``'rescaled_truncated_normal'`` mode.
-        init_mode: ``'xavier'`` (official) or ``'rescaled_truncated_normal'`` (``--fix_init_weight``); see
-            :func:`cae_init_`.
-        with_checkpoint: recompute block activations in the backward pass (saves memory, costs one more forward
-            of the decoder blocks; the results are the same).
+        init_std: std of the truncated-normal Linear init in ``'rescaled_truncated_normal'`` mode.
+        init_mode: ``'xavier'`` (official) or ``'rescaled_truncated_normal'``; see :func:`cae_init_`.
+        with_checkpoint: recompute block activations in the backward pass.
         init_cfg: mmengine initialisation config.
     """
 
@@ -94,14 +88,11 @@ class CAEDecoderHead(BaseModule):
         cae_init_(self, init_std, init_mode, self.blocks)
 
     def forward(self, latent_pred: torch.Tensor, mask: Union[torch.Tensor, PatchMask]) -> torch.Tensor:
-        """Decode predicted latents into per-patch predictions.
+        """Per-patch predictions ``(B, Nm, out_dims)`` (logits or pixels) from the predicted latents.
 
         Args:
             latent_pred: predicted latents of the masked patches ``(B, Nm, C)``, row-major.
-            mask: ``(B, h, w)`` bool, True = masked, or its already checked :class:`PatchMask`.
-
-        Returns:
-            ``(B, Nm, out_dims)`` logits or pixel predictions.
+            mask: ``(B, h, w)`` bool, True = masked, or its checked :class:`PatchMask`.
         """
         mask, _, masked_index = as_patch_mask(mask)
         table = build_2d_sincos_position_embedding(mask.shape[-2:], self.embed_dims, with_cls_token=False)
@@ -118,17 +109,13 @@ class CAEDecoderHead(BaseModule):
         reconstruction_target: torch.Tensor,
         mask: Union[torch.Tensor, PatchMask],
     ) -> dict[str, torch.Tensor]:
-        """CAE's losses.
+        """CAE's losses in fp32: ``loss_reconstruction`` and ``loss_alignment`` (already times ``alignment_weight``).
 
         Args:
             latent_pred: regressor output ``(B, Nm, C)``.
             latent_target: encoder output on the masked patches ``(B, Nm, C)`` (no gradient).
             reconstruction_target: token ids ``(B, Nm)`` (int64) or pixel targets ``(B, Nm, out_dims)``.
-            mask: ``(B, h, w)`` bool, True = masked, or its already checked :class:`PatchMask`.
-
-        Returns:
-            ``loss_reconstruction`` and ``loss_alignment`` (already multiplied by ``alignment_weight``); mmengine sums
-            them into the training loss.
+            mask: ``(B, h, w)`` bool, True = masked, or its checked :class:`PatchMask`.
         """
         if latent_target.shape != latent_pred.shape:
             raise ValueError(

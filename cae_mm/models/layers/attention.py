@@ -1,8 +1,4 @@
-"""Multi-head self- and cross-attention with BEiT/CAE q/v biases, on torch's fused attention kernel.
-
-Self-attention can also run inside non-overlapping windows of the patch grid (ViTDet's window attention, for detection
-at high resolution).
-"""
+"""Multi-head self- and cross-attention with BEiT/CAE q/v biases; self-attention optionally in windows (ViTDet)."""
 
 from typing import Optional
 
@@ -18,13 +14,12 @@ def _split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
 
 
 def _padded_grid(grid_size: tuple[int, int], window_size: int) -> tuple[int, int]:
-    """The grid rounded up to whole windows."""
     rows, cols = grid_size
     return -(-rows // window_size) * window_size, -(-cols // window_size) * window_size
 
 
 def grid_to_windows(patches: torch.Tensor, grid_size: tuple[int, int], window_size: int) -> torch.Tensor:
-    """Cut row-major patch tokens into non-overlapping square windows, zero-padding the grid's bottom/right edge.
+    """Cut row-major patch tokens into ``s x s`` windows, zero-padding the grid's bottom/right edge.
 
     Args:
         patches: ``(B, h * w, C)``.
@@ -32,7 +27,7 @@ def grid_to_windows(patches: torch.Tensor, grid_size: tuple[int, int], window_si
         window_size: window side ``s`` in patches.
 
     Returns:
-        ``(B * n_windows, s * s, C)``, windows in row-major order within each image, images one after another.
+        ``(B * n_windows, s * s, C)``, windows row-major within each image, images one after another.
     """
     batch, _, channels = patches.shape
     rows, cols = grid_size
@@ -45,7 +40,7 @@ def grid_to_windows(patches: torch.Tensor, grid_size: tuple[int, int], window_si
 
 
 def windows_to_grid(windows: torch.Tensor, grid_size: tuple[int, int], window_size: int) -> torch.Tensor:
-    """Inverse of :func:`grid_to_windows`: ``(B * n_windows, s * s, C)`` -> ``(B, h * w, C)``, padding removed."""
+    """Inverse of :func:`grid_to_windows` (same arguments): ``(B, h * w, C)``, padding removed."""
     rows, cols = grid_size
     padded_rows, padded_cols = _padded_grid(grid_size, window_size)
     window_rows, window_cols = padded_rows // window_size, padded_cols // window_size
@@ -56,8 +51,7 @@ def windows_to_grid(windows: torch.Tensor, grid_size: tuple[int, int], window_si
 
 
 def _softmax_weights(query: torch.Tensor, key: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """``softmax(q kᵀ / sqrt(d) + mask)`` in fp32 from ``(B, heads, N, d)`` queries and keys; ``mask`` as in
-    :func:`F.scaled_dot_product_attention` (bool, True = attend, or an additive bias). Returns ``(B, heads, Nq, Nk)``."""
+    """fp32 ``softmax(q kᵀ / sqrt(d) + mask)``, ``(B, heads, Nq, Nk)``; ``mask`` as in SDPA's ``attn_mask``."""
     logits = (query * query.shape[-1] ** -0.5) @ key.transpose(-2, -1)  # (B, heads, Nq, Nk)
     if mask is not None and mask.dtype == torch.bool:
         logits = logits.masked_fill(~mask, float('-inf'))
@@ -69,16 +63,14 @@ def _softmax_weights(query: torch.Tensor, key: torch.Tensor, mask: Optional[torc
 def _explicit_attention(
     query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: Optional[torch.Tensor], dropout: float
 ) -> torch.Tensor:
-    """:func:`F.scaled_dot_product_attention` from matrix products (inputs ``(B, heads, N, d)``), softmax in fp32.
-    Returns ``(B, heads, Nq, d)``."""
+    """``F.scaled_dot_product_attention`` from matrix products, softmax in fp32: ``(B, heads, Nq, d)``."""
     weights = F.dropout(_softmax_weights(query, key, mask).to(value.dtype), dropout)
     return weights @ value  # (B, heads, Nq, d)
 
 
 class _MultiHeadAttention(nn.Module):
-    """What self- and cross-attention share (their arguments are documented there): the bias-free input projections
-    named in ``input_projections`` (name: output width over ``C``), registered first and in order, then q/v biases,
-    fused softmax attention and the output projection."""
+    """Shared by self- and cross-attention: bias-free ``input_projections`` (name: width over ``C``, registered in
+    order), q/v biases, softmax attention, output projection."""
 
     input_projections: dict[str, int]
 
@@ -105,12 +97,9 @@ class _MultiHeadAttention(nn.Module):
     def _attend(
         self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: Optional[torch.Tensor] = None
     ) -> torch.Tensor:
-        """Softmax attention of ``(B, Nq, C)`` queries over ``(B, Nk, C)`` keys/values: ``(B, Nq, C)``.
-        ``mask`` (bool, True = attend, or an additive bias) is broadcast to ``(B, heads, Nq, Nk)``.
-
-        torch's fused kernel, except when training in bf16/fp16 on a CPU: there its backward pass is several times
-        slower than matrix products (docs/benchmark.md), and the attention weights it saves memory on are small at
-        pretraining lengths."""
+        """``(B, Nq, C)`` queries over ``(B, Nk, C)`` keys/values -> ``(B, Nq, C)``; ``mask`` (bool, True = attend, or
+        additive) broadcasts to ``(B, heads, Nq, Nk)``. Matrix products when training in bf16/fp16 on a CPU, where the
+        fused kernel's backward is slow."""
         query, key, value = (_split_heads(tensor, self.num_heads) for tensor in (query, key, value))
         dropout = self.attention_dropout if self.training else 0.0
         if query.device.type == 'cpu' and query.dtype in (torch.bfloat16, torch.float16) and torch.is_grad_enabled():
@@ -121,17 +110,15 @@ class _MultiHeadAttention(nn.Module):
 
 
 class SelfAttention(_MultiHeadAttention):
-    """Multi-head self-attention; the key projection has no bias (BEiT's ``qv_bias``).
+    """Multi-head self-attention; keys have no bias (BEiT's ``qv_bias``).
 
-    With ``window_size > 0`` the input must be ``[cls; patches of an h x w grid]``: each patch attends only to the
-    patches of its ``s x s`` window and to the cls token (the grid is zero-padded to whole windows and the padding is
-    never attended to), while the cls token still attends to every token. Same parameters either way, so a
-    checkpoint trained with global attention loads unchanged.
+    With ``window_size > 0`` each patch attends to its ``s x s`` window and the cls token, the cls token to every
+    token. Same parameters either way, so global-attention checkpoints load unchanged.
 
     Args:
         embed_dims: channels ``C``.
         num_heads: heads; must divide ``C``.
-        qv_bias: learn biases for queries and values (keys never get one: softmax is invariant to it).
+        qv_bias: learn biases for queries and values.
         attention_dropout: dropout on the attention weights (training only).
         projection_dropout: dropout after the output projection.
         window_size: window side in patches; 0 means global attention.
@@ -160,14 +147,17 @@ class SelfAttention(_MultiHeadAttention):
         return torch.cat([self.q_bias, torch.zeros_like(self.q_bias), self.v_bias])
 
     def attention_weights(self, x: torch.Tensor, attention_bias: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """The softmax weights of global attention, for inspection; :meth:`forward`'s fused kernel never forms them.
+        """The softmax weights of global attention, for inspection (:meth:`forward` never forms them).
 
         Args:
-            x: tokens ``(B, N, C)``, as :meth:`forward` receives them.
-            attention_bias: optional ``(heads, N, N)`` added to the logits, as in :meth:`forward`.
+            x: tokens ``(B, N, C)``.
+            attention_bias: optional ``(heads, N, N)`` added to the logits.
 
         Returns:
-            ``(B, heads, N, N)``; row ``i`` holds token ``i``'s weights over all tokens (summing to 1).
+            ``(B, heads, N, N)``; row ``i``: token ``i``'s weights, summing to 1.
+
+        Raises:
+            ValueError: if the layer attends within windows.
         """
         if self.window_size > 0:
             raise ValueError('attention_weights covers global attention only; this layer attends within windows')
@@ -181,13 +171,12 @@ class SelfAttention(_MultiHeadAttention):
         grid_size: Optional[tuple[int, int]] = None,
         attention_bias: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
-        """Attend every token to every token (or, with windows, within windows).
+        """Self-attention, global or within windows.
 
         Args:
             x: tokens ``(B, N, C)``; with windows ``N = 1 + h * w`` (cls first, patches row-major).
-            grid_size: the patch grid ``(h, w)``; needed only with ``window_size > 0``.
-            attention_bias: optional ``(heads, N, N)`` added to the attention logits (relative position bias);
-                global attention only.
+            grid_size: the patch grid ``(h, w)``; needed only with windows.
+            attention_bias: optional ``(heads, N, N)`` added to the logits (relative position bias); global only.
 
         Returns:
             ``(B, N, C)``.
@@ -206,7 +195,7 @@ class SelfAttention(_MultiHeadAttention):
     def _windowed_attention(
         self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, grid_size: Optional[tuple[int, int]]
     ) -> torch.Tensor:
-        """Window attention for the patches, global attention for cls; all inputs ``(B, 1 + h * w, C)``."""
+        """Window attention for the patches (padding never attended), global for cls; inputs ``(B, 1 + h * w, C)``."""
         if grid_size is None:
             raise ValueError('window attention needs the patch grid size: call with grid_size=(h, w)')
         rows, cols = grid_size
@@ -237,12 +226,7 @@ class SelfAttention(_MultiHeadAttention):
 class CrossAttention(_MultiHeadAttention):
     """Multi-head cross-attention with separate query/key/value projections (CAE's regressor).
 
-    Args:
-        embed_dims: channels ``C`` of queries, keys and values.
-        num_heads: heads; must divide ``C``.
-        qv_bias: learn biases for queries and values.
-        attention_dropout: dropout on the attention weights (training only).
-        projection_dropout: dropout after the output projection.
+    Args: those of :class:`SelfAttention`, without ``window_size``.
     """
 
     input_projections = {'q': 1, 'k': 1, 'v': 1}

@@ -5,26 +5,22 @@ from typing import Literal, Sequence
 
 from torch import nn
 
-# 'xavier': the official default (the top-level Xavier pass of the pretraining model).
-# 'rescaled_truncated_normal': the official `--fix_init_weight` (large/huge script), which skips that pass and keeps each
-# part's own BEiT initialisation.
 InitMode = Literal['xavier', 'rescaled_truncated_normal']
 
 
 def truncated_normal_(tensor, std: float = 0.02) -> None:
-    """Official CAE truncated normal: mean 0, ``std``, cut at ±1 std (not timm's ±2 absolute)."""
+    """Fill ``tensor`` in place from the official CAE truncated normal: mean 0, ``std``, cut at ±1 std."""
     nn.init.trunc_normal_(tensor, mean=0.0, std=std, a=-std, b=std)
 
 
 def cae_init_(
     module: nn.Module, std: float = 0.02, mode: InitMode = 'xavier', blocks: Sequence[nn.Module] = ()
 ) -> None:
-    """Initialise a module tree as the official CAE pretraining model does.
+    """Initialise the Linear, Conv2d and LayerNorm layers of a module tree as the official CAE pretraining model does.
 
-    ``'xavier'``: every Linear gets a Xavier-uniform weight and zero bias. ``'rescaled_truncated_normal'``: a truncated
-    normal weight (``std``) and zero bias, then in block ``i`` (from 1) the attention output projection and second
-    feed-forward layer are divided by ``sqrt(2 i)`` (BEiT). In both modes every LayerNorm is (1, 0) and every Conv2d
-    gets a truncated normal weight and zero bias. Tokens (cls, mask) are initialised by their owners.
+    Linear weights are Xavier-uniform (``'xavier'``) or truncated normal, Conv2d weights truncated normal, biases 0,
+    LayerNorms (1, 0); in ``'rescaled_truncated_normal'`` block ``i`` (from 1) then has its attention output projection
+    and second feed-forward layer divided by ``sqrt(2 i)`` (BEiT).
 
     Args:
         module: root of the tree.

@@ -6,20 +6,18 @@ import torch
 def build_2d_sincos_position_embedding(
     grid_size: tuple[int, int], embed_dims: int, temperature: float = 10000.0, with_cls_token: bool = True
 ) -> torch.Tensor:
-    """Build the fixed 2-D sin-cos position embedding of a patch grid.
+    """The fixed 2-D sin-cos position embedding of a patch grid; for a square grid, bit-for-bit the official CAE table.
 
-    The channels are ``[sin(row·ω), cos(row·ω), sin(col·ω), cos(col·ω)]`` with ``ω_i = temperature^(-i / (C/4))``;
-    for a square grid this is bit-for-bit the official CAE table (whose variables call the row index ``w``). The class
-    token's slot, when present, is all zeros.
+    Channels are ``[sin(row·ω), cos(row·ω), sin(col·ω), cos(col·ω)]`` with ``ω_i = temperature^(-i / (C/4))``.
 
     Args:
-        grid_size: ``(rows, cols)`` of the patch grid; any size, so downstream tasks can use non-square inputs.
+        grid_size: ``(rows, cols)`` of the patch grid.
         embed_dims: channel count ``C``; must be divisible by 4.
         temperature: frequency base.
         with_cls_token: prepend a zero row for the class token.
 
     Returns:
-        Tensor of shape ``(1, [1 +] rows * cols, C)``, float32, patches in row-major order.
+        ``(1, [1 +] rows * cols, C)`` float32, patches row-major.
     """
     if embed_dims % 4 != 0:
         raise ValueError(f'2-D sin-cos position embeddings need embed_dims divisible by 4, got {embed_dims}')

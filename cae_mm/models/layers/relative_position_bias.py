@@ -5,11 +5,10 @@ from torch import nn
 
 
 def relative_position_index(grid_size: tuple[int, int]) -> torch.Tensor:
-    """Which table row each (query, key) pair of ``[cls; h x w patches]`` reads.
+    """Which table row each (query, key) pair of ``[cls; h x w patches]`` reads, in BEiT's layout (so tables load).
 
-    Patch pairs index their offset ``(dr, dc)`` as ``(dr + h - 1) * (2w - 1) + (dc + w - 1)``; the three rows after
-    the ``(2h - 1)(2w - 1)`` offsets are cls-to-patch, patch-to-cls and cls-to-cls (BEiT's layout, so official
-    tables load unchanged).
+    Patch offset ``(dr, dc)`` reads row ``(dr + h - 1) * (2w - 1) + (dc + w - 1)``; the next three rows are
+    cls-to-patch, patch-to-cls and cls-to-cls.
 
     Args:
         grid_size: patch grid ``(h, w)``.
@@ -45,7 +44,6 @@ class RelativePositionBias(nn.Module):
             raise ValueError(f'relative position bias needs a positive patch grid, got {grid_size}')
         self.grid_size = (rows, cols)
         self.table = nn.Parameter(torch.zeros((2 * rows - 1) * (2 * cols - 1) + 3, num_heads))
-        # Derived from the grid, so it stays out of checkpoints.
         self.register_buffer('index', relative_position_index(self.grid_size), persistent=False)
 
     def forward(self) -> torch.Tensor:

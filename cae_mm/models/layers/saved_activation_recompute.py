@@ -1,13 +1,7 @@
-"""Keep fewer activations for the backward pass: cheap outputs are recomputed there instead of kept.
+"""Recompute cheap outputs (LayerNorm, GELU) in the backward pass instead of keeping them for the next linear layer.
 
-A linear layer keeps its input for its weight gradient. When that input is the output of a LayerNorm or a GELU, whose
-own input autograd keeps anyway, keeping both doubles the memory for nothing: the output can be recomputed in the
-backward pass from what is kept, by the same operation on the same tensor, so the gradients are the same bits. In a
-transformer block this drops the two LayerNorm outputs and the GELU output (6 of about 19 token-sized tensors kept per
-block) at the cost of one LayerNorm and one GELU per block in the backward pass.
-
-Inside activation checkpointing (:func:`checkpoint_contexts`) and under ``torch.compile`` nothing is changed: the
-first recomputes the whole block anyway, the second plans its own saved tensors.
+Same operation on tensors autograd keeps anyway, so the gradients are the same bits. Inactive inside activation
+checkpointing (:func:`checkpoint_contexts`) and under ``torch.compile``.
 """
 
 from contextlib import contextmanager
@@ -50,14 +44,12 @@ class _Recomputed:
 
 @contextmanager
 def recompute_when_saved(*outputs: tuple[torch.Tensor, Callable[[], torch.Tensor]]) -> Iterator[None]:
-    """While active, autograd keeps no view of the given outputs: it keeps how to recompute them.
+    """While active, autograd keeps no view of the given outputs, only how to recompute them.
 
-    Use it around the layers that consume the outputs, e.g. ``with recompute_when_saved((y, partial(norm, x))):``
-    around the linear layer that reads ``y = norm(x)``.
+    E.g. ``with recompute_when_saved((y, partial(norm, x))):`` around the linear layer that reads ``y = norm(x)``.
 
     Args:
-        *outputs: ``(output, recompute)`` pairs; ``recompute()`` must return a tensor equal bit for bit to ``output``
-            (the same deterministic operation on tensors that autograd keeps anyway), with the same layout.
+        *outputs: ``(output, recompute)`` pairs; ``recompute()`` must return ``output`` bit for bit, same layout.
     """
     active = (
         torch.is_grad_enabled()

@@ -1,12 +1,5 @@
-"""Patch-mask bookkeeping shared by the encoder, the regressor and the decoder.
-
-Mask convention, used everywhere in cae_mm: a boolean tensor over the patch grid in row-major order, **True = masked**
-(hidden from the encoder, predicted by the regressor).
-
-A training step checks its mask once, where it enters the model, and hands the same :class:`PatchMask` (the mask
-with its index lists) to the encoder, the regressor and the decoder; they accept a plain mask tensor too, which they
-then check themselves.
-"""
+"""Patch-mask bookkeeping. Convention everywhere in cae_mm: a bool tensor over the patch grid, row-major,
+**True = masked** (hidden from the encoder, predicted by the regressor)."""
 
 from typing import NamedTuple, Union
 
@@ -16,16 +9,14 @@ import torch
 def mask_to_indices(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Split a patch mask into the row-major indices of its visible and masked patches.
 
-    Every sample must mask the same number of patches, at least one and not all: a batch is one tensor of queries.
-
     Args:
         mask: ``(B, L)`` bool, True = masked.
 
     Returns:
-        ``(visible_index, masked_index)`` of shapes ``(B, Nv)`` and ``(B, Nm)``, ascending patch order.
+        ``(visible_index, masked_index)``, ``(B, Nv)`` and ``(B, Nm)``, each ascending.
 
     Raises:
-        ValueError: if the mask is not 2-D boolean, or the per-sample counts differ, or are 0 or ``L``.
+        ValueError: if the mask is not 2-D bool, or its per-sample counts differ or are 0 or ``L``.
     """
     if mask.dtype != torch.bool or mask.dim() != 2:
         raise ValueError(f'expected a (B, L) bool patch mask, got {tuple(mask.shape)} {mask.dtype}')
@@ -61,7 +52,7 @@ def gather_tokens(tokens: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 
 
 class PatchMask(NamedTuple):
-    """A checked patch mask with the row-major indices of its visible and masked patches.
+    """A checked patch mask with its patch indices; check once, then hand it to the encoder, regressor and decoder.
 
     Attributes:
         mask: ``(B, h, w)`` bool, True = masked.
@@ -86,7 +77,7 @@ class PatchMask(NamedTuple):
         return tuple(self.mask.shape[-2:])
 
     def inverted(self) -> 'PatchMask':
-        """The complementary mask: the masked patches become the visible ones (e.g. to encode them)."""
+        """The complementary mask: the masked patches become the visible ones."""
         return PatchMask(~self.mask, self.masked_index, self.visible_index)
 
 

@@ -1,4 +1,4 @@
-"""The two transformer blocks CAE is made of: a pre-norm self-attention block and the regressor's cross-attention block."""
+"""CAE's transformer blocks: pre-norm self-attention and the regressor's cross-attention block."""
 
 from functools import partial
 from typing import Optional, Sequence
@@ -13,8 +13,7 @@ from .saved_activation_recompute import checkpoint_contexts, recompute_when_save
 
 
 class FeedForward(nn.Module):
-    """Linear -> GELU -> Linear, hidden width ``mlp_ratio * C``; the GELU output is recomputed in the backward pass
-    rather than kept (see :mod:`.saved_activation_recompute`)."""
+    """Linear -> GELU -> Linear, hidden width ``mlp_ratio * C``: ``(B, N, C) -> (B, N, C)``."""
 
     def __init__(self, embed_dims: int, mlp_ratio: float = 4.0, dropout: float = 0.0) -> None:
         super().__init__()
@@ -26,7 +25,6 @@ class FeedForward(nn.Module):
         self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, N, C) -> (B, N, C)."""
         hidden = self.fc1(x)  # (B, N, mlp_ratio * C)
         activated = self.act(hidden)
         with recompute_when_saved((activated, partial(self.act, hidden))):
@@ -41,17 +39,14 @@ def _layer_scale(embed_dims: int, init_value: float) -> Optional[nn.Parameter]:
 def build_block_stack(
     block_type: type[nn.Module], depth: int, drop_path_rate: float, per_block_args: Sequence[dict] = (), **block_args
 ) -> nn.ModuleList:
-    """``depth`` blocks whose stochastic depth rises linearly from 0 to ``drop_path_rate`` (ViT's rule).
+    """``depth`` blocks, in order, whose stochastic depth rises linearly from 0 to ``drop_path_rate``.
 
     Args:
         block_type: :class:`TransformerBlock` or :class:`RegressorBlock`.
         depth: number of blocks.
         drop_path_rate: stochastic depth of the last block.
-        per_block_args: optional arguments of each block (one dict per block), on top of ``block_args``.
+        per_block_args: optional extra arguments, one dict per block.
         **block_args: arguments every block gets.
-
-    Returns:
-        The blocks, in order.
     """
     rates = torch.linspace(0, drop_path_rate, depth).tolist()
     per_block_args = per_block_args or [{}] * depth
@@ -61,8 +56,7 @@ def build_block_stack(
 
 
 def run_block(block: nn.Module, recompute: bool, *inputs: Optional[torch.Tensor]) -> torch.Tensor:
-    """``block(*inputs)``; with ``recompute``, its activations are recomputed in the backward pass instead of kept
-    (less memory, one more forward of the block, the same results)."""
+    """``block(*inputs)``; with ``recompute``, under activation checkpointing (less memory, same results)."""
     if not recompute:
         return block(*inputs)
     # Compiled checkpoints accept only dispatch modes as contexts; compiled blocks do not recompute on their own anyway.
@@ -71,8 +65,7 @@ def run_block(block: nn.Module, recompute: bool, *inputs: Optional[torch.Tensor]
 
 
 class _ResidualBlock(nn.Module):
-    """What both blocks share after their attention branch: the feed-forward branch, stochastic depth and a layer scale
-    ``γ`` per branch."""
+    """Shared by both blocks: the feed-forward branch, stochastic depth and a layer scale ``γ`` per branch."""
 
     def _add_feed_forward(
         self, embed_dims: int, mlp_ratio: float, drop_path: float, layer_scale: float, dropout: float, norm_eps: float
@@ -84,7 +77,6 @@ class _ResidualBlock(nn.Module):
         self.gamma_2 = _layer_scale(embed_dims, layer_scale)
 
     def _branch(self, gamma: Optional[nn.Parameter], x: torch.Tensor) -> torch.Tensor:
-        """A residual branch's output ``(B, N, C)`` after its layer scale and stochastic depth."""
         return self.drop_path(x if gamma is None else gamma * x)
 
 
@@ -94,15 +86,14 @@ class TransformerBlock(_ResidualBlock):
     Args:
         embed_dims: channels ``C``.
         num_heads: attention heads.
-        mlp_ratio: hidden width of the feed-forward layer over ``C``.
+        mlp_ratio: feed-forward hidden width over ``C``.
         qv_bias: query/value biases in attention.
         drop_path: stochastic-depth probability of this block.
         layer_scale_init_value: initial layer scale ``γ``; 0 disables layer scale.
         dropout: dropout after attention projection and in the feed-forward layer.
         attention_dropout: dropout on attention weights.
         norm_eps: LayerNorm epsilon.
-        window_size: attend within ``s x s`` windows of the patch grid (0: global attention); see
-            :class:`SelfAttention`.
+        window_size: attention window side in patches (0: global); see :class:`SelfAttention`.
     """
 
     def __init__(
@@ -129,8 +120,7 @@ class TransformerBlock(_ResidualBlock):
         grid_size: Optional[tuple[int, int]] = None,
         attention_bias: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
-        """(B, N, C) -> (B, N, C); ``grid_size`` ``(h, w)`` is needed only with window attention;
-        ``attention_bias`` ``(heads, N, N)`` is added to the attention logits (relative position bias)."""
+        """(B, N, C) -> (B, N, C); ``grid_size`` and ``attention_bias`` as in :meth:`SelfAttention.forward`."""
         normed = self.norm1(x)
         with recompute_when_saved((normed, partial(self.norm1, x))):
             x = x + self._branch(self.gamma_1, self.attn(normed, grid_size, attention_bias))
@@ -140,11 +130,10 @@ class TransformerBlock(_ResidualBlock):
 
 
 class RegressorBlock(_ResidualBlock):
-    """CAE's latent-regressor block: the masked queries cross-attend to ``[visible latents; queries]``.
+    """CAE's regressor block: the masked queries cross-attend to ``[visible latents; queries]``; only queries change.
 
-    ``x = q + DP(γ1·CrossAttn(LN_q(q + pos_q), LN_k(kv + pos_kv), LN_v(kv)))``, then ``x = LN(x)`` and
-    ``x += DP(γ2·MLP(x))``. Values carry no position. Only the queries are updated; the visible latents pass
-    through untouched (the caller concatenates the current queries to them before each block).
+    ``x = q + DP(γ1·CrossAttn(LN_q(q + pos_q), LN_k(kv + pos_kv), LN_v(kv)))``, ``x = LN(x)``, ``x += DP(γ2·MLP(x))``
+    (values carry no position).
 
     Args: those of :class:`TransformerBlock`, without ``window_size``.
     """
@@ -171,16 +160,16 @@ class RegressorBlock(_ResidualBlock):
     def forward(
         self, queries: torch.Tensor, context: torch.Tensor, query_pos: torch.Tensor, context_pos: torch.Tensor
     ) -> torch.Tensor:
-        """Update the queries.
+        """Update the masked-patch queries.
 
         Args:
-            queries: current masked-patch queries ``(B, Nm, C)``.
-            context: ``[visible latents; queries]`` ``(B, Nv + Nm, C)``.
-            query_pos: positions of the masked patches ``(B, Nm, C)``.
-            context_pos: positions of ``context`` ``(B, Nv + Nm, C)``.
+            queries: ``(B, Nm, C)``.
+            context: ``[visible latents; queries]``, ``(B, Nv + Nm, C)``.
+            query_pos: positions of the queries, ``(B, Nm, C)``.
+            context_pos: positions of ``context``, ``(B, Nv + Nm, C)``.
 
         Returns:
-            Updated queries ``(B, Nm, C)``.
+            ``(B, Nm, C)``.
         """
         positioned_queries, positioned_context = queries + query_pos, context + context_pos
         normed = (self.norm1_q(positioned_queries), self.norm1_k(positioned_context), self.norm1_v(context))

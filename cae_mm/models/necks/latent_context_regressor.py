@@ -26,25 +26,19 @@ from ..layers import (
 class LatentContextRegressor(BaseModule):
     """Cross-attention regressor: one learned mask token per masked patch queries ``[visible latents; queries]``.
 
-    The visible latents are keys/values only and are never updated. Positions are fixed sin-cos at this module's width,
-    so a regressor narrower or wider than the encoder works: then the encoder output (and the alignment target, through
-    :meth:`project`) first goes through ``Linear + LayerNorm``.
-
     Args:
         embed_dims: regressor width ``C``.
-        in_dims: encoder width; None means ``embed_dims`` (no projection).
-        depth: number of regressor blocks (4 in the paper).
+        in_dims: encoder width, projected to ``C`` by ``Linear + LayerNorm`` (:meth:`project`); None: ``embed_dims``.
+        depth: regressor blocks.
         num_heads: attention heads.
         mlp_ratio: feed-forward width over ``C``.
         qv_bias: query/value biases.
-        drop_path_rate: stochastic depth of the last block (``linspace(0, rate, depth)``, as the encoder).
-        layer_scale_init_value: initial layer scale (0.1 in the official code); 0 disables it.
+        drop_path_rate: stochastic depth of the last block (``linspace(0, rate, depth)``).
+        layer_scale_init_value: initial layer scale; 0 disables it.
         norm_eps: LayerNorm epsilon.
-        init_std: standard deviation of the mask token's truncated-normal initialisation.
-        init_mode: ``'xavier'`` (official) or ``'rescaled_truncated_normal'`` (``--fix_init_weight``); see
-            :func:`cae_init_`.
-        with_checkpoint: recompute block activations in the backward pass (saves memory, costs one more forward
-            of the regressor; the results are the same).
+        init_std: std of the mask token's truncated-normal init.
+        init_mode: ``'xavier'`` (official) or ``'rescaled_truncated_normal'``; see :func:`cae_init_`.
+        with_checkpoint: recompute block activations in the backward pass.
         init_cfg: mmengine initialisation config.
     """
 
@@ -95,14 +89,11 @@ class LatentContextRegressor(BaseModule):
         return self.projection(latents)
 
     def forward(self, visible_latents: torch.Tensor, mask: Union[torch.Tensor, PatchMask]) -> torch.Tensor:
-        """Predict the latents of the masked patches.
+        """Predicted latents ``(B, Nm, C)`` of the masked patches, row-major, after the final LayerNorm.
 
         Args:
-            visible_latents: encoder output for the visible patches, cls excluded, ``(B, Nv, C_enc)``, row-major.
-            mask: ``(B, h, w)`` bool, True = masked, or its already checked :class:`PatchMask`.
-
-        Returns:
-            Predicted latents of the masked patches ``(B, Nm, C)``, row-major, after the final LayerNorm.
+            visible_latents: encoder output of the visible patches, no cls, ``(B, Nv, C_enc)``, row-major.
+            mask: ``(B, h, w)`` bool, True = masked, or its checked :class:`PatchMask`.
         """
         mask, visible_index, masked_index = as_patch_mask(mask)
         if visible_index.shape[1] != visible_latents.shape[1]:

@@ -27,7 +27,6 @@ DALLE_PICKLED_CLASSES = (
     'torch.nn.modules.pooling.MaxPool2d',
     'torch.nn.modules.linear.Identity',
 )
-"""Every class OpenAI's ``encoder.pkl`` is made of; each maps to a stand-in that only keeps the tensors."""
 
 
 def read_dalle_file(path: str) -> dict[str, torch.Tensor]:
@@ -37,7 +36,7 @@ def read_dalle_file(path: str) -> dict[str, torch.Tensor]:
         path: the weights file.
 
     Returns:
-        ``{'blocks.input.w': tensor, ...}``: both formats name the tensors the same way.
+        ``{'blocks.input.w': tensor, ...}``, the same names for both formats.
     """
     return read_tokenizer_file(
         path,
@@ -54,18 +53,14 @@ def _dalle_conv(in_channels: int, out_channels: int, kernel_size: int) -> Frozen
 
 
 class DALLEResidualBlock(nn.Module):
-    """DALL-E encoder block: ``id_path(x) + gain * res_path(x)``.
+    """DALL-E encoder block ``id_path(x) + res_path(x) / num_blocks**2``: ``(B, C_in, H, W) -> (B, C_out, H, W)``.
 
-    ``id_path`` is a 1x1 conv when the width changes, else the identity; ``res_path`` is
-    ReLU-3x3-ReLU-3x3-ReLU-3x3-ReLU-1x1 with a hidden width of ``out_channels / 4``; ``gain = 1 / num_blocks**2``.
-
-    The ReLUs after a convolution and the residual sum work in place (no gradients are needed; fresh memory costs
-    more than the arithmetic); the operations and their order are OpenAI's, so the logits are bit for bit the same.
+    In place, but OpenAI's operations in OpenAI's order, so the logits are bit for bit OpenAI's.
 
     Args:
         in_channels: input channels.
         out_channels: output channels (divisible by 4).
-        num_blocks: blocks in the whole encoder (8), which sets the residual gain.
+        num_blocks: blocks in the whole encoder, which sets the residual gain.
     """
 
     def __init__(self, in_channels: int, out_channels: int, num_blocks: int) -> None:
@@ -81,7 +76,6 @@ class DALLEResidualBlock(nn.Module):
         self.res_path = nn.Sequential(res_path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, C_in, H, W) -> (B, C_out, H, W)``."""
         return self.res_path(x).mul_(self.residual_gain).add_(self.id_path(x))
 
 
@@ -89,22 +83,16 @@ class DALLEResidualBlock(nn.Module):
 class DALLETokenizer(FrozenTokenizer):
     """DALL-E encoder: one of 8192 token ids per 8x8 pixels (a 112 px view gives CAE's 14x14 grid).
 
-    7x7 conv to ``hidden_dims``; four groups of ``blocks_per_group`` residual blocks at 1, 2, 4 and 8 times
-    ``hidden_dims`` with a 2x2 max-pool after each of the first three; ReLU and a 1x1 conv to the vocabulary; argmax.
-    The layers are named as in both weights files (``blocks.group_2.block_1.res_path.conv_1.w``, ...).
-
-    The input is the tokenizer view after DALL-E's ``map_pixels``: ``0.8 * x + 0.1`` for ``x`` in [0, 1]. mmpretrain's
-    ``TwoNormDataPreprocessor`` with ``second_mean=[-31.875] * 3, second_std=[318.75] * 3`` computes exactly that on
-    0..255 pixels (``(x + 31.875) / 318.75 = 0.8 * x / 255 + 0.1``).
+    Input: the tokenizer view after DALL-E's ``map_pixels`` (``0.8 * x + 0.1``, ``x`` in [0, 1]), which
+    ``TwoNormDataPreprocessor`` with ``second_mean=[-31.875] * 3, second_std=[318.75] * 3`` computes on 0..255 pixels.
 
     Args:
         checkpoint: weights file (``dalle_encoder.pth`` or ``encoder.pkl``), an already-read state dict, or None for
             random weights (tests only).
         hidden_dims: width of the first group (256 in OpenAI's encoder).
-        blocks_per_group: residual blocks per group (2).
-        vocab_size: number of token ids (8192).
-        precision: ``'auto'``, ``'fp32'`` or ``'bf16_recompute'`` (the same ids), or ``'bf16'`` (bf16 ids; see
-            :class:`FrozenTokenizer`).
+        blocks_per_group: residual blocks per group.
+        vocab_size: number of token ids.
+        precision: see :class:`FrozenTokenizer`.
         init_cfg: unused (weights come from ``checkpoint``).
     """
 

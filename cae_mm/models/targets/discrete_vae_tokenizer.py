@@ -33,7 +33,7 @@ def read_discrete_vae_file(path: str) -> dict[str, torch.Tensor]:
 
 
 class DiscreteVAEResidualBlock(nn.Module):
-    """``x + net(x)`` with ``net`` = 3x3 conv, ReLU, 3x3 conv, ReLU, 1x1 conv (named ``net.0``, ``net.2``, ``net.4``).
+    """``x + net(x)``, ``net`` = 3x3 conv, ReLU, 3x3 conv, ReLU, 1x1 conv: ``(B, C, H, W) -> (B, C, H, W)``.
 
     Args:
         channels: input, hidden and output channels.
@@ -50,28 +50,22 @@ class DiscreteVAEResidualBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, C, H, W) -> (B, C, H, W)``."""
         return self.net(x) + x
 
 
 @MODELS.register_module()
 class DiscreteVAETokenizer(FrozenTokenizer):
-    """Encoder of the discrete VAE the official CAE code offers besides DALL-E (BEiT's ``DiscreteVAE`` layout).
+    """Encoder of the official CAE code's discrete VAE (BEiT's ``DiscreteVAE``): one token per ``2**num_layers`` pixels.
 
-    ``num_layers`` times: 4x4 conv with stride 2 (padding 1) and ReLU, then a residual block; finally a 1x1 conv to
-    the vocabulary; argmax. Each layer halves the resolution, so 3 layers give one token per 8x8 pixels (a 112 px view
-    gives the 14x14 grid). Only the encoder is kept; the file's decoder and codebook are accepted and ignored.
-
-    The input is the tokenizer view normalised with mean 0.5 and std 0.5 on the [0, 1] scale (the official
-    ``customized`` transform): ``TwoNormDataPreprocessor`` with ``second_mean=[127.5] * 3, second_std=[127.5] * 3``.
+    The file's decoder and codebook are ignored. Input: the tokenizer view normalised to [-1, 1], i.e.
+    ``TwoNormDataPreprocessor`` with ``second_mean=[127.5] * 3, second_std=[127.5] * 3``.
 
     Args:
         checkpoint: weights file, an already-read state dict, or None for random weights (tests only).
-        num_layers: stride-2 layers (3).
-        hidden_dims: width of every layer (256).
-        vocab_size: number of token ids (8192).
-        precision: ``'auto'``, ``'fp32'`` or ``'bf16_recompute'`` (the same ids), or ``'bf16'`` (bf16 ids; see
-            :class:`FrozenTokenizer`).
+        num_layers: stride-2 layers.
+        hidden_dims: width of every layer.
+        vocab_size: number of token ids.
+        precision: see :class:`FrozenTokenizer`.
         init_cfg: unused (weights come from ``checkpoint``).
     """
 

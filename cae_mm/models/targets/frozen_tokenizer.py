@@ -1,9 +1,4 @@
-"""What every tokenizer target shares: fixed weights kept out of checkpoints, eval mode, fp32 ids of the masked patches.
-
-A tokenizer's weights are non-persistent buffers (see :class:`FrozenConv2d`): they move with ``.to(device)``, receive
-no gradient, are no optimizer parameters, and stay out of ``state_dict()``, so a training checkpoint neither stores
-them (hundreds of MB for DALL-E) nor needs them to load. They come only from the tokenizer's own weights file.
-"""
+"""Base of the tokenizer targets: frozen weights kept out of checkpoints, eval mode, fp32 ids of masked patches."""
 
 import math
 import time
@@ -22,21 +17,21 @@ Precision = Literal['auto', 'fp32', 'bf16_recompute', 'bf16']
 
 
 def cpu_has_amx() -> bool:
-    """Whether this CPU has AMX tiles, where oneDNN's bf16 convolutions run several times faster than fp32."""
+    """Whether this CPU has AMX tiles (fast bf16 convolutions in oneDNN)."""
     is_supported = getattr(torch.cpu, '_is_amx_tile_supported', None)
     return bool(is_supported and is_supported())
 
 
 class FrozenConv2d(nn.Module):
-    """A 2-D convolution with fixed weights read from a tokenizer file.
+    """A 2-D convolution whose fixed weights are non-persistent buffers: no gradient, not in ``state_dict()``.
 
     Args:
         in_channels: input channels.
         out_channels: output channels.
         kernel_size: square kernel side.
         stride: stride.
-        padding: zero padding; None means ``(kernel_size - 1) // 2`` (same size for odd kernels, stride 1).
-        weight_name: the weight's name in the weights file (``'w'`` in DALL-E, ``'weight'`` in torch layers).
+        padding: zero padding; None means ``(kernel_size - 1) // 2``.
+        weight_name: the weight's name in the weights file (``'w'`` in DALL-E).
         bias_name: the bias's name in the weights file.
     """
 
@@ -62,48 +57,31 @@ class FrozenConv2d(nn.Module):
         self.register_buffer(bias_name, torch.zeros(out_channels), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, C_in, H, W) -> (B, C_out, H', W')``."""
         return F.conv2d(x, getattr(self, self.weight_name), getattr(self, self.bias_name), self.stride, self.padding)
 
 
 class FrozenTokenizer(BaseModule):
     """Base of the tokenizer targets: a frozen image encoder whose argmax over the vocabulary gives one id per patch.
 
-    Subclasses build their layers (out of :class:`FrozenConv2d`, named as in their weights file), define
-    ``logits(images) -> (B, vocab_size, h, w)``, and call :meth:`load_checkpoint`. This class keeps the module in eval
-    mode, computes under ``no_grad`` in fp32 with autocast off (ids must not depend on ``--amp``), and checks inputs.
-
-    Unless ``precision='bf16'``, the ids are always those of the fp32 computation. On a CPU with AMX (``precision='auto'``) the logits are first
-    computed under bf16 autocast, which is faster but flips some argmaxes: an error bound is measured on the batch
-    (``error_safety`` times the largest logit difference on the two images with the narrowest top-2 margins, which
-    are recomputed in fp32), and every image with a top-2 margin below twice the bound is recomputed in fp32. A
-    batch of one is never run (oneDNN picks other kernels), so the recomputed ids equal a full fp32 pass. After the
-    first batch bf16 is kept only if it was measured faster than fp32 would be; the choice is logged.
-    ``precision='bf16'`` takes the argmax of the bf16 logits as they are (what mmpretrain's tokenizer gives under
-    mixed precision): fastest, but some ids differ from fp32's where two logits nearly tie.
-
-    The value range is checked on the first batch only: the data preprocessor is a fixed affine map of 0..255 pixels,
-    and a check per batch would cost a device synchronisation per step.
-
-    A subclass also sets ``input_range``, the ``(low, high)`` pixel range it expects after the data preprocessor, and
-    ``preprocessing_hint``, how to configure the data preprocessor (quoted when the input is out of range).
+    Subclasses build their layers from :class:`FrozenConv2d` (named as in their weights file), define
+    ``logits(images) -> (B, vocab_size, h, w)``, set ``input_range`` (``(low, high)`` after the data preprocessor) and
+    ``preprocessing_hint`` (quoted when the input is out of range), and call :meth:`load_checkpoint`. The module stays
+    in eval mode and runs with autocast off: fp32 ids never depend on ``--amp``.
 
     Args:
         vocab_size: number of token ids.
-        downsample_factor: image pixels per token along each side (8: a 112 px view gives the 14x14 grid).
-        precision: ``'auto'`` (bf16 with fp32 recomputation on a CPU with AMX, else fp32), ``'fp32'``,
-            ``'bf16_recompute'`` (always, e.g. to test it; slower than fp32 without AMX): the ids are the same; or
-            ``'bf16'``: bf16 ids, which differ from fp32's at near ties.
-        init_cfg: mmengine initialisation config (unused: weights come from the file).
+        downsample_factor: image pixels per token along each side.
+        precision: ``'auto'`` (bf16 with fp32 recomputation of near ties on a CPU with AMX while faster, else fp32),
+            ``'fp32'`` or ``'bf16_recompute'``, all giving the fp32 ids; or ``'bf16'``: the argmax of the bf16
+            logits (mmpretrain's ids under mixed precision), which differ from fp32's at near ties.
+        init_cfg: unused: weights come from the file.
     """
 
     error_safety = 4.0
-    """The bf16 error bound is this many times the largest error measured on the batch's reference image."""
+    """The bf16 error bound is this many times the largest bf16 error on the batch's reference images."""
     cpu_chunk_images = 2
-    """On a CPU the ids are computed this many images at a time (the last chunk takes the odd one): the feature
-    maps then stay small enough for the allocator to reuse (a 112 px DALL-E map of 8 images is 100 MB, fresh pages
-    every time). From two images up the logits of an image do not depend on the rest of its batch, so the ids are
-    the same; one image is never run alone (oneDNN runs it with other kernels)."""
+    """fp32 ids on a CPU are computed this many images at a time (the last chunk takes the rest): small maps the
+    allocator reuses. Keep it >= 2: oneDNN runs a single image with other kernels, whose ids may differ."""
     input_range: tuple[float, float]
     preprocessing_hint: str
 
@@ -139,11 +117,11 @@ class FrozenTokenizer(BaseModule):
         """Fill the frozen weights from ``checkpoint``.
 
         Args:
-            checkpoint: path of the weights file, an already-read ``{name: tensor}`` dict, or None for random weights
-                (tests only: the targets are then meaningless, and a warning says so).
+            checkpoint: weights file path, an already-read ``{name: tensor}`` dict, or None for random weights
+                (tests only; a warning says so).
             read_file: ``path -> {name: tensor}``, the subclass's file reader.
             output_weight_key: name of the last layer's weight, whose first dimension is the vocabulary size.
-            ignored_prefixes: file entries that belong to the tokenizer but not to its encoder (a d-VAE's decoder).
+            ignored_prefixes: file entries outside the encoder (a d-VAE's decoder).
 
         Raises:
             TokenizerWeightsError: missing or unexpected entries, wrong shapes, or another vocabulary size.
@@ -180,14 +158,13 @@ class FrozenTokenizer(BaseModule):
         self.loaded_from = source
 
     def check_images(self, images: torch.Tensor) -> tuple[int, int]:
-        """Check the tokenizer view and return its token grid ``(h, w)``.
+        """Check the tokenizer view (its value range on the first batch only) and return its token grid ``(h, w)``.
 
         Args:
             images: ``(B, 3, H, W)`` after the data preprocessor.
 
         Raises:
-            ValueError: wrong shape, sides not divisible by the downsampling, or (first batch only) values outside
-                ``input_range``.
+            ValueError: wrong shape, sides not divisible by ``downsample_factor``, or values outside ``input_range``.
         """
         if images.dim() != 4 or images.shape[1] != 3:
             raise ValueError(f'{type(self).__name__} takes (B, 3, H, W) images, got {tuple(images.shape)}')
@@ -213,7 +190,6 @@ class FrozenTokenizer(BaseModule):
             )
 
     def _choose_precision(self, device: torch.device) -> None:
-        """Set ``use_bf16`` from ``precision`` and the device, and say which in the log."""
         if self.precision == 'auto':
             self.use_bf16 = device.type == 'cpu' and cpu_has_amx()
         else:
@@ -228,8 +204,7 @@ class FrozenTokenizer(BaseModule):
         MMLogger.get_current_instance().info(f'{type(self).__name__}: {how} ({reason})')
 
     def _fp32_logits(self, images: torch.Tensor) -> torch.Tensor:
-        """fp32 logits ``(B, vocab, h, w)``, always from a contiguous (NCHW) batch: oneDNN's channels-last kernels
-        sum in another order, so the ids would otherwise depend on the input's memory layout."""
+        """fp32 logits ``(B, vocab, h, w)`` from a contiguous batch: ids must not depend on the memory layout."""
         with torch.autocast(device_type=images.device.type, enabled=False):
             return self.logits(images.float().contiguous())
 
@@ -243,13 +218,13 @@ class FrozenTokenizer(BaseModule):
         return torch.cat([self._fp32_logits(part).argmax(dim=1) for part in images.split(sizes)])
 
     def _bf16_logits(self, images: torch.Tensor) -> torch.Tensor:
-        """Logits ``(B, vocab, h, w)`` under bf16 autocast, from a channels-last batch: oneDNN's bf16 convolutions
-        are several times faster in that layout (docs/benchmark.md)."""
+        """Logits ``(B, vocab, h, w)`` under bf16 autocast, from a channels-last batch (oneDNN's fast bf16 layout)."""
         with torch.autocast(device_type=images.device.type, dtype=torch.bfloat16):
             return self.logits(images.float().contiguous(memory_format=torch.channels_last))
 
     def _bf16_ids_with_fp32_recompute(self, images: torch.Tensor) -> torch.Tensor:
-        """fp32 ids ``(B, h, w)`` from bf16 logits, recomputing in fp32 every image where bf16 could flip one."""
+        """fp32 ids ``(B, h, w)`` from bf16 logits, recomputing in fp32 every image whose top-2 margin is under
+        twice the bf16 error bound."""
         start = time.perf_counter()
         logits = self._bf16_logits(images).float()  # (B, vocab, h, w)
         bf16_seconds = time.perf_counter() - start
@@ -293,8 +268,7 @@ class FrozenTokenizer(BaseModule):
 
     @torch.no_grad()
     def token_ids(self, images: torch.Tensor) -> torch.Tensor:
-        """Token id of every patch: those of the fp32 logits (whichever precision computes them), or with
-        ``precision='bf16'`` those of the bf16 logits.
+        """Token id of every patch: the fp32 argmax, or with ``precision='bf16'`` the bf16 argmax.
 
         Args:
             images: tokenizer view ``(B, 3, H, W)`` in ``input_range``.

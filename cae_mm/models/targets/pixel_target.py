@@ -30,12 +30,11 @@ def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:
 
 @MODELS.register_module()
 class NormalizedPixelTarget(BaseModule):
-    """Targets for pixel reconstruction of the masked patches.
+    """Pixel reconstruction targets of the masked patches.
 
     Args:
         patch_size: the encoder's patch size.
-        normalize_per_patch: subtract each patch's mean and divide by its standard deviation (MAE's ``norm_pix``,
-            with the unbiased variance).
+        normalize_per_patch: normalise each patch by its mean and unbiased std (MAE's ``norm_pix``).
         eps: added to the variance before the square root.
     """
 
@@ -67,6 +66,5 @@ class NormalizedPixelTarget(BaseModule):
         return targets
 
     def patch_statistics(self, patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean and standard deviation (unbiased, ``eps`` added to the variance) of each of ``(B, N, p*p*3)``
-        patches, each ``(B, N, 1)``: what ``normalize_per_patch`` divides by."""
+        """Mean and std (unbiased, ``eps`` added to the variance) of ``(B, N, p*p*3)`` patches, each ``(B, N, 1)``."""
         return patches.mean(dim=-1, keepdim=True), (patches.var(dim=-1, keepdim=True) + self.eps).sqrt()

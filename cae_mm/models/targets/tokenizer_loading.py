@@ -1,8 +1,4 @@
-"""Reading a tokenizer's weights file into a flat ``{name: tensor}`` dict, with errors that say how to fix the file.
-
-Reads a ``torch.save``'d state dict (optionally under a container key) or a whole pickled ``nn.Module`` (OpenAI's
-``encoder.pkl``, whose listed classes resolve to inert stand-ins), both through :func:`read_checkpoint`.
-"""
+"""Read a tokenizer's weights file into a flat ``{name: tensor}`` dict, with errors that say how to fix the file."""
 
 from pathlib import Path
 from typing import Collection, Union
@@ -23,15 +19,15 @@ def read_tokenizer_file(
     pickled_module_classes: Collection[str] = (),
     pickled_root_class: str = '',
 ) -> dict[str, torch.Tensor]:
-    """Read a tokenizer weights file.
+    """Read a tokenizer weights file: a state dict (maybe under a container key) or a pickled module.
 
     Args:
         path: the file.
         tokenizer_name: used in error messages, e.g. ``'DALL-E encoder'``.
         how_to_obtain: appended to every error: where to get the file and where to put it.
         container_keys: keys under which a saved dict may hold the state dict (``'state_dict'``, ``'weights'``).
-        pickled_module_classes: ``'module.Name'`` of the classes a pickled module of this tokenizer is made of;
-            empty: pickled modules are refused.
+        pickled_module_classes: ``'module.Name'`` of the classes a pickled module may hold (read as inert
+            stand-ins); empty: pickled modules are refused.
         pickled_root_class: the class the pickled module itself must be (e.g. ``'dall_e.encoder.Encoder'``).
 
     Returns:
