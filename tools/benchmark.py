@@ -1,7 +1,7 @@
 """Training-step speed and memory of cae_mm's CAE against mmpretrain 1.2's own CAE, in one process.
 
 Both models have the same architecture and the same weights (mmpretrain's, converted with
-``cae_mm.checkpoints.conversion.mmpretrain_to_cae_mm``), read the same DALL-E weights and train on the same batch
+``tools/model_converters/checkpoint_layouts.py``), read the same DALL-E weights and train on the same batch
 (a 224 px model view, a 112 px DALL-E view, 98 of 196 patches masked block-wise). A step is what a training iteration
 costs once the batch is on the device: forward with the losses, backward, AdamW step (no data loading).
 
@@ -73,7 +73,7 @@ from mmpretrain.structures import DataSample  # noqa: E402
 import cae_mm  # noqa: E402,F401  (registers cae_mm's modules)
 from cae_mm.datasets import BlockwiseMaskGenerator  # noqa: E402
 from cae_mm.registry import MODELS  # noqa: E402
-from cae_mm.checkpoints.conversion import mmpretrain_to_cae_mm  # noqa: E402
+from tools.model_converters.checkpoint_layouts import mmpretrain_to_cae_mm  # noqa: E402
 
 VOCAB_SIZE = 8192
 IMAGE_SIZE = 224

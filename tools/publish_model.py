@@ -21,6 +21,7 @@ Example:
 import argparse
 import hashlib
 import io
+import sys
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -28,7 +29,9 @@ import numpy as np
 import torch
 
 from cae_mm.checkpoints import atomic_open, check_output_path, read_checkpoint, weights_of
-from cae_mm.checkpoints.conversion import cae_mm_to_backbone
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the folder that holds tools/
+from tools.model_converters.checkpoint_layouts import cae_mm_to_backbone  # noqa: E402
 
 KEPT_META = ('epoch', 'iter', 'seed', 'experiment_name', 'time', 'mmengine_version', 'mmengine', 'cfg')
 HASH_CHUNK = 1 << 20

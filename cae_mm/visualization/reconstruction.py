@@ -1,12 +1,4 @@
-"""Pixel reconstructions of a pixel-target CAE, along two paths.
-
-* **Regressor path** (training): visible patches -> encoder -> regressor -> decoder.
-* **Full-encoder path** (the paper's Figure 4): every patch -> encoder; the decoder gets the encoder's own latents at
-  the masked positions, readable only if alignment made the regressor predict in the encoder's latent space.
-
-Per-patch normalised predictions are mapped back with each patch's true mean and std (as MAE's visualisation does),
-so compare :func:`masked_patch_psnr` with the ``patch_mean`` baseline of :func:`reconstruct`.
-"""
+"""Pixel reconstructions of a pixel-target CAE along the regressor path (training) and the full-encoder path."""
 
 from typing import Literal
 
@@ -17,7 +9,7 @@ from torch import nn
 
 from cae_mm.models.layers import gather_tokens, mask_to_indices
 from cae_mm.models.targets.pixel_target import NormalizedPixelTarget, patchify
-from .image_inputs import denormalize, to_display
+from .display import denormalize, to_display
 from .pictures import shade_patches, tile, upscale
 
 ReconstructionPath = Literal['regressor', 'full_encoder']
@@ -25,7 +17,7 @@ RECONSTRUCTION_TITLES = ('input', 'masked', 'regressor', 'full encoder')
 
 
 def require_pixel_target(model: nn.Module) -> None:
-    """Check that a CAE predicts pixels (a tokenizer model predicts token ids, which have no picture).
+    """Check that a CAE predicts pixels.
 
     Raises:
         ValueError: the model's target is not ``NormalizedPixelTarget`` with an MSE decoder.
@@ -40,15 +32,12 @@ def require_pixel_target(model: nn.Module) -> None:
 
 
 def unpatchify(patches: torch.Tensor, patch_size: int, grid: tuple[int, int]) -> torch.Tensor:
-    """Inverse of :func:`~cae_mm.models.targets.pixel_target.patchify`.
+    """Inverse of :func:`~cae_mm.models.targets.pixel_target.patchify`: ``(B, h*w, p*p*3)`` -> ``(B, 3, h*p, w*p)``.
 
     Args:
         patches: ``(B, h*w, p*p*3)``, row-major, pixels ``(row, col, channel)`` within a patch.
         patch_size: ``p``.
         grid: ``(h, w)``.
-
-    Returns:
-        ``(B, 3, h*p, w*p)``.
     """
     rows, cols = grid
     batch = patches.shape[0]
@@ -60,17 +49,13 @@ def unpatchify(patches: torch.Tensor, patch_size: int, grid: tuple[int, int]) ->
 def predict_masked_patches(
     model: nn.Module, images: torch.Tensor, mask: torch.Tensor, path: ReconstructionPath
 ) -> torch.Tensor:
-    """The decoder's (normalised) pixel predictions for the masked patches.
+    """The decoder's normalised pixel predictions ``(B, Nm, p*p*3)`` for the masked patches, in row-major order.
 
     Args:
-        model: a pixel-target ``cae_mm.CAE`` (put it in eval mode first to switch off drop path).
+        model: a pixel-target ``cae_mm.CAE`` in eval mode.
         images: model inputs ``(B, 3, H, W)``.
         mask: ``(B, h, w)`` bool, True = masked.
-        path: ``'regressor'`` (visible patches -> encoder -> regressor) or ``'full_encoder'`` (every patch ->
-            encoder, latents taken at the masked positions, no regressor).
-
-    Returns:
-        ``(B, Nm, p*p*3)``, masked patches in row-major order.
+        path: ``'regressor'`` (visible patches -> encoder -> regressor) or ``'full_encoder'`` (every patch -> encoder).
     """
     if path == 'regressor':
         visible_latents = model.backbone.forward_encoder(images, mask)[:, 1:]  # (B, Nv, C_enc)
@@ -87,17 +72,13 @@ def predict_masked_patches(
 def paste_masked_patches(
     images: torch.Tensor, predictions: torch.Tensor, mask: torch.Tensor, target: NormalizedPixelTarget
 ) -> torch.Tensor:
-    """The input with its masked patches replaced by predictions (un-normalised with each true patch's mean and
-    std, as the pixel target normalised it).
+    """``images`` with the masked patches replaced by predictions un-normalised with the true patch's mean and std.
 
     Args:
         images: model inputs ``(B, 3, H, W)``.
         predictions: ``(B, Nm, p*p*3)`` from :func:`predict_masked_patches`.
         mask: ``(B, h, w)`` bool, True = masked.
-        target: the model's pixel target (patch size, and whether targets were normalised per patch).
-
-    Returns:
-        ``(B, 3, H, W)`` in model-input units.
+        target: the model's pixel target.
     """
     patches = patchify(images.float(), target.patch_size)  # (B, h*w, p*p*3)
     _, masked_index = mask_to_indices(mask.flatten(1))
@@ -110,7 +91,7 @@ def paste_masked_patches(
 
 @torch.no_grad()
 def reconstruct(model: nn.Module, images: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Reconstructions of the masked patches along both paths, and the flat-patch baseline.
+    """Reconstructions of the masked patches, each ``(B, 3, H, W)`` in model-input units, keyed by path.
 
     Args:
         model: a pixel-target ``cae_mm.CAE`` in eval mode.
@@ -118,8 +99,7 @@ def reconstruct(model: nn.Module, images: torch.Tensor, mask: torch.Tensor) -> d
         mask: ``(B, h, w)`` bool, True = masked.
 
     Returns:
-        ``regressor``, ``full_encoder`` and ``patch_mean`` (every masked patch flat at its true mean), each
-        ``(B, 3, H, W)`` in model-input units, visible patches copied from the input.
+        ``regressor``, ``full_encoder`` and ``patch_mean`` (masked patches flat at their true mean: the PSNR baseline).
     """
     require_pixel_target(model)
     mask = mask.to(images.device)
@@ -139,16 +119,13 @@ def reconstruct(model: nn.Module, images: torch.Tensor, mask: torch.Tensor) -> d
 def masked_patch_psnr(
     reconstructions: torch.Tensor, images: torch.Tensor, mask: torch.Tensor, preprocessor: BaseDataPreprocessor
 ) -> torch.Tensor:
-    """PSNR over the masked patches, in RGB pixel values ``[0, 255]`` (peak 255), one value per image.
+    """PSNR ``(B,)`` in dB over the masked patches, in RGB pixel values ``[0, 255]`` (peak 255).
 
     Args:
-        reconstructions: ``(B, 3, H, W)`` model-input units (e.g. from :func:`reconstruct`).
+        reconstructions: ``(B, 3, H, W)`` in model-input units.
         images: the inputs ``(B, 3, H, W)``.
         mask: ``(B, h, w)`` bool, True = masked.
         preprocessor: the model's data preprocessor, to return to pixel values.
-
-    Returns:
-        ``(B,)`` PSNR in dB.
     """
     patch_size = images.shape[-1] // mask.shape[-1]
     covered = mask.cpu().repeat_interleave(patch_size, 1).repeat_interleave(patch_size, 2)  # (B, H, W)
@@ -164,7 +141,7 @@ def reconstruction_picture(
     preprocessor: BaseDataPreprocessor,
     scale: int = 1,
 ) -> np.ndarray:
-    """One row per image: input | masked input | regressor path | full-encoder path.
+    """Rows of input | masked input | regressor path | full-encoder path, one per image: ``(H', W', 3)`` uint8.
 
     Args:
         images: model inputs ``(B, 3, H, W)``.
@@ -172,9 +149,6 @@ def reconstruction_picture(
         reconstructions: :func:`reconstruct`'s output.
         preprocessor: the model's data preprocessor.
         scale: integer enlargement of every panel.
-
-    Returns:
-        ``(H', W', 3)`` uint8 RGB picture laid out by :func:`~cae_mm.visualization.pictures.tile`.
     """
     patch_size = images.shape[-1] // mask.shape[-1]
     originals = to_display(images, preprocessor)

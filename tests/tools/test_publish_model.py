@@ -12,7 +12,7 @@ from mmengine.runner import load_checkpoint
 from cae_mm.checkpoints import CheckpointReadError, CheckpointWriteError
 from cae_mm.models.backbones.vision_transformer import CAEVisionTransformer
 from cae_mm.registry import MODELS
-from cae_mm.visualization.model_loading import build_model, load_config
+from tools.visualization.model_loading import build_model, load_config
 from tests.checkpoints.test_reading import torchscript_archive_that_writes
 from tests.conftest import TEST_CONFIG
 from tests.tools.tool_loading import load_tool

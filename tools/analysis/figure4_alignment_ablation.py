@@ -42,7 +42,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from cae_mm.models.layers import gather_tokens, mask_to_indices
-from cae_mm.visualization.image_inputs import build_mask_generator, center_crop, draw_masks, to_display, to_model_inputs
+from cae_mm.visualization.display import to_display
 from cae_mm.visualization.pictures import default_scale, save_png, shade_patches, tile, upscale
 from cae_mm.visualization.reconstruction import (
     masked_patch_psnr,
@@ -50,6 +50,9 @@ from cae_mm.visualization.reconstruction import (
     reconstruct,
     reconstruction_picture,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the folder that holds tools/
+from tools.visualization.image_inputs import build_mask_generator, center_crop, draw_masks, to_model_inputs  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = REPO_ROOT / 'configs' / 'cae' / 'cae_vit-tiny-p16_1xb16-pixel-300i_demo.py'

@@ -10,12 +10,16 @@ models; load with ``init_cfg=dict(type='Pretrained', checkpoint=DST, prefix='bac
 """
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Literal, Optional
 
 import torch
 
 from cae_mm.checkpoints import check_output_path, read_checkpoint, weights_of
-from cae_mm.checkpoints.conversion import (
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the folder that holds tools/
+from tools.model_converters.checkpoint_layouts import (  # noqa: E402
     cae_mm_to_backbone,
     cae_mm_to_mmpretrain_backbone,
     check_grid_size,

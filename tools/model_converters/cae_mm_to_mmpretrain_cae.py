@@ -8,13 +8,22 @@ Usage: python tools/model_converters/cae_mm_to_mmpretrain_cae.py SRC DST [--toke
 """
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Optional
 
 import torch
 
 from cae_mm.models.targets.dalle_tokenizer import read_dalle_file
 from cae_mm.checkpoints import check_output_path, read_checkpoint, weights_of
-from cae_mm.checkpoints.conversion import cae_mm_to_mmpretrain, check_grid_size, save_converted, training_grid_size
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the folder that holds tools/
+from tools.model_converters.checkpoint_layouts import (
+    cae_mm_to_mmpretrain,
+    check_grid_size,
+    save_converted,
+    training_grid_size,
+)  # noqa: E402
 
 
 def convert(

@@ -9,12 +9,16 @@ part of cae_mm checkpoints; ``--tokenizer-out`` writes them as a ``dalle_encoder
 """
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Optional
 
 import torch
 
 from cae_mm.checkpoints import atomic_save, check_output_path, read_checkpoint, weights_of
-from cae_mm.checkpoints.conversion import (
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the folder that holds tools/
+from tools.model_converters.checkpoint_layouts import (  # noqa: E402
     check_against_config,
     mmpretrain_to_cae_mm,
     mmpretrain_tokenizer_state_dict,

@@ -7,12 +7,16 @@ The encoder, regressor (with its projection when narrower than the encoder) and 
 """
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Optional
 
 import torch
 
 from cae_mm.checkpoints import check_output_path, read_checkpoint, weights_of
-from cae_mm.checkpoints.conversion import check_against_config, official_to_cae_mm, save_converted
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the folder that holds tools/
+from tools.model_converters.checkpoint_layouts import check_against_config, official_to_cae_mm, save_converted  # noqa: E402
 
 
 def convert(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -15,21 +15,24 @@ Example:
 
 import argparse
 from pathlib import Path
+import sys
 from typing import Optional
 
 import torch
 
 from cae_mm.checkpoints import check_output_path
-from cae_mm.visualization.attention_maps import last_layer_cls_attention
-from cae_mm.visualization.image_inputs import (
+from cae_mm.visualization.display import to_display
+from cae_mm.visualization.pictures import default_scale, heatmap_overlay, save_png, tile, upscale
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the folder that holds tools/
+from tools.visualization.attention_maps import last_layer_cls_attention  # noqa: E402
+from tools.visualization.image_inputs import (  # noqa: E402
     image_size_from_config,
     list_images,
     read_images,
-    to_display,
     to_model_inputs,
 )
-from cae_mm.visualization.model_loading import build_backbone, build_data_preprocessor, load_config
-from cae_mm.visualization.pictures import default_scale, heatmap_overlay, save_png, tile, upscale
+from tools.visualization.model_loading import build_backbone, build_data_preprocessor, load_config  # noqa: E402
 
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:

@@ -12,20 +12,23 @@ Example:
 
 import argparse
 from pathlib import Path
+import sys
 from typing import Optional
 
 import numpy as np
 
 from cae_mm.checkpoints import check_output_path
-from cae_mm.visualization.image_inputs import (
+from cae_mm.visualization.pictures import default_scale, save_png, shade_patches, tile, upscale
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the folder that holds tools/
+from tools.visualization.image_inputs import (  # noqa: E402
     build_mask_generator,
     draw_masks,
     image_size_from_config,
     list_images,
     read_images,
 )
-from cae_mm.visualization.model_loading import load_config
-from cae_mm.visualization.pictures import default_scale, save_png, shade_patches, tile, upscale
+from tools.visualization.model_loading import load_config  # noqa: E402
 
 MASK_COLOUR = (30, 90, 220)  # blue stands out on the grey-scale photographs too
 

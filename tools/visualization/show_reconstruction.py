@@ -24,21 +24,13 @@ Example:
 
 import argparse
 from pathlib import Path
+import sys
 from typing import Optional
 
 import numpy as np
 import torch
 
 from cae_mm.checkpoints import check_output_path
-from cae_mm.visualization.image_inputs import (
-    build_mask_generator,
-    draw_masks,
-    image_size_from_config,
-    list_images,
-    read_images,
-    to_model_inputs,
-)
-from cae_mm.visualization.model_loading import build_model, load_config
 from cae_mm.visualization.pictures import default_scale, save_png
 from cae_mm.visualization.reconstruction import (
     masked_patch_psnr,
@@ -46,6 +38,17 @@ from cae_mm.visualization.reconstruction import (
     reconstruction_picture,
     require_pixel_target,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the folder that holds tools/
+from tools.visualization.image_inputs import (  # noqa: E402
+    build_mask_generator,
+    draw_masks,
+    image_size_from_config,
+    list_images,
+    read_images,
+    to_model_inputs,
+)
+from tools.visualization.model_loading import build_model, load_config  # noqa: E402
 
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:

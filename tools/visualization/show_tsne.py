@@ -16,6 +16,7 @@ Example:
 
 import argparse
 from pathlib import Path
+import sys
 from typing import Optional, Sequence
 
 import numpy as np
@@ -26,15 +27,17 @@ from PIL import Image
 from sklearn.manifold import TSNE
 
 from cae_mm.checkpoints import check_output_path
-from cae_mm.visualization.image_inputs import (
+from cae_mm.visualization.pictures import save_png
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the folder that holds tools/
+from tools.visualization.image_inputs import (  # noqa: E402
     center_crop,
     image_size_from_config,
     list_images,
     read_images,
     to_model_inputs,
 )
-from cae_mm.visualization.model_loading import build_backbone, build_data_preprocessor, load_config
-from cae_mm.visualization.pictures import save_png
+from tools.visualization.model_loading import build_backbone, build_data_preprocessor, load_config  # noqa: E402
 
 FIGURE_INCHES = 8
 FIGURE_DPI = 100  # the picture is FIGURE_INCHES * FIGURE_DPI pixels square

@@ -31,7 +31,7 @@ from mmpretrain.structures import DataSample
 
 from cae_mm.datasets import BlockwiseMaskGenerator
 from cae_mm.registry import MODELS
-from cae_mm.checkpoints.conversion import mmpretrain_to_cae_mm
+from tools.model_converters.checkpoint_layouts import mmpretrain_to_cae_mm
 from tests.models.algorithms.mmpretrain_cae import VOCAB_SIZE, build_mmpretrain_cae, cae_mm_config
 from tests.models.targets.dalle_files import random_dalle_state_dict
 

@@ -9,8 +9,8 @@ import torch
 from PIL import Image
 
 from cae_mm.registry import MODELS
-from cae_mm.checkpoints.conversion import cae_mm_to_backbone
-from cae_mm.visualization.model_loading import load_config
+from tools.model_converters.checkpoint_layouts import cae_mm_to_backbone
+from tools.visualization.model_loading import load_config
 from tests.conftest import TEST_CONFIG
 from tests.tools.tool_loading import load_tool
 

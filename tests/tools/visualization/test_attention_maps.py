@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from cae_mm.models.backbones.vision_transformer import CAEVisionTransformer
-from cae_mm.visualization.attention_maps import last_layer_cls_attention
+from tools.visualization.attention_maps import last_layer_cls_attention
 
 
 @pytest.mark.parametrize('relative_position_bias_grid', [None, (4, 6)])

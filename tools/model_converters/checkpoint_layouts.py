@@ -22,11 +22,9 @@ from typing import Any, Optional, Union
 import torch
 from mmengine.config import Config
 
+from cae_mm.checkpoints import CheckpointConversionError, atomic_save, compare_keys
 from cae_mm.models.layers import build_2d_sincos_position_embedding
 from cae_mm.registry import MODELS
-from .errors import CheckpointConversionError
-from .matching import compare_keys
-from .writing import atomic_save
 
 
 PLACEHOLDERS = {

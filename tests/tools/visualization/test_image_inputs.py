@@ -6,18 +6,17 @@ import torch
 from mmpretrain.models.utils import SelfSupDataPreprocessor
 from PIL import Image
 
-from cae_mm.visualization.image_inputs import (
+from cae_mm.visualization.display import denormalize, to_display
+from tools.visualization.image_inputs import (
     build_mask_generator,
     center_crop,
-    denormalize,
     draw_masks,
     image_size_from_config,
     list_images,
     read_images,
-    to_display,
     to_model_inputs,
 )
-from cae_mm.visualization.model_loading import load_config
+from tools.visualization.model_loading import load_config
 from tests.conftest import TEST_CONFIG
 
 

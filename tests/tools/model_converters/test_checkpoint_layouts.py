@@ -1,4 +1,4 @@
-"""Tests for cae_mm.checkpoints.conversion: official, mmpretrain and backbone-only layouts, exact and refusing."""
+"""Tests for tools/model_converters/checkpoint_layouts.py: official, mmpretrain and backbone-only layouts, exact and refusing."""
 
 import pytest
 import torch
@@ -6,7 +6,7 @@ from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 
 from cae_mm.checkpoints import CheckpointConversionError
-from cae_mm.checkpoints.conversion import (
+from tools.model_converters.checkpoint_layouts import (
     cae_mm_to_backbone,
     cae_mm_to_mmpretrain,
     cae_mm_to_mmpretrain_backbone,

@@ -1,7 +1,7 @@
 """Images for the visualisation tools: read and centre-crop files, draw the configured masks, normalise like the model.
 
 Tools read images the way the training pipeline does (mmcv, BGR) and run them through the model's own data
-preprocessor, so the model sees exactly what it saw in training; :func:`denormalize` undoes that for display.
+preprocessor, so the model sees exactly what it saw in training (:mod:`cae_mm.visualization.display` undoes that).
 """
 
 from collections.abc import Mapping, Sequence
@@ -160,27 +160,3 @@ def to_model_inputs(images: np.ndarray, preprocessor: BaseDataPreprocessor) -> t
     """
     batch = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))  # (B, 3, H, W)
     return preprocessor(dict(inputs=batch, data_samples=None), False)['inputs']
-
-
-def denormalize(inputs: torch.Tensor, preprocessor: BaseDataPreprocessor) -> torch.Tensor:
-    """Undo the preprocessor: model inputs back to RGB pixel values.
-
-    Args:
-        inputs: ``(B, 3, H, W)`` normalised model inputs (or reconstructions of them).
-        preprocessor: the model's data preprocessor.
-
-    Returns:
-        ``(B, H, W, 3)`` float RGB, clipped to ``[0, 255]``.
-    """
-    pixels = inputs.detach().float().cpu()
-    if getattr(preprocessor, '_enable_normalize', False):
-        pixels = pixels * preprocessor.std.cpu() + preprocessor.mean.cpu()  # mean/std: (3, 1, 1)
-    # mmengine's preprocessors record a BGR->RGB swap in _channel_conversion; without it the model sees BGR.
-    if not getattr(preprocessor, '_channel_conversion', False):
-        pixels = pixels.flip(1)
-    return pixels.permute(0, 2, 3, 1).clamp(0, 255)  # (B, H, W, 3)
-
-
-def to_display(inputs: torch.Tensor, preprocessor: BaseDataPreprocessor) -> np.ndarray:
-    """:func:`denormalize` rounded to ``(B, H, W, 3)`` uint8 RGB."""
-    return denormalize(inputs, preprocessor).round().to(torch.uint8).numpy()
