@@ -1,5 +1,4 @@
-"""Checkpoint files: restricted reading, atomic writing, matching to a model, resume choice, work dir lock, and the
-``cae_mm.Runner`` / ``cae_mm.FlexibleRunner`` / ``cae_mm.CheckpointHook`` configs opt into; mmengine is not patched."""
+"""Checkpoint reading, writing, matching and resuming, in runners and a hook configs opt into (mmengine unpatched)."""
 
 from .checkpoint_hook import CheckpointHook
 from .errors import (

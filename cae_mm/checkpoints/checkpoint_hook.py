@@ -1,5 +1,4 @@
-"""mmengine's ``CheckpointHook`` with the ``last_checkpoint`` pointer written atomically
-(``default_hooks.checkpoint.type='cae_mm.CheckpointHook'``; mmengine's options)."""
+"""``default_hooks.checkpoint.type='cae_mm.CheckpointHook'``: the ``last_checkpoint`` pointer written atomically."""
 
 import os.path as osp
 
@@ -13,7 +12,7 @@ from .writing import atomic_open
 
 @HOOKS.register_module()
 class CheckpointHook(MMEngineCheckpointHook):
-    """mmengine's ``CheckpointHook``; a kill cannot leave the pointer file empty."""
+    """mmengine's ``CheckpointHook`` (same options); a kill cannot leave the pointer file empty."""
 
     def _save_checkpoint_with_step(self, runner, step: int, meta: dict) -> None:
         # mmengine's method; only the pointer write differs (atomic_open).

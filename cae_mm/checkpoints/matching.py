@@ -8,12 +8,7 @@ from .errors import CheckpointMismatchError
 
 
 def listing(keys: Iterable[str], limit: int = 20) -> str:
-    """``'a, b, c'``, sorted, cut after ``limit`` names with the total count.
-
-    Args:
-        keys: the names.
-        limit: most names shown.
-    """
+    """``keys`` as ``'a, b, c'``, sorted, cut after ``limit`` names with the total count."""
     keys = sorted(keys)
     shown = ', '.join(keys[:limit])
     return f'{shown}, ... ({len(keys)} in all)' if len(keys) > limit else shown
@@ -128,8 +123,7 @@ def require_overlap(weights: Mapping[str, torch.Tensor], model: torch.nn.Module,
 
 
 def require_optimizer_match(saved: Any, optimizer: torch.optim.Optimizer, source: Any) -> None:
-    """Raise unless a saved optimizer state has ``optimizer``'s group sizes and per-parameter state shapes (torch
-    checks only the sizes).
+    """Raise unless a saved optimizer state has ``optimizer``'s group sizes and state shapes (torch checks sizes only).
 
     Args:
         saved: the checkpoint's ``'optimizer'`` entry (``Optimizer.state_dict()``).

@@ -13,14 +13,11 @@ from .reading import read_checkpoint, weights_of
 
 
 def select_prefixed(state_dict: Mapping[str, torch.Tensor], prefix: str) -> tuple[dict[str, torch.Tensor], str]:
-    """The backbone's tensors from a full model checkpoint or a backbone-only one.
-
-    Args:
-        state_dict: the checkpoint's tensors.
-        prefix: the backbone's prefix in a full model checkpoint, e.g. ``'backbone.'``; ``''`` takes every key.
+    """The tensors of ``state_dict`` under ``prefix`` (e.g. ``'backbone.'``), without it; all of them when no key
+    starts with ``prefix`` (a backbone-only checkpoint) or it is ``''``.
 
     Returns:
-        ``(tensors without the prefix, description of the form)``; unchanged when no key starts with ``prefix``.
+        ``(tensors, description of the checkpoint's form)``.
     """
     if prefix and any(key.startswith(prefix) for key in state_dict):
         selected = {key[len(prefix) :]: value for key, value in state_dict.items() if key.startswith(prefix)}

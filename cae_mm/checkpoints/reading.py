@@ -45,11 +45,8 @@ def _is_torchscript(file: IO[bytes], path: Path) -> bool:
 
 
 def read_checkpoint(path: Union[str, Path], extra_globals: Optional[Mapping[tuple[str, str], Any]] = None) -> Any:
-    """Read a ``torch.save`` file with the restricted unpickler; tensors land on the CPU.
-
-    Args:
-        path: the file.
-        extra_globals: further ``(module, name) -> object`` to resolve (e.g. :func:`.unpickling.stand_in_for`).
+    """Read the ``torch.save`` file ``path`` with the restricted unpickler, tensors on the CPU; ``extra_globals`` are
+    further ``(module, name) -> object`` to resolve (e.g. :func:`.unpickling.stand_in_for`).
 
     Raises:
         CheckpointReadError: missing, a folder, TorchScript, a class outside the allowed ones, truncated or corrupt.
@@ -97,11 +94,7 @@ def _damaged(path: Path, error: BaseException, looks_like: str) -> CheckpointRea
 
 
 def describe(value: Any) -> str:
-    """What a checkpoint holds, in a few words, for error messages.
-
-    Args:
-        value: the loaded checkpoint or an entry of it.
-    """
+    """What ``value`` (a loaded checkpoint or an entry of it) holds, in a few words, for error messages."""
     if isinstance(value, Mapping):
         if not value:
             return 'an empty dict'

@@ -1,5 +1,4 @@
-"""Which checkpoint ``--resume`` continues from: the complete one with the highest number in ``iter_N.pth`` /
-``epoch_N.pth`` (the pointer and modification times are not trusted after a kill or a copy)."""
+"""Which checkpoint ``--resume`` continues from, and removal of interrupted writes."""
 
 import logging
 import re
@@ -17,11 +16,7 @@ NUMBERED_CHECKPOINT = re.compile(r'^(iter|epoch)_(\d+)\.pth$')
 
 
 def checkpoint_problem(path: Union[str, Path]) -> Optional[str]:
-    """What is wrong with a checkpoint file, from its zip structure and CRCs (not unpickled); None if complete.
-
-    Args:
-        path: the checkpoint file.
-    """
+    """What is wrong with the checkpoint ``path``, from its zip structure and CRCs (not unpickled); None if complete."""
     path = Path(path)
     if not path.is_file():
         return 'missing'
@@ -53,8 +48,7 @@ def _numbered(folder: Path) -> set[Path]:
 
 
 def _candidates(work_dir: Path) -> list[Path]:
-    """The run's checkpoints, newest first: the work dir's (so a copied work dir resumes its own), else the pointer
-    target's folder."""
+    """The run's checkpoints, newest first: the work dir's (a copied work dir resumes its own), else the pointer's."""
     work_dir = work_dir.absolute()
     target = _pointer_target(work_dir)
     candidates = _numbered(work_dir)
@@ -72,10 +66,8 @@ def _candidates(work_dir: Path) -> list[Path]:
 
 
 def find_resume_checkpoint(work_dir: Union[str, Path]) -> Optional[Path]:
-    """The complete checkpoint of the highest iteration or epoch number in ``work_dir``; None if it holds none.
-
-    Args:
-        work_dir: the run's work dir.
+    """The complete checkpoint with the highest number in ``work_dir``'s ``iter_N.pth`` / ``epoch_N.pth``; None if it
+    holds none. The pointer and modification times are not trusted after a kill or a copy.
 
     Raises:
         CheckpointReadError: checkpoints (or a pointer) exist but none is complete.
@@ -101,13 +93,8 @@ def find_resume_checkpoint(work_dir: Union[str, Path]) -> Optional[Path]:
 
 
 def remove_partial_checkpoint_writes(folder: Union[str, Path]) -> list[Path]:
-    """Delete and return the temporaries that interrupted checkpoint or pointer writes left in ``folder``.
-
-    Call it only while holding the work dir's lock: another run may be writing them.
-
-    Args:
-        folder: a work dir or checkpoint folder.
-    """
+    """Delete and return the temporaries that interrupted checkpoint or pointer writes left in ``folder`` (a work dir or
+    checkpoint folder). Call it only while holding the work dir's lock: another run may be writing them."""
     folder = Path(folder)
     if not folder.is_dir():
         return []

@@ -33,12 +33,8 @@ FSDP_PREFIX = '_fsdp_wrapped_module.'
 
 @CheckpointLoader.register_scheme(prefixes=CHECKED_LOCAL_PREFIX)
 def load_from_cae_mm_reader(filename: str, map_location: Any = 'cpu') -> Any:
-    """``CheckpointLoader`` scheme: a local file through :func:`read_checkpoint` (tensors on the CPU).
-
-    Args:
-        filename: ``CHECKED_LOCAL_PREFIX`` + path.
-        map_location: ignored; tensors stay on the CPU.
-    """
+    """``CheckpointLoader`` scheme: the local file ``filename`` (``CHECKED_LOCAL_PREFIX`` + path) through
+    :func:`read_checkpoint`; tensors stay on the CPU whatever ``map_location``."""
     path = filename[len(CHECKED_LOCAL_PREFIX) :]
     checkpoint = _already_read[path] if path in _already_read else read_checkpoint(path)
     # mmengine's strategies pop entries of what they get: hand out a copy of the top level.
@@ -65,7 +61,7 @@ def _local_path(filename: Union[str, Path]) -> Optional[str]:
 
 
 class CheckpointSafeRunnerMixin:
-    """Checked loading and resuming, atomic local saving and the work dir lock, for both runners."""
+    """Checked loading and resuming, atomic local saving and the work dir lock held while training, for both runners."""
 
     def _plain_model(self) -> torch.nn.Module:
         return self.model.module if is_model_wrapper(self.model) else self.model
@@ -74,7 +70,6 @@ class CheckpointSafeRunnerMixin:
         return any(FSDP_PREFIX in name for name, _ in self._plain_model().named_modules())
 
     def train(self) -> torch.nn.Module:
-        """Train while holding the work dir's lock."""
         lock = self._lock_work_dir()
         try:
             return super().train()
@@ -127,13 +122,8 @@ class CheckpointSafeRunnerMixin:
         resume_param_scheduler: bool = True,
         map_location: Union[str, Callable] = 'default',
     ) -> None:
-        """mmengine's resume, after checking that the checkpoint is a training checkpoint of this model and optimizer.
-
-        Args:
-            filename: checkpoint path or URL.
-            resume_optimizer: also restore (and check) the optimizer state.
-            resume_param_scheduler: also restore the parameter schedulers.
-            map_location: as in mmengine.
+        """mmengine's ``resume`` (same arguments), after checking that ``filename`` is a training checkpoint of this
+        model and, with ``resume_optimizer``, of this optimizer.
 
         Raises:
             CheckpointReadError: unreadable, or not a training checkpoint (no ``meta``, weights or message hub).
@@ -183,13 +173,8 @@ class CheckpointSafeRunnerMixin:
         strict: bool = False,
         revise_keys: Optional[list] = None,
     ) -> Any:
-        """mmengine's ``load_checkpoint`` (non-strict: heads may differ), refusing a file no tensor of which matches.
-
-        Args:
-            filename: checkpoint path or URL.
-            map_location: as in mmengine.
-            strict: as in mmengine.
-            revise_keys: ``(pattern, replacement)`` pairs; default strips ``module.``.
+        """mmengine's ``load_checkpoint`` (same arguments; non-strict: heads may differ), refusing a file no tensor of
+        which matches the model.
 
         Raises:
             CheckpointReadError: unreadable, or no weights.
@@ -220,8 +205,7 @@ class CheckpointSafeRunnerMixin:
 
 @RUNNERS.register_module()
 class Runner(CheckpointSafeRunnerMixin, MMEngineRunner):
-    """mmengine's ``Runner`` with cae_mm's checkpoint handling; a second run in the same second logs to
-    ``<timestamp>_1``."""
+    """mmengine's ``Runner`` with cae_mm's checkpoint handling; a second run in the same second logs to ``<time>_1``."""
 
     def setup_env(self, env_cfg: dict) -> None:
         super().setup_env(env_cfg)

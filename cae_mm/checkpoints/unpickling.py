@@ -23,13 +23,8 @@ class RefusedGlobalError(pickle.UnpicklingError):
 
 
 class StandIn:
-    """Inert placeholder for an instance of a class that is never imported; it keeps what the pickle stores.
-
-    Attributes:
-        pickled_class: ``'module.Name'`` of the class the file names.
-        arguments: positional arguments, if the file calls the class.
-        state: the pickled instance state (e.g. an ``nn.Module``'s ``__dict__``).
-    """
+    """Inert placeholder for an instance of a never-imported class: ``pickled_class`` (its ``'module.Name'``),
+    ``arguments`` (if the file calls the class) and ``state`` (e.g. an ``nn.Module``'s pickled ``__dict__``)."""
 
     pickled_class = ''
 
@@ -42,11 +37,7 @@ class StandIn:
 
 
 def stand_in_for(qualified_name: str) -> type:
-    """A :class:`StandIn` subclass for a pickled class.
-
-    Args:
-        qualified_name: ``'module.Name'`` of the class.
-    """
+    """A :class:`StandIn` subclass for the pickled class ``qualified_name`` (``'module.Name'``)."""
     return type(qualified_name.rsplit('.', 1)[-1], (StandIn,), {'pickled_class': qualified_name})
 
 
@@ -95,11 +86,8 @@ ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
 
 
 def restricted_pickle_module(extra_globals: Optional[Mapping[tuple[str, str], Any]] = None) -> Any:
-    """A ``torch.load`` ``pickle_module`` that raises :class:`RefusedGlobalError` for globals not allowed.
-
-    Args:
-        extra_globals: ``(module, name) -> object`` allowed besides :data:`ALLOWED_GLOBALS` and torch dtypes.
-    """
+    """A ``torch.load`` ``pickle_module`` resolving only :data:`ALLOWED_GLOBALS`, torch dtypes and ``extra_globals``
+    (``(module, name) -> object``); any other global raises :class:`RefusedGlobalError`."""
     allowed = {**ALLOWED_GLOBALS, **(extra_globals or {})}
 
     class RestrictedUnpickler(pickle.Unpickler):
@@ -130,14 +118,8 @@ MAX_MODULES = 100_000
 
 
 def pickled_module_tensors(root: StandIn, source: str) -> dict[str, torch.Tensor]:
-    """The state dict of an unpickled ``nn.Module`` tree, read from its stand-ins' pickled ``__dict__``.
-
-    Args:
-        root: the stand-in of the pickled module.
-        source: the file, for error messages.
-
-    Returns:
-        ``{'child.name.parameter': tensor}`` as ``nn.Module.state_dict()`` names them.
+    """The state dict ``{'child.name.parameter': tensor}`` of the pickled ``nn.Module`` whose stand-in is ``root``,
+    read from the stand-ins' pickled ``__dict__``; ``source`` (the file) is named in errors.
 
     Raises:
         CheckpointReadError: a cycle, or deeper than :data:`MAX_MODULE_DEPTH`, or more than :data:`MAX_MODULES`.

@@ -35,10 +35,8 @@ def _owner(lock: Path) -> tuple[int, str]:
 
 
 def acquire_work_dir_lock(work_dir: Union[str, Path]) -> Path:
-    """Take the work dir's lock for this process (a dead process's lock on this host is taken over); return its path.
-
-    Args:
-        work_dir: the run's work dir (created if needed).
+    """Take the lock of ``work_dir`` (created if needed) for this process, taking over a dead process's lock on this
+    host; return the lock file's path.
 
     Raises:
         CheckpointWriteError: a live process (or one on another host) holds the lock.
@@ -75,21 +73,14 @@ def acquire_work_dir_lock(work_dir: Union[str, Path]) -> Path:
 
 
 def release_work_dir_lock(lock: Path) -> None:
-    """Remove the lock file if this process still holds it.
-
-    Args:
-        lock: the file returned by :func:`acquire_work_dir_lock`.
-    """
+    """Remove ``lock`` (the file :func:`acquire_work_dir_lock` returned) if this process still holds it."""
     if _owner(lock) == (os.getpid(), socket.gethostname()):
         lock.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
 def hold_work_dir_lock(work_dir: Union[str, Path]) -> Iterator[Path]:
-    """Hold the work dir's lock for the duration of the block.
-
-    Args:
-        work_dir: the run's work dir.
+    """Hold the lock of ``work_dir`` for the duration of the block; yields the lock file's path.
 
     Raises:
         CheckpointWriteError: as :func:`acquire_work_dir_lock`.

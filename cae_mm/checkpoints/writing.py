@@ -28,13 +28,8 @@ def process_umask() -> int:
 
 @contextlib.contextmanager
 def atomic_path(filepath: Union[str, Path]) -> Iterator[Path]:
-    """A temporary path next to ``filepath``; on a clean exit it is fsynced and renamed over ``filepath``.
-
-    Args:
-        filepath: the file to (re)write.
-
-    Yields:
-        The temporary file's path (existing, empty). If the block raises, ``filepath`` keeps its old content.
+    """Yield a temporary path (existing, empty) next to ``filepath``; on a clean exit it is fsynced and renamed over
+    ``filepath``, and if the block raises ``filepath`` keeps its old content.
 
     Raises:
         CheckpointWriteError: ``filepath`` is a folder.
@@ -61,27 +56,19 @@ def atomic_path(filepath: Union[str, Path]) -> Iterator[Path]:
 def atomic_open(
     filepath: Union[str, Path], mode: Literal['w', 'wb'] = 'wb', encoding: Optional[str] = None
 ) -> Iterator[IO]:
-    """Open a file for writing through :func:`atomic_path`.
+    """Yield an open temporary file that replaces ``filepath`` when the block ends without error (:func:`atomic_path`).
 
     Args:
         filepath: the file to (re)write.
         mode: ``'w'`` (text) or ``'wb'``.
         encoding: text encoding for ``'w'``.
-
-    Yields:
-        The open temporary file; ``filepath`` is replaced when the block ends without an error.
     """
     with atomic_path(filepath) as temporary, open(temporary, mode, encoding=encoding) as file:
         yield file
 
 
 def atomic_save(obj: Any, filepath: Union[str, Path]) -> None:
-    """``torch.save(obj, filepath)`` through :func:`atomic_open`.
-
-    Args:
-        obj: what to save.
-        filepath: the file to (re)write.
-    """
+    """``torch.save(obj, filepath)`` through :func:`atomic_open`."""
     with atomic_open(filepath, 'wb') as file:
         torch.save(obj, file)
 

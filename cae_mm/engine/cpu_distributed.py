@@ -13,11 +13,8 @@ Launcher = Literal['pytorch', 'slurm']
 
 
 def slurm_environment(port: int = 29500) -> dict[str, str]:
-    """``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT`` from Slurm's variables.
-
-    Args:
-        port: master port when ``MASTER_PORT`` is not set.
-    """
+    """``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT`` from Slurm's variables; ``port`` is
+    the master port when ``MASTER_PORT`` is not set."""
     nodes = os.environ['SLURM_NODELIST']
     first_host = subprocess.run(
         ['scontrol', 'show', 'hostnames', nodes], capture_output=True, text=True, check=True
@@ -32,11 +29,8 @@ def slurm_environment(port: int = 29500) -> dict[str, str]:
 
 
 def init_cpu_process_group(launcher: Launcher, timeout_seconds: int = 1800) -> None:
-    """Create this process's gloo process group from the launcher's environment, unless one exists.
-
-    Args:
-        launcher: ``'pytorch'`` (torchrun's variables) or ``'slurm'`` (one task per process).
-        timeout_seconds: how long collective operations may wait for the other processes.
+    """Create this process's gloo process group, unless one exists, from the environment of ``launcher``: ``'pytorch'``
+    (torchrun's variables) or ``'slurm'`` (one task per process); collectives wait up to ``timeout_seconds``.
 
     Raises:
         ValueError: another launcher, or the launcher's variables are missing.
@@ -64,12 +58,8 @@ def init_cpu_process_group(launcher: Launcher, timeout_seconds: int = 1800) -> N
 
 
 def use_cpu_model_wrappers(cfg: Config) -> None:
-    """Point the config's DDP or FSDP model wrapper (``model_wrapper_cfg`` or ``strategy.model_wrapper``) at the CPU,
-    in place; buffers (the frozen tokenizer) are not broadcast at every forward.
-
-    Args:
-        cfg: a training config; entries it already sets are kept.
-    """
+    """Point the DDP or FSDP model wrapper of ``cfg`` (``model_wrapper_cfg`` or ``strategy.model_wrapper``) at the CPU,
+    in place, keeping entries it sets; buffers (the frozen tokenizer) are not broadcast at every forward."""
     strategy = cfg.get('strategy')
     if strategy is None:
         wrapper = dict(

@@ -33,16 +33,14 @@ def transformer_block_wrap_policy(module: nn.Module, recurse: bool, nonwrapped_n
 def clip_sharded_grad_norm_(
     parameters: Iterable[torch.Tensor], max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False
 ) -> torch.Tensor:
-    """``torch.nn.utils.clip_grad_norm_`` for parameters sharded across processes (every element on one process).
+    """``torch.nn.utils.clip_grad_norm_`` for parameters sharded across processes; returns the total norm before
+    clipping, a 0-d fp32 tensor equal on every process.
 
     Args:
-        parameters: this process's parameters (FSDP shards).
+        parameters: this process's FSDP shards (every element on exactly one process).
         max_norm: largest allowed norm of the whole model's gradient.
         norm_type: p of the p-norm (``inf`` for the largest absolute value).
         error_if_nonfinite: raise if the total norm is NaN or inf.
-
-    Returns:
-        The total norm over all processes before clipping, a 0-d fp32 tensor equal on every process.
 
     Raises:
         RuntimeError: the total norm is not finite and ``error_if_nonfinite``.
@@ -86,10 +84,8 @@ def _plain_tensors(value: Any) -> Any:
 @STRATEGIES.register_module()
 class FSDPStrategy(MMEngineFSDPStrategy):
     """mmengine's ``FSDPStrategy`` (same arguments) with the optimizer built before sharding, clipping over all
-    shards, process 0's weights on every process, and plain-tensor state dicts.
-
-    ``model_wrapper.use_orig_params`` must stay True: the optimizer updates the model's own parameter objects.
-    """
+    shards, process 0's weights on every process, and plain-tensor state dicts. ``model_wrapper.use_orig_params``
+    must stay True: the optimizer updates the model's own parameter objects."""
 
     def prepare(
         self, model: Union[nn.Module, dict], *, optim_wrapper: Union[BaseOptimWrapper, dict, None] = None, **kwargs
@@ -99,7 +95,6 @@ class FSDPStrategy(MMEngineFSDPStrategy):
         return super().prepare(model, optim_wrapper=optim_wrapper, **kwargs)
 
     def _wrap_model(self, model: nn.Module) -> nn.Module:
-        """Build the optimizer wrapper on the plain model, broadcast process 0's weights, shard."""
         if (self.model_wrapper or {}).get('use_orig_params', True) is not True:
             raise ValueError(
                 'cae_mm.FSDPStrategy needs model_wrapper.use_orig_params=True: the optimizer is built on '
@@ -127,7 +122,6 @@ class FSDPStrategy(MMEngineFSDPStrategy):
         return _plain_tensors(super().model_state_dict())
 
     def optim_state_dict(self) -> dict:
-        """mmengine's, as plain tensors."""
         return _plain_tensors(super().optim_state_dict())
 
     def build_optim_wrapper(

@@ -13,11 +13,7 @@ PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def process_alive(pid: int) -> bool:
-    """Whether the process with this pid runs (Linux ``/proc``); False when it is gone or a zombie.
-
-    Args:
-        pid: the process id.
-    """
+    """Whether process ``pid`` runs (Linux ``/proc``); False when it is gone or a zombie."""
     try:
         stat = Path(f'/proc/{pid}/stat').read_text()
     except (FileNotFoundError, ProcessLookupError):
@@ -27,12 +23,11 @@ def process_alive(pid: int) -> bool:
 
 
 def exit_with_launcher() -> None:
-    """Make this process receive SIGKILL when its parent dies (Linux only); call it first thing in a worker.
-
-    If the launcher named by ``CAE_MM_LAUNCHER_PID`` is already gone, the process exits at once.
+    """Make this process receive SIGKILL when its parent dies (Linux only; call it first thing in a worker); exit at
+    once if the launcher named by ``CAE_MM_LAUNCHER_PID`` is already gone.
 
     Raises:
-        OSError: if the kernel refuses the request.
+        OSError: the kernel refuses the request.
     """
     if not sys.platform.startswith('linux'):
         return

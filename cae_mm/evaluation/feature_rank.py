@@ -4,12 +4,8 @@ import torch
 
 
 def effective_rank(features: torch.Tensor, eps: float = 1e-7) -> float:
-    """Effective rank in ``[1, min(N, C)]``: ``exp`` of the entropy of the normalised singular values, rows uncentred.
-
-    Args:
-        features: ``(N, C)`` one feature vector per row, or ``(..., C)`` with the leading dimensions flattened.
-        eps: added to the normalised singular values before the logarithm.
-    """
+    """Effective rank in ``[1, min(N, C)]`` of ``features`` ``(N, C)`` (or ``(..., C)``, leading dims flattened):
+    ``exp`` of the entropy of the normalised singular values, rows uncentred, ``eps`` added before the logarithm."""
     matrix = features.detach().reshape(-1, features.shape[-1]).double()  # (N, C)
     singular_values = torch.linalg.svdvals(matrix)  # (min(N, C),)
     total = singular_values.sum()

@@ -4,11 +4,8 @@ import torch
 
 
 def encoder_tokens(backbone: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """Final-normed tokens ``(B, 1 + N, C)`` of whole images: cls, then every patch in row-major order.
-
-    Args:
-        backbone: a ``cae_mm.CAEVisionTransformer`` or an mmpretrain ViT whose last output is ``'raw'`` tokens.
-        images: ``(B, 3, H, W)``, normalised.
+    """Final-normed tokens ``(B, 1 + N, C)`` (cls, then every patch row-major) of normalised ``images`` ``(B, 3, H, W)``
+    from ``backbone``: a ``cae_mm.CAEVisionTransformer`` or an mmpretrain ViT whose last output is ``'raw'`` tokens.
 
     Raises:
         ValueError: the backbone's last output is not ``(B, 1 + N, C)``.

@@ -1,5 +1,4 @@
-"""Weighted k-nearest-neighbour classification of frozen features (DINO's protocol): no training, no labels used
-by the encoder."""
+"""Weighted k-nearest-neighbour classification of frozen features (DINO's protocol)."""
 
 import torch
 import torch.nn.functional as F
@@ -13,21 +12,16 @@ def knn_accuracy(
     k: int = 20,
     temperature: float = 0.07,
 ) -> float:
-    """Top-1 accuracy (%) of a cosine-similarity k-NN classifier with temperature-weighted votes.
-
-    Each test feature votes among its ``k`` most cosine-similar training features; a neighbour with similarity ``s``
-    adds ``exp(s / temperature)`` to its class (Wu et al. 2018, as used by DINO).
+    """Top-1 accuracy in % of cosine k-NN: each of a test feature's ``k`` most similar training features adds
+    ``exp(similarity / temperature)`` to its class's vote (Wu et al. 2018, as used by DINO).
 
     Args:
         train_features: ``(N_train, C)``.
         train_labels: ``(N_train,)`` integer classes.
         test_features: ``(N_test, C)``.
         test_labels: ``(N_test,)`` integer classes.
-        k: neighbours per test feature (at most ``N_train``).
+        k: neighbours per test feature, in ``[1, N_train]`` (else ``ValueError``).
         temperature: softness of the votes.
-
-    Returns:
-        The percentage of test features whose highest-voted class is their label.
     """
     if k < 1 or k > len(train_features):
         raise ValueError(f'k must be in [1, {len(train_features)}], got {k}')

@@ -21,11 +21,8 @@ def check_positive_integer(value: object, name: str, meaning: str = '') -> int:
 
 
 def check_rate(value: object, name: str) -> float:
-    """Return ``value`` as a ``float`` if it is a number in [0, 1) (drop path, dropout; mmcv fails silently outside).
-
-    Args:
-        value: the config value.
-        name: the option, e.g. ``'CAEVisionTransformer drop_path_rate'``.
+    """Return ``value`` as a ``float`` if it is a number in [0, 1) (drop path, dropout; mmcv fails silently outside);
+    ``name`` is the option the error names, e.g. ``'CAEVisionTransformer drop_path_rate'``.
 
     Raises:
         ValueError: for anything else.

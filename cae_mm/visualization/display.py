@@ -6,15 +6,8 @@ from mmengine.model import BaseDataPreprocessor
 
 
 def denormalize(inputs: torch.Tensor, preprocessor: BaseDataPreprocessor) -> torch.Tensor:
-    """Undo the preprocessor: model inputs back to RGB pixel values.
-
-    Args:
-        inputs: ``(B, 3, H, W)`` normalised model inputs (or reconstructions of them).
-        preprocessor: the model's data preprocessor.
-
-    Returns:
-        ``(B, H, W, 3)`` float RGB, clipped to ``[0, 255]``.
-    """
+    """Float RGB ``(B, H, W, 3)`` clipped to ``[0, 255]`` of ``inputs`` ``(B, 3, H, W)`` (model inputs or their
+    reconstructions), undoing the normalisation and channel order of the data ``preprocessor``."""
     pixels = inputs.detach().float().cpu()
     if getattr(preprocessor, '_enable_normalize', False):
         pixels = pixels * preprocessor.std.cpu() + preprocessor.mean.cpu()  # mean/std: (3, 1, 1)

@@ -29,11 +29,8 @@ def _title_strip(title: str, width: int) -> np.ndarray:
 
 
 def tile(rows: Sequence[Sequence[np.ndarray]], titles: Sequence[str]) -> np.ndarray:
-    """Lay out equal-size RGB panels under one title per column: ``(*grid_shape(R, C, H, W), 3)`` uint8.
-
-    Args:
-        rows: ``rows[r][c]`` is a ``(H, W, 3)`` uint8 panel; every row has one panel per title.
-        titles: column titles.
+    """``(*grid_shape(R, C, H, W), 3)`` uint8: ``rows[r][c]``, equal ``(H, W, 3)`` uint8 panels, under the column
+    ``titles`` (one panel per title in every row).
 
     Raises:
         ValueError: no panels, a row of the wrong length, or panels of different shapes.
@@ -77,7 +74,7 @@ def shade_patches(
     opacity: float = 0.7,
     colour: tuple[int, int, int] = (128, 128, 128),
 ) -> np.ndarray:
-    """Cover the masked patches of an ``(H, W, 3)`` uint8 image with a translucent colour; returns the same shape.
+    """Cover the masked patches of ``image`` with a translucent colour; returns ``(H, W, 3)`` uint8.
 
     Args:
         image: ``(H, W, 3)`` uint8 RGB.
@@ -95,7 +92,7 @@ def shade_patches(
 def heatmap_overlay(
     image: np.ndarray, heat: np.ndarray, opacity: float = 0.6, colour_map: str = 'inferno'
 ) -> np.ndarray:
-    """Blend a heat map, stretched to ``[0, 1]`` and enlarged to the image, over it; returns ``(H, W, 3)`` uint8.
+    """Blend ``heat``, stretched to ``[0, 1]`` and enlarged, over ``image``; returns ``(H, W, 3)`` uint8.
 
     Args:
         image: ``(H, W, 3)`` uint8 RGB.

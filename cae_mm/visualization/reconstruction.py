@@ -17,7 +17,7 @@ RECONSTRUCTION_TITLES = ('input', 'masked', 'regressor', 'full encoder')
 
 
 def require_pixel_target(model: nn.Module) -> None:
-    """Check that a CAE predicts pixels.
+    """Check that the CAE ``model`` predicts pixels.
 
     Raises:
         ValueError: the model's target is not ``NormalizedPixelTarget`` with an MSE decoder.
@@ -91,15 +91,13 @@ def paste_masked_patches(
 
 @torch.no_grad()
 def reconstruct(model: nn.Module, images: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Reconstructions of the masked patches, each ``(B, 3, H, W)`` in model-input units, keyed by path.
+    """Reconstructions ``(B, 3, H, W)`` in model-input units, keyed ``regressor``, ``full_encoder`` and ``patch_mean``
+    (masked patches flat at their true mean: the PSNR baseline).
 
     Args:
         model: a pixel-target ``cae_mm.CAE`` in eval mode.
         images: model inputs ``(B, 3, H, W)``.
         mask: ``(B, h, w)`` bool, True = masked.
-
-    Returns:
-        ``regressor``, ``full_encoder`` and ``patch_mean`` (masked patches flat at their true mean: the PSNR baseline).
     """
     require_pixel_target(model)
     mask = mask.to(images.device)

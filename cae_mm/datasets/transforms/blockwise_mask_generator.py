@@ -14,8 +14,8 @@ from cae_mm.utils.argument_checks import check_positive_integer
 class BlockwiseMaskGenerator(BaseTransform):
     """Block-wise mask with exactly ``num_masked_patches`` patches masked, drawn as the official CAE code does.
 
-    Adds ``results['mask']``, an ``(h, w)`` bool array (True = masked) on the patch grid of ``results['img']`` (the
-    first view if there are two). Uses numpy's global generator.
+    Adds ``results['mask']``, ``(h, w)`` bool (True = masked) on the patch grid of ``results['img']`` (the first view
+    if there are two). Uses numpy's global generator.
 
     Args:
         num_masked_patches: patches to mask (98 of 196 in the paper).
@@ -85,13 +85,7 @@ class BlockwiseMaskGenerator(BaseTransform):
         return 0
 
     def generate(self, grid_size: tuple[int, int]) -> np.ndarray:
-        """Draw one mask.
-
-        Args:
-            grid_size: ``(h, w)`` patches.
-
-        Returns:
-            ``(h, w)`` bool array with exactly ``num_masked_patches`` True.
+        """One ``(h, w)`` bool mask of a ``grid_size`` ``(h, w)`` patch grid, exactly ``num_masked_patches`` True.
 
         Raises:
             ValueError: if the grid has no more patches than the mask count.

@@ -17,14 +17,8 @@ DEFAULT_MAX_PIXELS = 100_000_000  # 10000 x 10000: far above any photograph a Vi
 
 
 def declared_pixel_count(data: bytes) -> Optional[int]:
-    """Width x height from the image header, without decoding the pixels.
-
-    Args:
-        data: the encoded file.
-
-    Returns:
-        The pixel count; -1 if Pillow refuses the header as a decompression bomb; None if Pillow cannot read it.
-    """
+    """Width x height declared by the header of the encoded file ``data``, not decoded; -1 if Pillow refuses the
+    header as a decompression bomb, None if Pillow cannot read it."""
     with warnings.catch_warnings():
         # Pillow's own warning threshold is not ours: the limit is the transform's max_pixels.
         warnings.simplefilter('ignore', Image.DecompressionBombWarning)
@@ -48,8 +42,8 @@ class LoadImageWithPixelLimit(LoadImageFromFile):
             ``ignore_empty``).
 
     Raises:
-        ValueError: at construction, for a ``max_pixels`` that is not a positive integer or the deprecated
-            ``file_client_args``; when loading, for an image over the limit, an empty file or one that does not decode.
+        ValueError: a ``max_pixels`` that is not a positive integer or a ``file_client_args``; when loading, an image
+            over the limit, an empty file or one that does not decode.
     """
 
     def __init__(self, max_pixels: int = DEFAULT_MAX_PIXELS, **kwargs) -> None:

@@ -23,8 +23,8 @@ class TwoViewRandomResizedCrop(BaseTransform):
 
     Args:
         size: side of the model view.
-        second_size: side of the tokenizer view (112 for DALL-E), which makes ``results['img']`` the list
-            ``[view, second_view]`` of the same crop; None for one view.
+        second_size: side of the tokenizer view (112 for DALL-E): ``results['img']`` becomes ``[view, second_view]``
+            of the same crop; None for one view.
         scale: crop area range, as fractions of the image.
         ratio: crop aspect-ratio range.
         interpolation: resize filter of the model view.

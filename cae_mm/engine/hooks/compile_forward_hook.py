@@ -11,9 +11,8 @@ from cae_mm.registry import HOOKS
 
 @HOOKS.register_module()
 class CompileForwardHook(Hook):
-    """``torch.compile`` the unwrapped model's ``forward`` once, in ``before_train`` (``tools/train.py --compile``).
-
-    Only the forward is compiled: mmengine's ``compile=True`` fails in ``Adam.step``; checkpoint names are unchanged.
+    """``torch.compile`` the unwrapped model's ``forward`` once, in ``before_train`` (``tools/train.py --compile``);
+    only the forward, as mmengine's ``compile=True`` fails in ``Adam.step``; checkpoint names are unchanged.
 
     Args:
         backend: ``torch.compile`` backend.

@@ -62,11 +62,7 @@ class FeatureRankHook(Hook):
             self.record(runner, runner.iter + 1)
 
     def ranks(self, model: torch.nn.Module) -> dict[str, float]:
-        """The effective ranks of the fixed batch under ``model``'s current weights.
-
-        Args:
-            model: the unwrapped model.
-        """
+        """The effective ranks of the fixed batch under the unwrapped ``model``'s current weights."""
         with evaluation_without_side_effects(model), torch.no_grad():
             tokens = encoder_tokens(model.backbone, self._images)  # (B, 1 + N, C)
             ranks = {'rank_patch': effective_rank(tokens[:, 1:]), 'rank_cls': effective_rank(tokens[:, 0])}
@@ -77,12 +73,7 @@ class FeatureRankHook(Hook):
         return ranks
 
     def record(self, runner: Any, step: int) -> dict[str, float]:
-        """Compute, log and append the ranks; return them.
-
-        Args:
-            runner: the mmengine runner.
-            step: the iteration number recorded.
-        """
+        """Compute, log and append the ranks as those of iteration ``step``; return them."""
         ranks = self.ranks(unwrapped_model(runner))
         for name, value in ranks.items():
             runner.message_hub.update_scalar(f'train/{name}', value)

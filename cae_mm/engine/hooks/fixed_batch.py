@@ -12,21 +12,13 @@ from .random_state_hook import capture_random_states, restore_random_states
 
 
 def unwrapped_model(runner: Any) -> torch.nn.Module:
-    """The runner's model without its DDP/FSDP wrapper.
-
-    Args:
-        runner: the mmengine runner.
-    """
+    """The model of ``runner`` without its DDP/FSDP wrapper."""
     return runner.model.module if is_model_wrapper(runner.model) else runner.model
 
 
 @contextlib.contextmanager
 def evaluation_without_side_effects(model: torch.nn.Module) -> Iterator[None]:
-    """Put ``model`` in eval mode; afterwards restore every module's train/eval flag and the random generators.
-
-    Args:
-        model: the model to evaluate.
-    """
+    """Put ``model`` in eval mode; afterwards restore every module's train/eval flag and the random generators."""
     modes = {module: module.training for module in model.modules()}
     states = capture_random_states()
     model.eval()

@@ -19,11 +19,8 @@ RandomStates = dict[str, Any]
 
 
 def capture_random_states() -> RandomStates:
-    """The states of Python's, numpy's and torch's global generators, as tensors and plain lists (no numpy pickles).
-
-    Returns:
-        ``python``, ``numpy``, ``torch`` (and ``cuda``, one state per device, when CUDA is initialised).
-    """
+    """The states of Python's, numpy's and torch's global generators as tensors and plain lists (no numpy pickles),
+    under ``python``, ``numpy``, ``torch`` and, when CUDA is initialised, ``cuda`` (one state per device)."""
     python_version, python_internal, python_gauss = random.getstate()
     numpy_algorithm, numpy_keys, numpy_position, numpy_has_gauss, numpy_cached_gaussian = np.random.get_state()
     states = dict(
@@ -43,11 +40,7 @@ def capture_random_states() -> RandomStates:
 
 
 def restore_random_states(states: RandomStates) -> None:
-    """Set the global generators to states from :func:`capture_random_states` (CUDA only for as many devices).
-
-    Args:
-        states: as returned by :func:`capture_random_states`.
-    """
+    """Set the global generators to ``states`` from :func:`capture_random_states` (CUDA only for as many devices)."""
     python = states['python']
     random.setstate((python['version'], tuple(python['internal']), python['gauss_next']))
     numpy = states['numpy']

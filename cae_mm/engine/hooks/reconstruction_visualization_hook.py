@@ -16,9 +16,8 @@ from .fixed_batch import draw_fixed_batch, evaluation_without_side_effects, unwr
 @HOOKS.register_module()
 class ReconstructionVisualizationHook(Hook):
     """Every ``interval`` iterations and after the last, picture the reconstructions of a fixed batch
-    (:func:`draw_fixed_batch`) to ``{work_dir}/{folder}/iter_{N}.png`` and the visualizer's ``'reconstruction'``.
-
-    Main process only, pixel-target models only; training is unchanged.
+    (:func:`draw_fixed_batch`) to ``{work_dir}/{folder}/iter_{N}.png`` and the visualizer's ``'reconstruction'``;
+    main process and pixel-target models only, training unchanged.
 
     Args:
         interval: iterations between pictures.
@@ -75,12 +74,7 @@ class ReconstructionVisualizationHook(Hook):
             self.save_picture(runner, runner.iter + 1)
 
     def save_picture(self, runner: Any, step: int) -> Path:
-        """Reconstruct the fixed batch with the current weights and save the picture; return its path.
-
-        Args:
-            runner: the mmengine runner.
-            step: the iteration number in the file name.
-        """
+        """Picture the fixed batch's reconstructions with the current weights as iteration ``step``; return its path."""
         model = unwrapped_model(runner)
         with evaluation_without_side_effects(model):
             reconstructions = reconstruct(model, self._images, self._mask)

@@ -175,7 +175,6 @@ class StopOnNonFiniteHook(Hook):
 
 
 def _learning_rates(runner: Any) -> dict[str, float]:
-    """The current learning rate of every parameter group, keyed ``'0'``, ``'1'``, ..."""
     get_lr = getattr(getattr(runner, 'optim_wrapper', None), 'get_lr', None)
     if get_lr is None:
         return {}

@@ -12,18 +12,11 @@ from cae_mm.registry import OPTIM_WRAPPERS
 
 @OPTIM_WRAPPERS.register_module()
 class BFloat16AutocastOptimWrapper(OptimWrapper):
-    """Runs the forward pass under ``torch.autocast(dtype=bfloat16)`` on the model's device; no loss scaling.
-
-    Parameters, gradients and optimizer state stay fp32.
-    """
+    """Runs the forward pass under ``torch.autocast(dtype=bfloat16)`` on the model's device, without loss scaling;
+    parameters, gradients and optimizer state stay fp32."""
 
     @contextmanager
     def optim_context(self, model: nn.Module) -> Iterator[None]:
-        """The parent's context plus bf16 autocast.
-
-        Args:
-            model: the trained model.
-        """
         device_type = next(model.parameters()).device.type
         with super().optim_context(model), torch.autocast(device_type=device_type, dtype=torch.bfloat16):
             yield

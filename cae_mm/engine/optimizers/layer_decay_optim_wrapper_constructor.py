@@ -10,11 +10,7 @@ from cae_mm.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 
 def no_weight_decay_names(model: nn.Module) -> set[str]:
-    """Full names of the parameters that sub-modules exclude from weight decay via ``no_weight_decay()``.
-
-    Args:
-        model: the model.
-    """
+    """Full names of ``model``'s parameters that sub-modules exclude from weight decay via ``no_weight_decay()``."""
     names = set()
     for module_name, module in model.named_modules():
         if callable(getattr(module, 'no_weight_decay', None)):
@@ -23,11 +19,7 @@ def no_weight_decay_names(model: nn.Module) -> set[str]:
 
 
 def layer_depth_function(model: nn.Module) -> Optional[Callable[[str], tuple[int, int]]]:
-    """``name -> (layer_id, num_layer_ids)`` from the model's or its backbone's ``get_layer_depth``, if any.
-
-    Args:
-        model: the model.
-    """
+    """``name -> (layer_id, num_layer_ids)`` from ``model``'s or its backbone's ``get_layer_depth``; None without."""
     backbone = getattr(model, 'backbone', None)
     if backbone is not None and hasattr(backbone, 'get_layer_depth'):
         return lambda name: backbone.get_layer_depth(name, 'backbone.')
@@ -48,7 +40,8 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         paramwise_cfg: only ``layer_decay_rate`` in (0, 1] (default 1.0: no layer decay).
 
     Raises:
-        ValueError: another ``paramwise_cfg`` key, or ``layer_decay_rate`` outside (0, 1].
+        ValueError: another ``paramwise_cfg`` key, ``layer_decay_rate`` outside (0, 1], or below 1 for a model without
+            ``get_layer_depth`` (when the groups are built).
     """
 
     def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: Optional[dict] = None) -> None:
@@ -79,17 +72,7 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         return super().__call__(model)
 
     def add_params(self, params: list[dict], module: nn.Module, prefix: str = '', **kwargs) -> None:
-        """Fill ``params`` with one group per (layer id, decay or not).
-
-        Args:
-            params: the list of parameter groups to extend.
-            module: the (unwrapped) model.
-            prefix: unused (mmengine's signature).
-            **kwargs: unused.
-
-        Raises:
-            ValueError: ``layer_decay_rate < 1`` without a ``get_layer_depth``.
-        """
+        """Append to ``params`` one group per (layer id, decay or not) of ``module``; ``prefix``, ``kwargs`` unused."""
         excluded = no_weight_decay_names(module)
         depth_of = layer_depth_function(module) if self.layer_decay_rate < 1 else None
         if depth_of is None and self.layer_decay_rate < 1:

@@ -12,7 +12,8 @@ from .classification_head import ClassificationHead
 
 @MODELS.register_module()
 class AttentiveProbeHead(ClassificationHead):
-    """``CrossAttn(LN(query), LN(tokens), LN(tokens))`` -> ``BatchNorm1d(affine=False)`` -> ``Linear``.
+    """``CrossAttn(LN(query), LN(tokens), LN(tokens))`` -> ``BatchNorm1d(affine=False)`` -> ``Linear`` on the last
+    output's tokens ``(B, N, C)`` (backbone ``out_type='raw'``; another shape is a ``ValueError``).
 
     Args:
         num_classes: classes ``K``.
@@ -54,11 +55,6 @@ class AttentiveProbeHead(ClassificationHead):
         nn.init.zeros_(self.fc.bias)
 
     def pre_logits(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Pool the last output's tokens with the learned query and normalise: ``(B, N, C) -> (B, C)``.
-
-        Raises:
-            ValueError: the feature is not ``(B, N, C)`` tokens (backbone ``out_type='raw'``).
-        """
         tokens = self.last_feature(feats, 3, 'tokens (B, N, C)', 'raw')
         query = self.query_token.expand(tokens.shape[0], -1, -1)  # (B, 1, C)
         pooled = self.cross_attention(self.norm_query(query), self.norm_key(tokens), self.norm_value(tokens))

@@ -2,11 +2,7 @@
 
 
 def check_batch_norm_batch(batch_size: int, head: str) -> None:
-    """Refuse a training batch of fewer than 2 samples with an error that names the config keys to change.
-
-    Args:
-        batch_size: samples in this process's batch.
-        head: the head's class name, for the message.
+    """Refuse a training ``batch_size`` (this process's) under 2, naming ``head`` and the config keys to change.
 
     Raises:
         ValueError: if ``batch_size < 2``.

@@ -70,7 +70,7 @@ class ClassificationHead(ClsHead):
         return self.fc(self.pre_logits(feats))
 
     def loss(self, feats: Sequence[torch.Tensor], data_samples: list, **kwargs) -> dict:
-        """Classification loss (mmpretrain's ``ClsHead.loss``).
+        """mmpretrain's ``ClsHead.loss`` after the label and batch checks.
 
         Raises:
             ValueError: a label outside the head's classes; a batch of one sample for a head that trains a BatchNorm.

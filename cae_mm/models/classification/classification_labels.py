@@ -6,11 +6,8 @@ import torch
 
 
 def check_labels(data_samples: Optional[Sequence], num_classes: int) -> None:
-    """Require every label to index one of the head's classes.
-
-    Args:
-        data_samples: ``DataSample`` objects with ``gt_label`` or ``(num_classes,)`` ``gt_score``; others skipped.
-        num_classes: the head's number of classes.
+    """Require every ``gt_label`` of ``data_samples`` to be in ``[0, num_classes)`` and every ``gt_score`` to be
+    ``(num_classes,)``; samples with neither are skipped.
 
     Raises:
         ValueError: a label outside ``[0, num_classes)`` or soft targets of another width.

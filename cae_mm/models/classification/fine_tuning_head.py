@@ -11,7 +11,8 @@ from .classification_head import ClassificationHead
 
 @MODELS.register_module()
 class FineTuningHead(ClassificationHead):
-    """``LayerNorm -> Linear`` on ``CAEVisionTransformer(out_type='avg_featmap', final_norm=False)`` features.
+    """``LayerNorm -> Linear`` on ``CAEVisionTransformer(out_type='avg_featmap', final_norm=False)`` features
+    ``(B, C)``; another shape is a ``ValueError``.
 
     Args:
         num_classes: classes ``K``.
@@ -35,9 +36,4 @@ class FineTuningHead(ClassificationHead):
             self.fc.weight.mul_(init_scale)
 
     def pre_logits(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Normalise the last pooled feature, ``(B, C) -> (B, C)``.
-
-        Raises:
-            ValueError: the feature is not ``(B, C)`` (backbone ``out_type='avg_featmap'``).
-        """
         return self.norm(self.last_feature(feats, 2, 'pooled features (B, C)', 'avg_featmap'))

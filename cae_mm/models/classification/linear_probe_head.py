@@ -11,7 +11,8 @@ from .classification_head import ClassificationHead
 
 @MODELS.register_module()
 class LinearProbeHead(ClassificationHead):
-    """``BatchNorm1d(affine=False) -> Linear`` on the cls token; in eval the BatchNorm uses its running statistics.
+    """``BatchNorm1d(affine=False) -> Linear`` on the cls token ``(B, C)`` (backbone ``out_type='cls_token'``; another
+    shape is a ``ValueError``); in eval the BatchNorm uses its running statistics.
 
     Args:
         num_classes: classes ``K``.
@@ -30,9 +31,4 @@ class LinearProbeHead(ClassificationHead):
         nn.init.zeros_(self.fc.bias)
 
     def pre_logits(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Normalise the last feature, ``(B, C) -> (B, C)``.
-
-        Raises:
-            ValueError: the feature is not ``(B, C)`` (backbone ``out_type='cls_token'``).
-        """
         return self.norm(self.last_feature(feats, 2, 'features (B, C)', 'cls_token'))

@@ -11,7 +11,8 @@ from cae_mm.registry import MODELS
 
 @MODELS.register_module()
 class MultiScaleAdapter(nn.Module):
-    """Tap ``i`` of four is resized by ``[x4, x2, x1, x1/2][i]``; channels stay ``C``.
+    """Resizes four taps ``(B, C, h, w)``, from increasingly deep blocks, to ``(B, C, 4h, 4w)``, ``(B, C, 2h, 2w)``,
+    ``(B, C, h, w)`` and ``(B, C, h // 2, w // 2)``; another number of taps is a ``ValueError``.
 
     Args:
         in_channels: channels ``C`` of the taps (the encoder width).
@@ -35,11 +36,6 @@ class MultiScaleAdapter(nn.Module):
         self.downsample_2x = nn.MaxPool2d(kernel_size=2, stride=2)
 
     def forward(self, features: Sequence[torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        """Resize the four taps to ``(B, C, 4h, 4w)``, ``(B, C, 2h, 2w)``, ``(B, C, h, w)``, ``(B, C, h // 2, w // 2)``.
-
-        Args:
-            features: four maps ``(B, C, h, w)`` from increasingly deep blocks.
-        """
         if len(features) != self.num_inputs:
             raise ValueError(
                 f'MultiScaleAdapter takes 4 feature maps (one per out index, e.g. blocks 3, 5, 7, 11 '

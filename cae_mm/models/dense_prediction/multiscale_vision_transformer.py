@@ -62,19 +62,13 @@ class MultiScaleVisionTransformer(BaseModule):
         return F.pad(images, (0, -width % patch, 0, -height % patch))
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """The adapter's maps of an image batch, or without one the encoder's ``(B, C, ceil(H / p), ceil(W / p))`` taps.
-
-        Args:
-            images: ``(B, 3, H, W)``, any ``H`` and ``W``.
-        """
+        """The adapter's maps of ``images`` ``(B, 3, H, W)`` (any ``H``, ``W``), or without an adapter the encoder's
+        ``(B, C, ceil(H / p), ceil(W / p))`` taps."""
         features = self.encoder(self.pad_to_patch_multiple(images))
         return features if self.adapter is None else self.adapter(features)
 
     def get_layer_depth(self, param_name: str, prefix: str = '') -> tuple[int, int]:
-        """``(layer_id, num_layers + 2)`` for lr decay: the encoder's ids; the adapter counts as the last layer.
-
-        Args:
-            param_name: full parameter name, e.g. ``'backbone.encoder.layers.3.mlp.fc1.weight'``.
-            prefix: this backbone's prefix in ``param_name``, e.g. ``'backbone.'``.
-        """
+        """``(layer_id, num_layers + 2)`` for lr decay (the encoder's ids; the adapter counts as the last layer) of the
+        full ``param_name``, e.g. ``'backbone.encoder.layers.3.mlp.fc1.weight'``, ``prefix`` being this backbone's
+        prefix in it, e.g. ``'backbone.'``."""
         return self.encoder.get_layer_depth(param_name, prefix + 'encoder.')

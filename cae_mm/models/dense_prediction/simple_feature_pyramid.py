@@ -27,7 +27,9 @@ def _projection(in_channels: int, out_channels: int) -> nn.Sequential:
 
 @MODELS.register_module()
 class SimpleFeaturePyramid(nn.Module):
-    """Strides p/4, p/2, p, 2p (and 4p) from one stride-p map, each ``out_channels`` wide.
+    """From one map ``(B, C, h, w)`` (the encoder's only out index; more maps are a ``ValueError``), ``num_outs`` maps
+    ``(B, out_channels, 4h, 4w)``, ``(.., 2h, 2w)``, ``(.., h, w)``, ``(.., h // 2, w // 2)``
+    [, ``(.., ceil(h / 4), ceil(w / 4))``].
 
     Args:
         in_channels: channels ``C`` of the encoder's map; divisible by 4.
@@ -65,12 +67,6 @@ class SimpleFeaturePyramid(nn.Module):
         )
 
     def forward(self, features: Sequence[torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        """``num_outs`` maps ``(B, out_channels, 4h, 4w)``, ``(.., 2h, 2w)``, ``(.., h, w)``, ``(.., h // 2, w // 2)``
-        [, ``(.., ceil(h / 4), ceil(w / 4))``].
-
-        Args:
-            features: one map ``(B, C, h, w)`` (the encoder's ``out_indices`` names only its last block).
-        """
         if len(features) != self.num_inputs:
             raise ValueError(
                 f'SimpleFeaturePyramid builds every level from the last block alone: give the encoder '

@@ -19,16 +19,9 @@ def _padded_grid(grid_size: tuple[int, int], window_size: int) -> tuple[int, int
 
 
 def grid_to_windows(patches: torch.Tensor, grid_size: tuple[int, int], window_size: int) -> torch.Tensor:
-    """Cut row-major patch tokens into ``s x s`` windows, zero-padding the grid's bottom/right edge.
-
-    Args:
-        patches: ``(B, h * w, C)``.
-        grid_size: ``(h, w)``.
-        window_size: window side ``s`` in patches.
-
-    Returns:
-        ``(B * n_windows, s * s, C)``, windows row-major within each image, images one after another.
-    """
+    """Row-major patch tokens ``patches`` ``(B, h * w, C)`` of ``grid_size`` ``(h, w)`` cut into ``s x s`` windows
+    (``s = window_size``), the grid zero-padded at its bottom/right edge: ``(B * n_windows, s * s, C)``, windows
+    row-major within each image, images one after another."""
     batch, _, channels = patches.shape
     rows, cols = grid_size
     padded_rows, padded_cols = _padded_grid(grid_size, window_size)
@@ -147,14 +140,9 @@ class SelfAttention(_MultiHeadAttention):
         return torch.cat([self.q_bias, torch.zeros_like(self.q_bias), self.v_bias])
 
     def attention_weights(self, x: torch.Tensor, attention_bias: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """The softmax weights of global attention, for inspection (:meth:`forward` never forms them).
-
-        Args:
-            x: tokens ``(B, N, C)``.
-            attention_bias: optional ``(heads, N, N)`` added to the logits.
-
-        Returns:
-            ``(B, heads, N, N)``; row ``i``: token ``i``'s weights, summing to 1.
+        """Softmax weights ``(B, heads, N, N)`` of global attention over tokens ``x`` ``(B, N, C)``, with an optional
+        ``attention_bias`` ``(heads, N, N)`` added to the logits; row ``i`` sums to 1. For inspection: :meth:`forward`
+        never forms them.
 
         Raises:
             ValueError: if the layer attends within windows.
@@ -171,15 +159,12 @@ class SelfAttention(_MultiHeadAttention):
         grid_size: Optional[tuple[int, int]] = None,
         attention_bias: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
-        """Self-attention, global or within windows.
+        """Self-attention, global or within windows: ``(B, N, C) -> (B, N, C)``.
 
         Args:
             x: tokens ``(B, N, C)``; with windows ``N = 1 + h * w`` (cls first, patches row-major).
             grid_size: the patch grid ``(h, w)``; needed only with windows.
             attention_bias: optional ``(heads, N, N)`` added to the logits (relative position bias); global only.
-
-        Returns:
-            ``(B, N, C)``.
         """
         query, key, value = F.linear(x, self.qkv.weight, self.qkv_bias()).chunk(3, dim=-1)  # 3 x (B, N, C)
         if self.window_size > 0:
@@ -232,16 +217,7 @@ class CrossAttention(_MultiHeadAttention):
     input_projections = {'q': 1, 'k': 1, 'v': 1}
 
     def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
-        """Attend each query to all keys.
-
-        Args:
-            query: ``(B, Nq, C)``.
-            key: ``(B, Nk, C)``.
-            value: ``(B, Nk, C)``.
-
-        Returns:
-            ``(B, Nq, C)``.
-        """
+        """Each ``query`` ``(B, Nq, C)`` attends to all of ``key`` and ``value`` ``(B, Nk, C)``: ``(B, Nq, C)``."""
         query = F.linear(query, self.q.weight, self.q_bias)  # (B, Nq, C)
         key = F.linear(key, self.k.weight)  # (B, Nk, C)
         value = F.linear(value, self.v.weight, self.v_bias)  # (B, Nk, C)

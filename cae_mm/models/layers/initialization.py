@@ -16,16 +16,15 @@ def truncated_normal_(tensor, std: float = 0.02) -> None:
 def cae_init_(
     module: nn.Module, std: float = 0.02, mode: InitMode = 'xavier', blocks: Sequence[nn.Module] = ()
 ) -> None:
-    """Initialise the Linear, Conv2d and LayerNorm layers of a module tree as the official CAE pretraining model does.
-
-    Linear weights are Xavier-uniform (``'xavier'``) or truncated normal, Conv2d weights truncated normal, biases 0,
-    LayerNorms (1, 0); in ``'rescaled_truncated_normal'`` block ``i`` (from 1) then has its attention output projection
-    and second feed-forward layer divided by ``sqrt(2 i)`` (BEiT).
+    """Initialise as the official CAE pretraining model: Linear weights Xavier-uniform (``'xavier'``) or truncated
+    normal, Conv2d weights truncated normal, biases 0, LayerNorms (1, 0); ``'rescaled_truncated_normal'`` then divides
+    block ``i``'s (from 1) attention output projection and second feed-forward layer by ``sqrt(2 i)`` (BEiT).
 
     Args:
         module: root of the tree.
         std: standard deviation of the truncated normal.
-        mode: ``'xavier'`` (official default) or ``'rescaled_truncated_normal'`` (official ``--fix_init_weight``).
+        mode: ``'xavier'`` (official default) or ``'rescaled_truncated_normal'`` (official ``--fix_init_weight``);
+            another is a ``ValueError``.
         blocks: the transformer blocks of ``module`` in depth order; used by ``'rescaled_truncated_normal'`` only.
     """
     if mode not in ('xavier', 'rescaled_truncated_normal'):

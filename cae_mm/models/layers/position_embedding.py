@@ -6,18 +6,15 @@ import torch
 def build_2d_sincos_position_embedding(
     grid_size: tuple[int, int], embed_dims: int, temperature: float = 10000.0, with_cls_token: bool = True
 ) -> torch.Tensor:
-    """The fixed 2-D sin-cos position embedding of a patch grid; for a square grid, bit-for-bit the official CAE table.
-
-    Channels are ``[sin(row·ω), cos(row·ω), sin(col·ω), cos(col·ω)]`` with ``ω_i = temperature^(-i / (C/4))``.
+    """Fixed 2-D sin-cos position embedding ``(1, [1 +] rows * cols, C)`` float32, patches row-major (for a square
+    grid, bit-for-bit the official CAE table): ``[sin(row·ω), cos(row·ω), sin(col·ω), cos(col·ω)]``,
+    ``ω_i = temperature^(-i / (C/4))``.
 
     Args:
         grid_size: ``(rows, cols)`` of the patch grid.
         embed_dims: channel count ``C``; must be divisible by 4.
         temperature: frequency base.
         with_cls_token: prepend a zero row for the class token.
-
-    Returns:
-        ``(1, [1 +] rows * cols, C)`` float32, patches row-major.
     """
     if embed_dims % 4 != 0:
         raise ValueError(f'2-D sin-cos position embeddings need embed_dims divisible by 4, got {embed_dims}')

@@ -5,17 +5,9 @@ from torch import nn
 
 
 def relative_position_index(grid_size: tuple[int, int]) -> torch.Tensor:
-    """Which table row each (query, key) pair of ``[cls; h x w patches]`` reads, in BEiT's layout (so tables load).
-
-    Patch offset ``(dr, dc)`` reads row ``(dr + h - 1) * (2w - 1) + (dc + w - 1)``; the next three rows are
-    cls-to-patch, patch-to-cls and cls-to-cls.
-
-    Args:
-        grid_size: patch grid ``(h, w)``.
-
-    Returns:
-        ``(1 + h*w, 1 + h*w)`` long tensor, query along the first axis.
-    """
+    """Table row ``(1 + h*w, 1 + h*w)`` long (query first) read by each (query, key) pair of ``[cls; h x w patches]``
+    of ``grid_size`` ``(h, w)``, in BEiT's layout so that tables load: patch offset ``(dr, dc)`` reads row
+    ``(dr + h - 1) * (2w - 1) + (dc + w - 1)``; the next three rows are cls-to-patch, patch-to-cls and cls-to-cls."""
     rows, cols = grid_size
     coordinates = torch.stack(torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing='ij')).flatten(1)
     offsets = coordinates[:, :, None] - coordinates[:, None, :]  # (2, h*w, h*w): query minus key
@@ -30,12 +22,8 @@ def relative_position_index(grid_size: tuple[int, int]) -> torch.Tensor:
 
 
 class RelativePositionBias(nn.Module):
-    """A learned per-head attention bias for each relative offset of a fixed patch grid, zero-initialised.
-
-    Args:
-        grid_size: patch grid ``(h, w)`` the bias is for.
-        num_heads: attention heads.
-    """
+    """Learned, zero-initialised attention-logit bias ``(num_heads, 1 + h*w, 1 + h*w)`` per relative offset of the
+    patch grid ``grid_size`` ``(h, w)`` (an empty grid is a ``ValueError``)."""
 
     def __init__(self, grid_size: tuple[int, int], num_heads: int) -> None:
         super().__init__()
@@ -47,6 +35,5 @@ class RelativePositionBias(nn.Module):
         self.register_buffer('index', relative_position_index(self.grid_size), persistent=False)
 
     def forward(self) -> torch.Tensor:
-        """The bias to add to the attention logits, ``(heads, 1 + h*w, 1 + h*w)``."""
         tokens = self.index.shape[0]
         return self.table[self.index.flatten()].reshape(tokens, tokens, -1).permute(2, 0, 1)

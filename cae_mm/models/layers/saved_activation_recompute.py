@@ -44,13 +44,9 @@ class _Recomputed:
 
 @contextmanager
 def recompute_when_saved(*outputs: tuple[torch.Tensor, Callable[[], torch.Tensor]]) -> Iterator[None]:
-    """While active, autograd keeps no view of the given outputs, only how to recompute them.
-
-    E.g. ``with recompute_when_saved((y, partial(norm, x))):`` around the linear layer that reads ``y = norm(x)``.
-
-    Args:
-        *outputs: ``(output, recompute)`` pairs; ``recompute()`` must return ``output`` bit for bit, same layout.
-    """
+    """While active, autograd keeps no view of the ``outputs``, ``(output, recompute)`` pairs, only how to recompute
+    them; ``recompute()`` must return ``output`` bit for bit, same layout. E.g.
+    ``with recompute_when_saved((y, partial(norm, x))):`` around the linear layer that reads ``y = norm(x)``."""
     active = (
         torch.is_grad_enabled()
         and any(output.requires_grad for output, _ in outputs)

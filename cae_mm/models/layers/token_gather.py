@@ -7,13 +7,8 @@ import torch
 
 
 def mask_to_indices(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Split a patch mask into the row-major indices of its visible and masked patches.
-
-    Args:
-        mask: ``(B, L)`` bool, True = masked.
-
-    Returns:
-        ``(visible_index, masked_index)``, ``(B, Nv)`` and ``(B, Nm)``, each ascending.
+    """Row-major ``(visible_index, masked_index)``, ``(B, Nv)`` and ``(B, Nm)``, each ascending, of a ``(B, L)`` bool
+    ``mask`` (True = masked).
 
     Raises:
         ValueError: if the mask is not 2-D bool, or its per-sample counts differ or are 0 or ``L``.
@@ -38,27 +33,14 @@ def mask_to_indices(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def gather_tokens(tokens: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """Pick tokens by patch index.
-
-    Args:
-        tokens: ``(B, L, C)`` or ``(1, L, C)`` (broadcast over the batch, e.g. a position table).
-        index: ``(B, N)`` patch indices.
-
-    Returns:
-        ``(B, N, C)``.
-    """
+    """Tokens ``(B, N, C)`` at patch ``index`` ``(B, N)`` of ``tokens`` ``(B, L, C)`` or ``(1, L, C)`` (broadcast)."""
     tokens = tokens.expand(index.shape[0], -1, -1)  # (B, L, C)
     return torch.gather(tokens, 1, index[:, :, None].expand(-1, -1, tokens.shape[-1]))  # (B, N, C)
 
 
 class PatchMask(NamedTuple):
-    """A checked patch mask with its patch indices; check once, then hand it to the encoder, regressor and decoder.
-
-    Attributes:
-        mask: ``(B, h, w)`` bool, True = masked.
-        visible_index: ``(B, Nv)`` ascending.
-        masked_index: ``(B, Nm)`` ascending.
-    """
+    """A checked ``mask`` ``(B, h, w)`` (True = masked) with its ascending ``visible_index`` ``(B, Nv)`` and
+    ``masked_index`` ``(B, Nm)``: check once, then hand it to the encoder, regressor and decoder."""
 
     mask: torch.Tensor
     visible_index: torch.Tensor

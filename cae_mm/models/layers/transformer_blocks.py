@@ -160,16 +160,13 @@ class RegressorBlock(_ResidualBlock):
     def forward(
         self, queries: torch.Tensor, context: torch.Tensor, query_pos: torch.Tensor, context_pos: torch.Tensor
     ) -> torch.Tensor:
-        """Update the masked-patch queries.
+        """The updated masked-patch queries ``(B, Nm, C)``.
 
         Args:
             queries: ``(B, Nm, C)``.
             context: ``[visible latents; queries]``, ``(B, Nv + Nm, C)``.
             query_pos: positions of the queries, ``(B, Nm, C)``.
             context_pos: positions of ``context``, ``(B, Nv + Nm, C)``.
-
-        Returns:
-            ``(B, Nm, C)``.
         """
         positioned_queries, positioned_context = queries + query_pos, context + context_pos
         normed = (self.norm1_q(positioned_queries), self.norm1_k(positioned_context), self.norm1_v(context))

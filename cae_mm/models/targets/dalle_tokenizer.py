@@ -30,14 +30,8 @@ DALLE_PICKLED_CLASSES = (
 
 
 def read_dalle_file(path: str) -> dict[str, torch.Tensor]:
-    """Read ``dalle_encoder.pth`` (mmpretrain's state dict) or ``encoder.pkl`` (OpenAI's pickled module).
-
-    Args:
-        path: the weights file.
-
-    Returns:
-        ``{'blocks.input.w': tensor, ...}``, the same names for both formats.
-    """
+    """``{'blocks.input.w': tensor, ...}`` (the same names for both formats) from ``path``: ``dalle_encoder.pth``
+    (mmpretrain's state dict) or ``encoder.pkl`` (OpenAI's pickled module); ``TokenizerWeightsError`` if unusable."""
     return read_tokenizer_file(
         path,
         'DALL-E encoder',
@@ -53,9 +47,8 @@ def _dalle_conv(in_channels: int, out_channels: int, kernel_size: int) -> Frozen
 
 
 class DALLEResidualBlock(nn.Module):
-    """DALL-E encoder block ``id_path(x) + res_path(x) / num_blocks**2``: ``(B, C_in, H, W) -> (B, C_out, H, W)``.
-
-    In place, but OpenAI's operations in OpenAI's order, so the logits are bit for bit OpenAI's.
+    """DALL-E encoder block ``id_path(x) + res_path(x) / num_blocks**2``: ``(B, C_in, H, W) -> (B, C_out, H, W)``; in
+    place, but OpenAI's operations in OpenAI's order, so the logits are bit for bit OpenAI's.
 
     Args:
         in_channels: input channels.
@@ -87,8 +80,7 @@ class DALLETokenizer(FrozenTokenizer):
     ``TwoNormDataPreprocessor`` with ``second_mean=[-31.875] * 3, second_std=[318.75] * 3`` computes on 0..255 pixels.
 
     Args:
-        checkpoint: weights file (``dalle_encoder.pth`` or ``encoder.pkl``), an already-read state dict, or None for
-            random weights (tests only).
+        checkpoint: ``dalle_encoder.pth`` or ``encoder.pkl`` file, a read state dict, or None: random weights (tests).
         hidden_dims: width of the first group (256 in OpenAI's encoder).
         blocks_per_group: residual blocks per group.
         vocab_size: number of token ids.
@@ -131,12 +123,5 @@ class DALLETokenizer(FrozenTokenizer):
         self.load_checkpoint(checkpoint, read_dalle_file, output_weight_key='blocks.output.conv.w')
 
     def logits(self, images: torch.Tensor) -> torch.Tensor:
-        """Token logits.
-
-        Args:
-            images: ``(B, 3, H, W)`` float32 after ``map_pixels``.
-
-        Returns:
-            ``(B, vocab_size, H / 8, W / 8)``.
-        """
+        """Logits ``(B, vocab_size, H / 8, W / 8)`` of ``images`` ``(B, 3, H, W)``, float32 after ``map_pixels``."""
         return self.blocks(images)

@@ -19,25 +19,15 @@ DISCRETE_VAE_HOW_TO_OBTAIN = (
 
 
 def read_discrete_vae_file(path: str) -> dict[str, torch.Tensor]:
-    """Read a d-VAE weights file: ``{'weights': state_dict}`` as the official code saves it, or a plain state dict.
-
-    Args:
-        path: the weights file.
-
-    Returns:
-        ``{'encoder.0.0.weight': tensor, ..., 'decoder....', 'codebook.weight'}`` as the file names them.
-    """
+    """``{'encoder.0.0.weight': tensor, ..., 'decoder....', 'codebook.weight'}`` from the d-VAE file ``path``:
+    ``{'weights': state_dict}`` as the official code saves it, or a plain state dict."""
     return read_tokenizer_file(
         path, 'discrete VAE', DISCRETE_VAE_HOW_TO_OBTAIN, container_keys=('weights', 'state_dict')
     )
 
 
 class DiscreteVAEResidualBlock(nn.Module):
-    """``x + net(x)``, ``net`` = 3x3 conv, ReLU, 3x3 conv, ReLU, 1x1 conv: ``(B, C, H, W) -> (B, C, H, W)``.
-
-    Args:
-        channels: input, hidden and output channels.
-    """
+    """``x + net(x)``, ``net`` = 3x3 conv, ReLU, 3x3 conv, ReLU, 1x1 conv, all ``channels`` wide: ``(B, C, H, W)``."""
 
     def __init__(self, channels: int) -> None:
         super().__init__()
@@ -101,12 +91,6 @@ class DiscreteVAETokenizer(FrozenTokenizer):
         )
 
     def logits(self, images: torch.Tensor) -> torch.Tensor:
-        """Token logits.
-
-        Args:
-            images: ``(B, 3, H, W)`` float32, normalised to [-1, 1].
-
-        Returns:
-            ``(B, vocab_size, H / 2**num_layers, W / 2**num_layers)``.
-        """
+        """Token logits ``(B, vocab_size, H / 2**num_layers, W / 2**num_layers)`` of ``images`` ``(B, 3, H, W)`` float32
+        in [-1, 1]."""
         return self.encoder(images)

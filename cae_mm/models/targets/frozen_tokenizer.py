@@ -63,10 +63,10 @@ class FrozenConv2d(nn.Module):
 class FrozenTokenizer(BaseModule):
     """Base of the tokenizer targets: a frozen image encoder whose argmax over the vocabulary gives one id per patch.
 
-    Subclasses build their layers from :class:`FrozenConv2d` (named as in their weights file), define
+    Subclasses build :class:`FrozenConv2d` layers (named as in their weights file), define
     ``logits(images) -> (B, vocab_size, h, w)``, set ``input_range`` (``(low, high)`` after the data preprocessor) and
-    ``preprocessing_hint`` (quoted when the input is out of range), and call :meth:`load_checkpoint`. The module stays
-    in eval mode and runs with autocast off: fp32 ids never depend on ``--amp``.
+    ``preprocessing_hint`` (quoted when out of range), and call :meth:`load_checkpoint`. The module stays in eval mode
+    with autocast off: fp32 ids never depend on ``--amp``.
 
     Args:
         vocab_size: number of token ids.
@@ -80,8 +80,8 @@ class FrozenTokenizer(BaseModule):
     error_safety = 4.0
     """The bf16 error bound is this many times the largest bf16 error on the batch's reference images."""
     cpu_chunk_images = 2
-    """fp32 ids on a CPU are computed this many images at a time (the last chunk takes the rest): small maps the
-    allocator reuses. Keep it >= 2: oneDNN runs a single image with other kernels, whose ids may differ."""
+    """fp32 ids on a CPU are computed this many images at a time (the last chunk takes the rest). Keep it >= 2: oneDNN
+    runs a single image with other kernels, whose ids may differ."""
     input_range: tuple[float, float]
     preprocessing_hint: str
 
@@ -117,8 +117,7 @@ class FrozenTokenizer(BaseModule):
         """Fill the frozen weights from ``checkpoint``.
 
         Args:
-            checkpoint: weights file path, an already-read ``{name: tensor}`` dict, or None for random weights
-                (tests only; a warning says so).
+            checkpoint: weights file path, a read ``{name: tensor}`` dict, or None: random weights (tests; warns).
             read_file: ``path -> {name: tensor}``, the subclass's file reader.
             output_weight_key: name of the last layer's weight, whose first dimension is the vocabulary size.
             ignored_prefixes: file entries outside the encoder (a d-VAE's decoder).
@@ -158,13 +157,11 @@ class FrozenTokenizer(BaseModule):
         self.loaded_from = source
 
     def check_images(self, images: torch.Tensor) -> tuple[int, int]:
-        """Check the tokenizer view (its value range on the first batch only) and return its token grid ``(h, w)``.
-
-        Args:
-            images: ``(B, 3, H, W)`` after the data preprocessor.
+        """Token grid ``(h, w)`` of the tokenizer view ``images`` ``(B, 3, H, W)``, after the data preprocessor.
 
         Raises:
-            ValueError: wrong shape, sides not divisible by ``downsample_factor``, or values outside ``input_range``.
+            ValueError: wrong shape, sides not divisible by ``downsample_factor``, or values outside ``input_range``
+                (checked on the first batch only).
         """
         if images.dim() != 4 or images.shape[1] != 3:
             raise ValueError(f'{type(self).__name__} takes (B, 3, H, W) images, got {tuple(images.shape)}')
@@ -209,7 +206,6 @@ class FrozenTokenizer(BaseModule):
             return self.logits(images.float().contiguous())
 
     def _fp32_ids(self, images: torch.Tensor) -> torch.Tensor:
-        """Ids ``(B, h, w)`` of the fp32 logits; on a CPU :attr:`cpu_chunk_images` images at a time."""
         chunk = self.cpu_chunk_images
         if images.device.type != 'cpu' or images.shape[0] < 2 * chunk:
             return self._fp32_logits(images).argmax(dim=1)
@@ -223,8 +219,7 @@ class FrozenTokenizer(BaseModule):
             return self.logits(images.float().contiguous(memory_format=torch.channels_last))
 
     def _bf16_ids_with_fp32_recompute(self, images: torch.Tensor) -> torch.Tensor:
-        """fp32 ids ``(B, h, w)`` from bf16 logits, recomputing in fp32 every image whose top-2 margin is under
-        twice the bf16 error bound."""
+        """fp32 ids ``(B, h, w)``: bf16 logits; fp32 again for images with a top-2 margin under 2x the error bound."""
         start = time.perf_counter()
         logits = self._bf16_logits(images).float()  # (B, vocab, h, w)
         bf16_seconds = time.perf_counter() - start
@@ -268,14 +263,8 @@ class FrozenTokenizer(BaseModule):
 
     @torch.no_grad()
     def token_ids(self, images: torch.Tensor) -> torch.Tensor:
-        """Token id of every patch: the fp32 argmax, or with ``precision='bf16'`` the bf16 argmax.
-
-        Args:
-            images: tokenizer view ``(B, 3, H, W)`` in ``input_range``.
-
-        Returns:
-            ``(B, h*w)`` int64 ids, row-major.
-        """
+        """Row-major int64 ids ``(B, h*w)`` of the tokenizer view ``images`` ``(B, 3, H, W)`` in ``input_range``: the
+        fp32 argmax, or with ``precision='bf16'`` the bf16 argmax."""
         self.check_images(images)
         if self.use_bf16 is None:
             self._choose_precision(images.device)
@@ -290,15 +279,9 @@ class FrozenTokenizer(BaseModule):
 
     @torch.no_grad()
     def forward(self, images: torch.Tensor, mask: Union[torch.Tensor, PatchMask]) -> torch.Tensor:
-        """Token ids of the masked patches: the reconstruction targets.
-
-        Args:
-            images: tokenizer view ``(B, 3, H, W)`` (e.g. 112 px for a 14x14 grid).
-            mask: ``(B, h, w)`` bool, True = masked, on the token grid, or its already checked :class:`PatchMask`.
-
-        Returns:
-            ``(B, Nm)`` int64 ids of the masked patches, row-major.
-        """
+        """The targets: int64 ids ``(B, Nm)`` of the masked patches, row-major, of the tokenizer view ``images``
+        ``(B, 3, H, W)`` (e.g. 112 px for a 14x14 grid) and ``mask``, ``(B, h, w)`` bool on the token grid (True =
+        masked; another grid is a ``ValueError``) or its checked :class:`PatchMask`."""
         grid = self.check_images(images)
         mask_grid = mask.grid_size if isinstance(mask, PatchMask) else tuple(mask.shape[1:])
         if mask_grid != grid:

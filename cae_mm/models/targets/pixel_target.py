@@ -10,15 +10,8 @@ from ..layers import PatchMask, as_patch_mask, gather_tokens
 
 
 def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:
-    """Cut images into flattened patches.
-
-    Args:
-        images: ``(B, 3, H, W)``, ``H`` and ``W`` multiples of ``patch_size``.
-        patch_size: patch side ``p``.
-
-    Returns:
-        ``(B, h*w, p*p*3)``, patches row-major, pixels ordered ``(row, col, channel)`` within a patch.
-    """
+    """Flattened patches ``(B, h*w, p*p*3)``, row-major, pixels ``(row, col, channel)`` within a patch, of ``images``
+    ``(B, 3, H, W)`` with sides multiples of ``patch_size`` ``p`` (else ``ValueError``)."""
     batch, channels, height, width = images.shape
     if height % patch_size or width % patch_size:
         raise ValueError(f'image size {height}x{width} is not divisible by the patch size {patch_size}')
@@ -46,15 +39,9 @@ class NormalizedPixelTarget(BaseModule):
 
     @torch.no_grad()
     def forward(self, images: torch.Tensor, mask: Union[torch.Tensor, PatchMask]) -> torch.Tensor:
-        """Targets of the masked patches.
-
-        Args:
-            images: the model view ``(B, 3, H, W)`` after the data preprocessor's normalisation.
-            mask: ``(B, h, w)`` bool, True = masked, or its already checked :class:`PatchMask`.
-
-        Returns:
-            ``(B, Nm, p*p*3)``, float32, masked patches in row-major order.
-        """
+        """Float32 targets ``(B, Nm, p*p*3)`` of the masked patches, row-major, of the model view ``images``
+        ``(B, 3, H, W)`` after the data preprocessor and ``mask``, ``(B, h, w)`` bool, True = masked, or its
+        :class:`PatchMask`."""
         patches = patchify(images.float(), self.patch_size)  # (B, h*w, p*p*3)
         mask, _, masked_index = as_patch_mask(mask)
         if patches.shape[1] != mask[0].numel():

@@ -19,7 +19,7 @@ def read_tokenizer_file(
     pickled_module_classes: Collection[str] = (),
     pickled_root_class: str = '',
 ) -> dict[str, torch.Tensor]:
-    """Read a tokenizer weights file: a state dict (maybe under a container key) or a pickled module.
+    """``{name: tensor}``, as the file names them, of the weights file ``path``: a state dict or a pickled module.
 
     Args:
         path: the file.
@@ -29,9 +29,6 @@ def read_tokenizer_file(
         pickled_module_classes: ``'module.Name'`` of the classes a pickled module may hold (read as inert
             stand-ins); empty: pickled modules are refused.
         pickled_root_class: the class the pickled module itself must be (e.g. ``'dall_e.encoder.Encoder'``).
-
-    Returns:
-        ``{name: tensor}`` as the file names them.
 
     Raises:
         TokenizerWeightsError: missing, truncated or corrupt file, wrong content, a pickle naming anything outside
