@@ -14,7 +14,6 @@ from .pretrained import load_pretrained_weights
 from .reading import read_checkpoint, weights_of
 from .resume import find_resume_checkpoint, remove_partial_checkpoint_writes
 from .runner import FlexibleRunner, Runner
-from .work_dir_lock import hold_work_dir_lock
 from .writing import atomic_open, atomic_path, atomic_save, check_output_path
 
 __all__ = [
@@ -33,7 +32,6 @@ __all__ = [
     'check_output_path',
     'compare_keys',
     'find_resume_checkpoint',
-    'hold_work_dir_lock',
     'load_pretrained_weights',
     'read_checkpoint',
     'remove_partial_checkpoint_writes',

@@ -1,11 +1,10 @@
 """One training run per work dir: a lock file holding the owner's pid and host; a dead owner's lock is taken over."""
 
-import contextlib
 import logging
 import os
 import socket
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Union
 
 from mmengine.logging import print_log
 
@@ -76,17 +75,3 @@ def release_work_dir_lock(lock: Path) -> None:
     """Remove ``lock`` (the file :func:`acquire_work_dir_lock` returned) if this process still holds it."""
     if _owner(lock) == (os.getpid(), socket.gethostname()):
         lock.unlink(missing_ok=True)
-
-
-@contextlib.contextmanager
-def hold_work_dir_lock(work_dir: Union[str, Path]) -> Iterator[Path]:
-    """Hold the lock of ``work_dir`` for the duration of the block; yields the lock file's path.
-
-    Raises:
-        CheckpointWriteError: as :func:`acquire_work_dir_lock`.
-    """
-    lock = acquire_work_dir_lock(work_dir)
-    try:
-        yield lock
-    finally:
-        release_work_dir_lock(lock)

@@ -17,12 +17,11 @@ from cae_mm.checkpoints import (
     CheckpointReadError,
     CheckpointWriteError,
     find_resume_checkpoint,
-    hold_work_dir_lock,
     remove_partial_checkpoint_writes,
 )
 from cae_mm.checkpoints import resume
 from cae_mm.checkpoints.resume import checkpoint_problem
-from cae_mm.checkpoints.work_dir_lock import LOCK_FILE, acquire_work_dir_lock
+from cae_mm.checkpoints.work_dir_lock import LOCK_FILE, acquire_work_dir_lock, release_work_dir_lock
 
 
 def write_checkpoint(path: Path, iteration: int, age_seconds: float = 0.0) -> Path:
@@ -215,9 +214,10 @@ def test_work_dir_lock_refuses_a_live_owner_and_takes_over_a_dead_one(tmp_path, 
     monkeypatch.setattr(
         'cae_mm.checkpoints.work_dir_lock.print_log', lambda message, logger, level: warnings.append(message)
     )
-    with hold_work_dir_lock(tmp_path) as lock:
-        assert lock.read_text().split()[0] == str(os.getpid())
-        assert f'from process {live.pid}, which no longer runs' in warnings[0]
+    lock = acquire_work_dir_lock(tmp_path)
+    assert lock.read_text().split()[0] == str(os.getpid())
+    assert f'from process {live.pid}, which no longer runs' in warnings[0]
+    release_work_dir_lock(lock)
     assert not lock.exists()
 
 
@@ -229,8 +229,8 @@ def test_work_dir_lock_of_another_host_is_refused(tmp_path):
 
 def test_an_unreadable_lock_file_is_taken_over(tmp_path):
     (tmp_path / LOCK_FILE).write_text('not a pid\n')
-    with hold_work_dir_lock(tmp_path) as lock:
-        assert lock.read_text().split()[0] == str(os.getpid())
+    lock = acquire_work_dir_lock(tmp_path)
+    assert lock.read_text().split()[0] == str(os.getpid())
 
 
 def test_a_folder_named_like_a_checkpoint_is_skipped(tmp_path):
