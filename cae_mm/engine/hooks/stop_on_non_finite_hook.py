@@ -174,22 +174,11 @@ class StopOnNonFiniteHook(Hook):
         return 'No checkpoint was written yet: fix the cause and start again'
 
 
-def _learning_rates(runner: Any) -> dict[str, float]:
-    get_lr = getattr(getattr(runner, 'optim_wrapper', None), 'get_lr', None)
-    if get_lr is None:
-        return {}
-    rates = {}
-    for name, values in get_lr().items():
-        prefix = '' if name == 'lr' else f'{name.removesuffix(".lr")} '  # OptimWrapperDict: one entry per optimizer
-        rates.update({f'{prefix}{index}': float(value) for index, value in enumerate(values)})
-    return rates
-
-
 def _learning_rate_key_and_value(runner: Any) -> str:
-    rates = _learning_rates(runner)
-    if not rates:
-        return 'optim_wrapper.optimizer.lr'
-    return f'optim_wrapper.optimizer.lr, {max(rates.values()):g} at this step'
+    get_lr = getattr(getattr(runner, 'optim_wrapper', None), 'get_lr', None)
+    # get_lr: {'lr': [one per group]}, or one such entry per optimizer of an OptimWrapperDict.
+    rates = [float(rate) for group_rates in get_lr().values() for rate in group_rates] if get_lr else []
+    return f'optim_wrapper.optimizer.lr, {max(rates):g} at this step' if rates else 'optim_wrapper.optimizer.lr'
 
 
 def _learning_rate_advice(runner: Any) -> str:
