@@ -26,14 +26,12 @@ class KeyComparison(NamedTuple):
 
     def describe(self) -> str:
         """``'missing keys: ... | unexpected keys: ... | wrong shapes: KEY: checkpoint (...), model (...)'``."""
-        problems = []
-        if self.missing:
-            problems.append(f'missing keys: {listing(self.missing)}')
-        if self.unexpected:
-            problems.append(f'unexpected keys: {listing(self.unexpected)}')
-        if self.wrong_shapes:
-            problems.append(f'wrong shapes: {"; ".join(self.wrong_shapes[:20])}')
-        return ' | '.join(problems)
+        problems = (
+            f'missing keys: {listing(self.missing)}' if self.missing else '',
+            f'unexpected keys: {listing(self.unexpected)}' if self.unexpected else '',
+            f'wrong shapes: {"; ".join(self.wrong_shapes[:20])}' if self.wrong_shapes else '',
+        )
+        return ' | '.join(problem for problem in problems if problem)
 
 
 def compare_keys(

@@ -1,28 +1,14 @@
 """Strict loading of pretrained encoder weights into a backbone (probes, fine-tuning, mmdet, mmseg)."""
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from typing import Optional
 
-import torch
 from mmengine.logging import MMLogger
 from torch import nn
 
 from .errors import CheckpointMismatchError
 from .matching import compare_keys, listing
 from .reading import read_checkpoint, weights_of
-
-
-def select_prefixed(state_dict: Mapping[str, torch.Tensor], prefix: str) -> tuple[dict[str, torch.Tensor], str]:
-    """The tensors of ``state_dict`` under ``prefix`` (e.g. ``'backbone.'``), without it; all of them when no key
-    starts with ``prefix`` (a backbone-only checkpoint) or it is ``''``.
-
-    Returns:
-        ``(tensors, description of the checkpoint's form)``.
-    """
-    if prefix and any(key.startswith(prefix) for key in state_dict):
-        selected = {key[len(prefix) :]: value for key, value in state_dict.items() if key.startswith(prefix)}
-        return selected, f'full model checkpoint, keys under {prefix!r}'
-    return dict(state_dict), 'backbone-only checkpoint'
 
 
 def load_pretrained_weights(
@@ -52,7 +38,12 @@ def load_pretrained_weights(
             "init_cfg=dict(type='Pretrained', checkpoint=PATH, prefix='backbone.')"
         )
     all_weights = weights_of(read_checkpoint(checkpoint), checkpoint)
-    weights, form = select_prefixed(all_weights, prefix)
+    # A full model checkpoint holds the module under prefix; a backbone-only one (or prefix '') is taken whole.
+    if prefix and any(key.startswith(prefix) for key in all_weights):
+        weights = {key[len(prefix) :]: value for key, value in all_weights.items() if key.startswith(prefix)}
+        form = f'full model checkpoint, keys under {prefix!r}'
+    else:
+        weights, form = dict(all_weights), 'backbone-only checkpoint'
     expected = module.state_dict()
     differences = compare_keys(weights, expected, may_be_missing=new_keys, may_be_unexpected=unused_keys)
     if differences:

@@ -95,9 +95,7 @@ class CheckpointSafeRunnerMixin:
         """mmengine's choice of resume or ``load_from``; ``resume=True`` takes :func:`find_resume_checkpoint`."""
         if self._has_loaded:
             return
-        resume_from = self._resume if isinstance(self._resume, str) else None
-        if self._resume and resume_from is None:
-            resume_from = self._load_from
+        resume_from = self._resume if isinstance(self._resume, str) else (self._load_from if self._resume else None)
         if self._resume and resume_from is None:
             if is_main_process():
                 remove_partial_checkpoint_writes(self.work_dir)
@@ -220,9 +218,8 @@ class Runner(CheckpointSafeRunnerMixin, MMEngineRunner):
         return self._timestamp if suffix == 0 else f'{self._timestamp}_{suffix}'
 
     def _timestamp_taken(self, timestamp: str) -> bool:
-        loggers = MMLogger._instance_dict
         return Path(self._work_dir, timestamp).exists() or any(
-            name == timestamp or name.endswith(f'_{timestamp}') for name in loggers
+            name == timestamp or name.endswith(f'_{timestamp}') for name in MMLogger._instance_dict
         )
 
 

@@ -61,15 +61,10 @@ def use_cpu_model_wrappers(cfg: Config) -> None:
     """Point the DDP or FSDP model wrapper of ``cfg`` (``model_wrapper_cfg`` or ``strategy.model_wrapper``) at the CPU,
     in place, keeping entries it sets; buffers (the frozen tokenizer) are not broadcast at every forward."""
     strategy = cfg.get('strategy')
+    defaults = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False)
     if strategy is None:
-        wrapper = dict(
-            type='MMDistributedDataParallel',
-            device_ids=None,
-            broadcast_buffers=False,
-            find_unused_parameters=cfg.get('find_unused_parameters', False),
-        )
-        wrapper.update(cfg.get('model_wrapper_cfg') or {})
-        cfg.model_wrapper_cfg = wrapper
+        defaults['find_unused_parameters'] = cfg.get('find_unused_parameters', False)
+        cfg.model_wrapper_cfg = {**defaults, **(cfg.get('model_wrapper_cfg') or {})}
         return
     if strategy.get('type') in ('FSDPStrategy', 'cae_mm.FSDPStrategy'):
         defaults = dict(type='MMFullyShardedDataParallel', device_id='cpu')
@@ -80,7 +75,4 @@ def use_cpu_model_wrappers(cfg: Config) -> None:
                 state_dict_config=dict(type='FullStateDictConfig', rank0_only=True, offload_to_cpu=False),
                 optim_state_dict_config=dict(type='FullOptimStateDictConfig', rank0_only=True, offload_to_cpu=False),
             )
-    else:
-        defaults = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False)
-    defaults.update(strategy.get('model_wrapper') or {})
-    strategy['model_wrapper'] = defaults
+    strategy['model_wrapper'] = {**defaults, **(strategy.get('model_wrapper') or {})}

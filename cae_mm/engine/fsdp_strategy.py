@@ -49,12 +49,11 @@ def clip_sharded_grad_norm_(
     device = gradients[0].device if gradients else torch.device('cpu')
     norm_type = float(norm_type)
     if norm_type == float('inf'):
-        local = max(
+        total = max(
             (gradient.detach().abs().max() for gradient in gradients if gradient.numel()),
             default=torch.zeros((), device=device),
         ).float()
-        torch_distributed.all_reduce(local, op=torch_distributed.ReduceOp.MAX)
-        total = local
+        torch_distributed.all_reduce(total, op=torch_distributed.ReduceOp.MAX)
     else:
         local = sum(
             (gradient.detach().float().norm(norm_type) ** norm_type for gradient in gradients if gradient.numel()),

@@ -100,17 +100,13 @@ def reconstruct(model: nn.Module, images: torch.Tensor, mask: torch.Tensor) -> d
         mask: ``(B, h, w)`` bool, True = masked.
     """
     require_pixel_target(model)
-    mask = mask.to(images.device)
-    outputs = {}
-    for path in ('regressor', 'full_encoder'):
-        outputs[path] = paste_masked_patches(
-            images, predict_masked_patches(model, images, mask, path), mask, model.target_generator
-        )
-    num_masked = int(mask[0].sum())
-    patch_dims = model.target_generator.patch_size**2 * images.shape[1]
-    outputs['patch_mean'] = paste_masked_patches(
-        images, images.new_zeros(images.shape[0], num_masked, patch_dims), mask, model.target_generator
-    )
+    mask, target = mask.to(images.device), model.target_generator
+    outputs = {
+        path: paste_masked_patches(images, predict_masked_patches(model, images, mask, path), mask, target)
+        for path in ('regressor', 'full_encoder')
+    }
+    zeros = images.new_zeros(images.shape[0], int(mask[0].sum()), target.patch_size**2 * images.shape[1])
+    outputs['patch_mean'] = paste_masked_patches(images, zeros, mask, target)  # zeros: (B, Nm, p*p*3)
     return outputs
 
 

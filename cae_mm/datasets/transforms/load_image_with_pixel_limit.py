@@ -95,9 +95,7 @@ class LoadImageWithPixelLimit(LoadImageFromFile):
             )
         if self.to_float32:
             image = image.astype(np.float32)
-        results['img'] = image
-        results['img_shape'] = image.shape[:2]
-        results['ori_shape'] = image.shape[:2]
+        results.update(img=image, img_shape=image.shape[:2], ori_shape=image.shape[:2])
         return results
 
     def __repr__(self) -> str:

@@ -47,13 +47,11 @@ class TwoViewRandomResizedCrop(BaseTransform):
         if not (0 < ratio[0] <= ratio[1]):
             raise ValueError(f'ratio must satisfy 0 < low <= high, got {ratio}')
         self.size = check_positive_integer(size, 'TwoViewRandomResizedCrop size', 'side of the view in pixels')
-        self.second_size = (
-            None
-            if second_size is None
-            else check_positive_integer(
+        if second_size is not None:
+            second_size = check_positive_integer(
                 second_size, 'TwoViewRandomResizedCrop second_size', 'side of the tokenizer view in pixels'
             )
-        )
+        self.second_size = second_size
         self.scale = scale
         self.ratio = ratio
         if backend not in INTERPOLATIONS:

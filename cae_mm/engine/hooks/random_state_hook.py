@@ -18,6 +18,10 @@ CHECKPOINT_KEY = 'random_states'
 RandomStates = dict[str, Any]
 
 
+def _warn(message: str) -> None:
+    print_log(message, logger='current', level=logging.WARNING)
+
+
 def capture_random_states() -> RandomStates:
     """The states of Python's, numpy's and torch's global generators as tensors and plain lists (no numpy pickles),
     under ``python``, ``numpy``, ``torch`` and, when CUDA is initialised, ``cuda`` (one state per device)."""
@@ -44,25 +48,16 @@ def restore_random_states(states: RandomStates) -> None:
     python = states['python']
     random.setstate((python['version'], tuple(python['internal']), python['gauss_next']))
     numpy = states['numpy']
-    np.random.set_state(
-        (
-            numpy['algorithm'],
-            np.asarray(numpy['keys'], dtype=np.uint32),
-            numpy['position'],
-            numpy['has_gauss'],
-            numpy['cached_gaussian'],
-        )
-    )
+    keys = np.asarray(numpy['keys'], dtype=np.uint32)
+    np.random.set_state((numpy['algorithm'], keys, numpy['position'], numpy['has_gauss'], numpy['cached_gaussian']))
     torch.set_rng_state(states['torch'].cpu())
     if 'cuda' in states and torch.cuda.is_available():
         if len(states['cuda']) == torch.cuda.device_count():
             torch.cuda.set_rng_state_all([state.cpu() for state in states['cuda']])
         else:
-            print_log(
+            _warn(
                 f'the checkpoint holds CUDA generator states for {len(states["cuda"])} devices, this process sees '
-                f'{torch.cuda.device_count()}: CUDA randomness is not restored',
-                logger='current',
-                level=logging.WARNING,
+                f'{torch.cuda.device_count()}: CUDA randomness is not restored'
             )
 
 
@@ -139,19 +134,15 @@ class RandomStateHook(Hook):
 
     def _states_of_this_rank(self) -> Optional[RandomStates]:
         if self._loaded_states is None:
-            print_log(
+            _warn(
                 'the resumed checkpoint holds no random generator states (it was written without '
-                'cae_mm.RandomStateHook): training continues, but not bit-identically',
-                logger='current',
-                level=logging.WARNING,
+                'cae_mm.RandomStateHook): training continues, but not bit-identically'
             )
             return None
         if len(self._loaded_states) != get_world_size():
-            print_log(
+            _warn(
                 f'the checkpoint was written by {len(self._loaded_states)} processes, this run has '
-                f'{get_world_size()}: random generator states are not restored',
-                logger='current',
-                level=logging.WARNING,
+                f'{get_world_size()}: random generator states are not restored'
             )
             return None
         return self._loaded_states[get_rank()]
@@ -173,12 +164,10 @@ class RandomStateHook(Hook):
         restore_random_states(states)
         dataloader = getattr(loop, 'dataloader', None)
         if getattr(dataloader, 'num_workers', 0) > 0 and getattr(dataloader, 'persistent_workers', False):
-            print_log(
+            _warn(
                 'resuming an epoch-based loop with persistent data loader workers: their random generators '
                 'restart from the seed, so augmentations differ from an uninterrupted run (set '
-                'persistent_workers=False for a bit-identical resume)',
-                logger='current',
-                level=logging.WARNING,
+                'persistent_workers=False for a bit-identical resume)'
             )
 
     def before_val(self, runner: Any) -> None:

@@ -55,9 +55,7 @@ class StopOnNonFiniteHook(Hook):
     def _loss_scale(runner: Any) -> Optional[float]:
         """The current scale of the optimizer wrapper's loss scaler, or None without an active one."""
         scaler = getattr(getattr(runner, 'optim_wrapper', None), 'loss_scaler', None)
-        if scaler is None or not scaler.is_enabled():
-            return None
-        return float(scaler.get_scale())
+        return float(scaler.get_scale()) if scaler is not None and scaler.is_enabled() else None
 
     def before_train(self, runner: Any) -> None:
         optim_wrapper = getattr(runner, 'optim_wrapper', None)
@@ -199,11 +197,9 @@ def _logged_grad_norm(runner: Any) -> Optional[float]:
 def _non_finite_weights(runner: Any) -> list[str]:
     """Names of this process's parameters holding a NaN or inf (no collective: another process may have stopped)."""
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    named = (
-        [(name, parameter) for name, parameter in model.named_parameters() if parameter.is_floating_point()]
-        if isinstance(model, torch.nn.Module)
-        else []
-    )
+    if not isinstance(model, torch.nn.Module):
+        return []
+    named = [(name, parameter) for name, parameter in model.named_parameters() if parameter.is_floating_point()]
     if not named:
         return []
     with torch.no_grad():

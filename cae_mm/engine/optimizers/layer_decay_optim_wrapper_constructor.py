@@ -98,9 +98,8 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             group['params'].append(parameter)
             group['param_names'].append(name)
         params.extend(groups[key] for key in sorted(groups))
-        logger = MMLogger.get_current_instance()
         no_decay = sum(len(g['params']) for (_, decay), g in groups.items() if not decay)
-        logger.info(
+        MMLogger.get_current_instance().info(
             f'{len(groups)} parameter groups; {no_decay} tensors without weight decay; '
             f'layer_decay_rate={self.layer_decay_rate}'
         )

@@ -126,10 +126,9 @@ class CAE(BaseSelfSupervisor):
         visible_latents = self.backbone.forward_encoder(images, mask)[:, 1:]  # (B, Nv, C), cls dropped
         latent_pred = self.neck(visible_latents, mask)  # (B, Nm, C')
         with torch.no_grad():
-            target_encoder = self.backbone
             if self.target_encoder is not None:
                 self._update_target_encoder()
-                target_encoder = self.target_encoder
+            target_encoder = self.backbone if self.target_encoder is None else self.target_encoder
             # The inverted mask keeps exactly the masked patches, in the row-major order of the regressor's queries.
             masked_latents = target_encoder.forward_encoder(images, mask.inverted())[:, 1:]  # (B, Nm, C)
             latent_target = self.neck.project(masked_latents)  # (B, Nm, C')

@@ -43,14 +43,10 @@ class AttentiveProbeHead(ClassificationHead):
         self.cross_attention = CrossAttention(in_channels, num_heads, qv_bias=True)
         self.norm = nn.BatchNorm1d(in_channels, affine=False)
         self.fc = nn.Linear(in_channels, num_classes)
-        for linear in (
-            self.cross_attention.q,
-            self.cross_attention.k,
-            self.cross_attention.v,
-            self.cross_attention.proj,
-        ):
+        attention = self.cross_attention
+        for linear in (attention.q, attention.k, attention.v, attention.proj):
             nn.init.trunc_normal_(linear.weight, std=0.02)
-        nn.init.zeros_(self.cross_attention.proj.bias)
+        nn.init.zeros_(attention.proj.bias)
         nn.init.trunc_normal_(self.fc.weight, std=init_std)
         nn.init.zeros_(self.fc.bias)
 

@@ -6,7 +6,6 @@ import torch
 from mmpretrain.models.heads import ClsHead
 from torch import nn
 
-from .batch_norm_batch import check_batch_norm_batch
 from .classification_labels import check_labels
 
 
@@ -75,8 +74,13 @@ class ClassificationHead(ClsHead):
         Raises:
             ValueError: a label outside the head's classes; a batch of one sample for a head that trains a BatchNorm.
         """
-        if self.trains_batch_norm:
-            check_batch_norm_batch(len(data_samples), type(self).__name__)
+        if self.trains_batch_norm and len(data_samples) < 2:
+            raise ValueError(
+                f'{type(self).__name__} trains a BatchNorm, which needs at least 2 samples per batch on each process; '
+                f'this batch has {len(data_samples)}: set train_dataloader.batch_size >= 2 and keep '
+                'train_dataloader.drop_last=True (the probe configs set it) so that the last, incomplete batch of an '
+                'epoch is dropped'
+            )
         check_labels(data_samples, self.num_classes)
         return super().loss(feats, data_samples, **kwargs)
 

@@ -45,9 +45,7 @@ class MultiScaleVisionTransformer(BaseModule):
         self.encoder = CAEVisionTransformer(**encoder, init_cfg=pretrained)
         self.adapter = None
         if adapter is not None:
-            adapter = dict(adapter)
-            adapter.setdefault('in_channels', self.encoder.embed_dims)
-            self.adapter = MODELS.build(adapter)
+            self.adapter = MODELS.build(dict(adapter, in_channels=adapter.get('in_channels', self.encoder.embed_dims)))
             taps = len(self.encoder.out_indices)
             if taps != self.adapter.num_inputs:
                 raise ValueError(

@@ -63,8 +63,7 @@ class LatentContextRegressor(BaseModule):
         check_rate(drop_path_rate, 'LatentContextRegressor drop_path_rate')
         self.embed_dims = embed_dims
         self.with_checkpoint = with_checkpoint
-        in_dims = embed_dims if in_dims is None else in_dims
-        if in_dims != embed_dims:
+        if in_dims not in (None, embed_dims):
             self.projection = nn.Sequential(nn.Linear(in_dims, embed_dims), nn.LayerNorm(embed_dims, eps=norm_eps))
         else:
             self.projection = nn.Identity()
@@ -102,8 +101,7 @@ class LatentContextRegressor(BaseModule):
                 'visible latents were given'
             )
         visible = self.project(visible_latents)  # (B, Nv, C)
-        table = build_2d_sincos_position_embedding(mask.shape[-2:], self.embed_dims, with_cls_token=False)
-        table = table.to(device=visible.device, dtype=visible.dtype)  # (1, h*w, C)
+        table = build_2d_sincos_position_embedding(mask.shape[-2:], self.embed_dims, with_cls_token=False).to(visible)
         visible_pos = gather_tokens(table, visible_index)  # (B, Nv, C)
         masked_pos = gather_tokens(table, masked_index)  # (B, Nm, C)
         queries = self.mask_token.to(visible.dtype).expand(masked_index.shape[0], masked_index.shape[1], -1)

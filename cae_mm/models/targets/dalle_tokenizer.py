@@ -36,7 +36,6 @@ def read_dalle_file(path: str) -> dict[str, torch.Tensor]:
         path,
         'DALL-E encoder',
         DALLE_HOW_TO_OBTAIN,
-        container_keys=('state_dict',),
         pickled_module_classes=DALLE_PICKLED_CLASSES,
         pickled_root_class='dall_e.encoder.Encoder',
     )

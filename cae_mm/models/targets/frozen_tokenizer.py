@@ -187,10 +187,8 @@ class FrozenTokenizer(BaseModule):
             )
 
     def _choose_precision(self, device: torch.device) -> None:
-        if self.precision == 'auto':
-            self.use_bf16 = device.type == 'cpu' and cpu_has_amx()
-        else:
-            self.use_bf16 = self.precision == 'bf16_recompute'
+        auto = self.precision == 'auto'
+        self.use_bf16 = (device.type == 'cpu' and cpu_has_amx()) if auto else self.precision == 'bf16_recompute'
         if self.precision == 'bf16':
             how = 'bf16 logits (ids differ from fp32 ids where two logits nearly tie)'
         elif self.use_bf16:
@@ -250,8 +248,7 @@ class FrozenTokenizer(BaseModule):
         """After the first batch: keep bf16 only if bf16 plus its recomputations took less than fp32 would."""
         self.bf16_decided = True
         stats = self.recompute_stats
-        fp32_per_image = stats['fp32_seconds'] / stats['recomputed']
-        fp32_estimate = fp32_per_image * stats['images']
+        fp32_estimate = stats['fp32_seconds'] / stats['recomputed'] * stats['images']
         bf16_total = stats['bf16_seconds'] + stats['fp32_seconds']
         recomputed = stats['recomputed'] / stats['images']
         self.use_bf16 = bf16_total < fp32_estimate
