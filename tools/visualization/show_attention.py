@@ -26,26 +26,19 @@ from cae_mm.visualization.pictures import default_scale, heatmap_overlay, save_p
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the folder that holds tools/
 from tools.visualization.attention_maps import last_layer_cls_attention  # noqa: E402
-from tools.visualization.image_inputs import (  # noqa: E402
-    image_size_from_config,
-    list_images,
-    read_images,
-    to_model_inputs,
-)
+from tools.visualization.arguments import picture_tool_parser  # noqa: E402
+from tools.visualization import image_inputs  # noqa: E402
 from tools.visualization.model_loading import build_backbone, build_data_preprocessor, load_config  # noqa: E402
 
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='config with a cae_mm.CAEVisionTransformer backbone')
-    parser.add_argument('checkpoint', help='full or backbone-only checkpoint')
-    parser.add_argument('images', nargs='+', help='image files and/or folders of images')
-    parser.add_argument('--output', default='work_dirs/visualization/attention.png', help='PNG to write')
-    parser.add_argument('--force', action='store_true', help='replace --output if it exists')
-    parser.add_argument('--max-images', type=int, default=4, help='at most this many images (rows)')
-    parser.add_argument('--image-size', type=int, help='crop side; default: the training crop size of the config')
-    parser.add_argument('--scale', type=int, help='integer enlargement of every panel; default: panels >= ~128 px')
-    parser.add_argument('--device', default='cpu', help="torch device, e.g. 'cuda:0'")
+    parser = picture_tool_parser(
+        __doc__,
+        config_help='config with a cae_mm.CAEVisionTransformer backbone',
+        checkpoint_help='full or backbone-only checkpoint',
+        output='attention.png',
+        max_images=4,
+    )
     return parser.parse_args(argv)
 
 
@@ -57,10 +50,10 @@ def main(argv: Optional[list[str]] = None) -> Path:
     cfg = load_config(args.config)
     encoder = build_backbone(cfg, args.checkpoint, args.device)
     preprocessor = build_data_preprocessor(cfg).to(args.device)
-    size = args.image_size or image_size_from_config(cfg)
+    size = args.image_size or image_inputs.image_size_from_config(cfg)
     scale = args.scale or default_scale(size)
-    crops = read_images(list_images(args.images, args.max_images), size)  # (B, H, W, 3) BGR
-    images = to_model_inputs(crops, preprocessor)  # (B, 3, H, W)
+    crops = image_inputs.read_images(image_inputs.list_images(args.images, args.max_images), size)  # (B, H, W, 3) BGR
+    images = image_inputs.to_model_inputs(crops, preprocessor)  # (B, 3, H, W)
     attention = last_layer_cls_attention(encoder, images).cpu().numpy()  # (B, heads, h, w)
     rows = []
     for original, maps in zip(to_display(images, preprocessor), attention):

@@ -21,29 +21,24 @@ from cae_mm.checkpoints import check_output_path
 from cae_mm.visualization.pictures import default_scale, save_png, shade_patches, tile, upscale
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the folder that holds tools/
-from tools.visualization.image_inputs import (  # noqa: E402
-    build_mask_generator,
-    draw_masks,
-    image_size_from_config,
-    list_images,
-    read_images,
-)
+from tools.visualization.arguments import picture_tool_parser  # noqa: E402
+from tools.visualization import image_inputs  # noqa: E402
 from tools.visualization.model_loading import load_config  # noqa: E402
 
 MASK_COLOUR = (30, 90, 220)  # blue stands out on the grey-scale photographs too
 
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='config whose training pipeline holds the mask generator')
-    parser.add_argument('images', nargs='+', help='image files and/or folders of images')
-    parser.add_argument('--output', default='work_dirs/visualization/masks.png', help='PNG to write')
-    parser.add_argument('--force', action='store_true', help='replace --output if it exists')
+    parser = picture_tool_parser(
+        __doc__,
+        config_help='config whose training pipeline holds the mask generator',
+        checkpoint_help=None,
+        output='masks.png',
+        max_images=4,
+        device=False,
+    )
     parser.add_argument('--num-masks', type=int, default=3, help='masks drawn per image')
-    parser.add_argument('--max-images', type=int, default=4, help='at most this many images (rows)')
-    parser.add_argument('--image-size', type=int, help='crop side; default: the training crop size of the config')
     parser.add_argument('--patch-size', type=int, help="patch side; default: the config's model.backbone.patch_size")
-    parser.add_argument('--scale', type=int, help='integer enlargement of every panel; default: panels >= ~128 px')
     parser.add_argument('--seed', type=int, default=0, help='seed of numpy, which the mask generator draws from')
     return parser.parse_args(argv)
 
@@ -53,13 +48,15 @@ def main(argv: Optional[list[str]] = None) -> Path:
     args = parse_args(argv)
     check_output_path(args.output, [args.config, *args.images], args.force)
     cfg = load_config(args.config)
-    size = args.image_size or image_size_from_config(cfg)
+    size = args.image_size or image_inputs.image_size_from_config(cfg)
     patch_size = args.patch_size or cfg.model.backbone.patch_size
     scale = args.scale or default_scale(size)
-    crops = read_images(list_images(args.images, args.max_images), size)  # (B, H, W, 3) BGR
-    generator = build_mask_generator(cfg)
+    crops = image_inputs.read_images(image_inputs.list_images(args.images, args.max_images), size)  # (B, H, W, 3) BGR
+    generator = image_inputs.build_mask_generator(cfg)
     np.random.seed(args.seed)
-    masks = [draw_masks(generator, crops, patch_size) for _ in range(args.num_masks)]  # num_masks x (B, h, w)
+    masks = [
+        image_inputs.draw_masks(generator, crops, patch_size) for _ in range(args.num_masks)
+    ]  # num_masks x (B, h, w)
     rows = []
     for index, crop in enumerate(crops):
         rgb = np.ascontiguousarray(crop[..., ::-1])

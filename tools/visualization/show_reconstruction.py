@@ -40,29 +40,20 @@ from cae_mm.visualization.reconstruction import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the folder that holds tools/
-from tools.visualization.image_inputs import (  # noqa: E402
-    build_mask_generator,
-    draw_masks,
-    image_size_from_config,
-    list_images,
-    read_images,
-    to_model_inputs,
-)
+from tools.visualization.arguments import picture_tool_parser  # noqa: E402
+from tools.visualization import image_inputs  # noqa: E402
 from tools.visualization.model_loading import build_model, load_config  # noqa: E402
 
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='config of a pixel-target CAE (cae_mm.NormalizedPixelTarget)')
-    parser.add_argument('checkpoint', help='full CAE checkpoint (encoder, regressor and decoder)')
-    parser.add_argument('images', nargs='+', help='image files and/or folders of images')
-    parser.add_argument('--output', default='work_dirs/visualization/reconstruction.png', help='PNG to write')
-    parser.add_argument('--force', action='store_true', help='replace --output if it exists')
-    parser.add_argument('--max-images', type=int, default=4, help='at most this many images (rows)')
-    parser.add_argument('--image-size', type=int, help='crop side; default: the training crop size of the config')
-    parser.add_argument('--scale', type=int, help='integer enlargement of every panel; default: panels >= ~128 px')
+    parser = picture_tool_parser(
+        __doc__,
+        config_help='config of a pixel-target CAE (cae_mm.NormalizedPixelTarget)',
+        checkpoint_help='full CAE checkpoint (encoder, regressor and decoder)',
+        output='reconstruction.png',
+        max_images=4,
+    )
     parser.add_argument('--seed', type=int, default=0, help='seed of numpy, which the mask generator draws from')
-    parser.add_argument('--device', default='cpu', help="torch device, e.g. 'cuda:0'")
     return parser.parse_args(argv)
 
 
@@ -81,11 +72,13 @@ def main(argv: Optional[list[str]] = None) -> Path:
         )
     model = build_model(cfg, args.checkpoint, args.device)
     require_pixel_target(model)
-    size = args.image_size or image_size_from_config(cfg)
-    crops = read_images(list_images(args.images, args.max_images), size)  # (B, H, W, 3) BGR
+    size = args.image_size or image_inputs.image_size_from_config(cfg)
+    crops = image_inputs.read_images(image_inputs.list_images(args.images, args.max_images), size)  # (B, H, W, 3) BGR
     np.random.seed(args.seed)
-    mask = draw_masks(build_mask_generator(cfg), crops, model.backbone.patch_size).to(args.device)  # (B, h, w)
-    images = to_model_inputs(crops, model.data_preprocessor)  # (B, 3, H, W)
+    mask = image_inputs.draw_masks(image_inputs.build_mask_generator(cfg), crops, model.backbone.patch_size).to(
+        args.device
+    )  # (B, h, w)
+    images = image_inputs.to_model_inputs(crops, model.data_preprocessor)  # (B, 3, H, W)
     reconstructions = reconstruct(model, images, mask)
     for name, reconstruction in reconstructions.items():
         psnr = masked_patch_psnr(reconstruction, images, mask, model.data_preprocessor)

@@ -30,13 +30,8 @@ from cae_mm.checkpoints import check_output_path
 from cae_mm.visualization.pictures import save_png
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the folder that holds tools/
-from tools.visualization.image_inputs import (  # noqa: E402
-    center_crop,
-    image_size_from_config,
-    list_images,
-    read_images,
-    to_model_inputs,
-)
+from tools.visualization.arguments import picture_tool_parser  # noqa: E402
+from tools.visualization import image_inputs  # noqa: E402
 from tools.visualization.model_loading import build_backbone, build_data_preprocessor, load_config  # noqa: E402
 
 FIGURE_INCHES = 8
@@ -44,22 +39,21 @@ FIGURE_DPI = 100  # the picture is FIGURE_INCHES * FIGURE_DPI pixels square
 
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='config with a cae_mm.CAEVisionTransformer backbone')
-    parser.add_argument('checkpoint', help='full or backbone-only checkpoint')
-    parser.add_argument('images', nargs='+', help='image files and/or folders of images')
+    parser = picture_tool_parser(
+        __doc__,
+        config_help='config with a cae_mm.CAEVisionTransformer backbone',
+        checkpoint_help='full or backbone-only checkpoint',
+        output='tsne.png',
+        max_images=32,
+        scale=False,
+    )
     parser.add_argument('--labels', required=True, help='folder of label PNGs named like the images (ADE20K format)')
-    parser.add_argument('--output', default='work_dirs/visualization/tsne.png', help='PNG to write')
-    parser.add_argument('--force', action='store_true', help='replace --output if it exists')
-    parser.add_argument('--max-images', type=int, default=32, help='at most this many images')
     parser.add_argument('--max-points', type=int, default=3000, help='patches drawn at random beyond this many')
-    parser.add_argument('--image-size', type=int, help='crop side; default: the training crop size of the config')
     parser.add_argument('--ignore-label', type=int, default=0, help="label value left out (ADE20K's 'other': 0)")
     parser.add_argument('--class-names', nargs='+', help='names of label values 1, 2, ... for the legend')
     parser.add_argument('--perplexity', type=float, default=30.0, help='t-SNE perplexity (capped below the count)')
     parser.add_argument('--iterations', type=int, default=1000, help='t-SNE optimisation steps (sklearn: >= 250)')
     parser.add_argument('--seed', type=int, default=0, help='seed of the point sample and of t-SNE')
-    parser.add_argument('--device', default='cpu', help="torch device, e.g. 'cuda:0'")
     return parser.parse_args(argv)
 
 
@@ -77,7 +71,7 @@ def read_label_maps(images: Sequence[Path], label_folder: Path, size: int) -> np
         label_file = label_folder / f'{image.stem}.png'
         if not label_file.is_file():
             raise FileNotFoundError(f'no label map {label_file} for image {image}')
-        maps.append(center_crop(np.asarray(Image.open(label_file)), size, interpolation='nearest'))
+        maps.append(image_inputs.center_crop(np.asarray(Image.open(label_file)), size, interpolation='nearest'))
     return np.stack(maps)
 
 
@@ -126,12 +120,14 @@ def main(argv: Optional[list[str]] = None) -> Path:
     cfg = load_config(args.config)
     encoder = build_backbone(cfg, args.checkpoint, args.device)
     preprocessor = build_data_preprocessor(cfg).to(args.device)
-    size = args.image_size or image_size_from_config(cfg)
-    image_files = list_images(args.images, args.max_images)
+    size = args.image_size or image_inputs.image_size_from_config(cfg)
+    image_files = image_inputs.list_images(args.images, args.max_images)
     labels = patch_labels(read_label_maps(image_files, Path(args.labels), size), encoder.patch_size).reshape(-1)
     features = []
     for start in range(0, len(image_files), 8):
-        images = to_model_inputs(read_images(image_files[start : start + 8], size), preprocessor)  # (b, 3, H, W)
+        images = image_inputs.to_model_inputs(
+            image_inputs.read_images(image_files[start : start + 8], size), preprocessor
+        )  # (b, 3, H, W)
         features.append(encoder.forward_encoder(images)[:, 1:].flatten(0, 1).cpu())  # (b*h*w, C)
     features = torch.cat(features).numpy()  # (B*h*w, C)
     kept = np.flatnonzero(labels != args.ignore_label)
