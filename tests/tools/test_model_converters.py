@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
 
 from cae_mm.checkpoints import CheckpointConversionError, CheckpointReadError, CheckpointWriteError
 from cae_mm.models.targets import DALLETokenizer
@@ -217,3 +218,21 @@ def test_grid_size_must_be_positive(mmpretrain_checkpoint, tmp_path, grid):
     tool('mmpretrain_cae_to_cae_mm').main([str(source), str(converted)])
     with pytest.raises(CheckpointConversionError, match='--grid-size must be two positive numbers'):
         tool('cae_mm_to_mmpretrain_cae').main([str(converted), str(tmp_path / 'out.pth'), '--grid-size', *grid])
+
+
+def test_backbone_export_of_a_training_checkpoint_on_another_grid(tmp_path):
+    """A checkpoint trained on 8x8 patches: cae_mm's format needs no grid (its encoder computes positions for any),
+    mmpretrain's position table must be written for the training grid."""
+    model = MODELS.build(Config.fromfile(TEST_CONFIG).model)
+    source = tmp_path / 'iter_8.pth'
+    torch.save(dict(meta=dict(cfg=Config.fromfile(TEST_CONFIG).pretty_text), state_dict=model.state_dict()), source)
+    tool('cae_mm_to_backbone').main([str(source), str(tmp_path / 'cae_mm_format.pth')])
+    assert set(saved_weights(tmp_path / 'cae_mm_format.pth')) == {
+        key for key in model.state_dict() if key.startswith('backbone.')
+    }
+    with pytest.raises(CheckpointConversionError, match='pass --grid-size 8 8'):
+        tool('cae_mm_to_backbone').main([str(source), str(tmp_path / 'mmpretrain.pth'), '--format', 'mmpretrain'])
+    tool('cae_mm_to_backbone').main(
+        [str(source), str(tmp_path / 'mmpretrain.pth'), '--format', 'mmpretrain', '--grid-size', '8', '8']
+    )
+    assert saved_weights(tmp_path / 'mmpretrain.pth')['backbone.pos_embed'].shape == (1, 1 + 8 * 8, 64)

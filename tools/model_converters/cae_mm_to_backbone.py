@@ -31,7 +31,7 @@ from tools.model_converters.checkpoint_layouts import (  # noqa: E402
 def convert(
     state_dict: dict[str, torch.Tensor],
     output_format: Literal['cae_mm', 'mmpretrain'] = 'cae_mm',
-    grid_size: tuple[int, int] = (14, 14),
+    grid_size: Optional[tuple[int, int]] = (14, 14),
 ) -> dict[str, torch.Tensor]:
     """cae_mm ``CAE`` state dict -> its encoder alone (``backbone.*``), in cae_mm's or mmpretrain's names."""
     if output_format == 'mmpretrain':
@@ -56,7 +56,8 @@ def main(argv: Optional[list[str]] = None) -> None:
     args = parser.parse_args(argv)
     check_output_path(args.destination, [args.source], args.force)
     checkpoint = read_checkpoint(args.source)
-    grid_size = check_grid_size(args.grid_size, training_grid_size(checkpoint))
+    # Only mmpretrain's layout holds a position table; cae_mm's encoder computes its own for any grid.
+    grid_size = check_grid_size(args.grid_size, training_grid_size(checkpoint)) if args.format == 'mmpretrain' else None
     converted = convert(weights_of(checkpoint, args.source), args.format, grid_size)
     save_converted(converted, args.destination, args.source, f'cae_mm_to_backbone --format {args.format}')
     print(f'wrote {len(converted)} tensors to {args.destination}')
