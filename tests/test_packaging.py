@@ -130,6 +130,11 @@ def test_mim_run_train_and_test_from_outside_the_repository(site, tmp_path, demo
     )
     assert str(site / 'cae_mm' / '.mim' / 'configs' / 'cae' / PRETRAINING_CONFIG) in output
     assert (pretraining / 'iter_2.pth').is_file()
+    # Tools that import their shared modules (tools.model_converters.checkpoint_layouts) from the installed .mim copy.
+    output = mim(site, tmp_path, 'run', 'cae_mm', 'cae_mm_to_backbone', str(pretraining / 'iter_2.pth'), 'backbone.pth')
+    assert 'tensors to backbone.pth' in output and (tmp_path / 'backbone.pth').is_file()
+    output = mim(site, tmp_path, 'run', 'cae_mm', 'publish_model', str(pretraining / 'iter_2.pth'), 'release.pth')
+    assert '(full model)' in output
 
     probe = tmp_path / 'probe'
     subset = 'train_dataloader.dataset.indices=' + str(list(range(128))).replace(' ', '')
