@@ -14,8 +14,8 @@ Example:
 """
 
 import argparse
-from pathlib import Path
 import sys
+from pathlib import Path
 from typing import Optional
 
 import torch

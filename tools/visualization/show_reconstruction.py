@@ -23,8 +23,8 @@ Example:
 """
 
 import argparse
-from pathlib import Path
 import sys
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -75,9 +75,8 @@ def main(argv: Optional[list[str]] = None) -> Path:
     size = args.image_size or image_inputs.image_size_from_config(cfg)
     crops = image_inputs.read_images(image_inputs.list_images(args.images, args.max_images), size)  # (B, H, W, 3) BGR
     np.random.seed(args.seed)
-    mask = image_inputs.draw_masks(image_inputs.build_mask_generator(cfg), crops, model.backbone.patch_size).to(
-        args.device
-    )  # (B, h, w)
+    generator = image_inputs.build_mask_generator(cfg)
+    mask = image_inputs.draw_masks(generator, crops, model.backbone.patch_size).to(args.device)  # (B, h, w)
     images = image_inputs.to_model_inputs(crops, model.data_preprocessor)  # (B, 3, H, W)
     reconstructions = reconstruct(model, images, mask)
     for name, reconstruction in reconstructions.items():

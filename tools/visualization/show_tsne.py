@@ -15,8 +15,8 @@ Example:
 """
 
 import argparse
-from pathlib import Path
 import sys
+from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
