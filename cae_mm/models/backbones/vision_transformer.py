@@ -313,7 +313,9 @@ class CAEVisionTransformer(BaseModule):
             prefix: the backbone's prefix in ``param_name``, e.g. ``'backbone.'``.
         """
         num_layer_ids = self.num_layers + 2
-        name = param_name[len(prefix) :] if param_name.startswith(prefix) else ''  # '': another module, the last id
+        if not param_name.startswith(prefix):
+            return num_layer_ids - 1, num_layer_ids
+        name = param_name[len(prefix) :]
         if name in ('cls_token', 'pos_embed', 'mask_token') or name.startswith('patch_embed'):
             return 0, num_layer_ids
         if name.startswith(('layers.', 'relative_position_bias.')):

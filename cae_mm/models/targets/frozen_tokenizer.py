@@ -187,8 +187,10 @@ class FrozenTokenizer(BaseModule):
             )
 
     def _choose_precision(self, device: torch.device) -> None:
-        auto = self.precision == 'auto'
-        self.use_bf16 = (device.type == 'cpu' and cpu_has_amx()) if auto else self.precision == 'bf16_recompute'
+        if self.precision == 'auto':
+            self.use_bf16 = device.type == 'cpu' and cpu_has_amx()
+        else:
+            self.use_bf16 = self.precision == 'bf16_recompute'
         if self.precision == 'bf16':
             how = 'bf16 logits (ids differ from fp32 ids where two logits nearly tie)'
         elif self.use_bf16:
